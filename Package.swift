@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ember",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Ember", targets: ["Ember"]),
+        .executable(name: "two-layer-tensors", targets: ["TwoLayerTensors"]),
+        .executable(name: "two-layer-autograd", targets: ["TwoLayerAutograd"]),
+        .executable(name: "two-layer-custom-function", targets: ["TwoLayerCustomFunction"]),
+        .executable(name: "ember-bench", targets: ["EmberBench"]),
+    ],
+    targets: [
+        // MARK: - Public API
+        .target(name: "Ember", path: "Sources/Ember"),
+
+        // MARK: - Examples
+        .executableTarget(name: "TwoLayerTensors", dependencies: ["Ember"], path: "Examples/two-layer-tensors"),
+        .executableTarget(name: "TwoLayerAutograd", dependencies: ["Ember"], path: "Examples/two-layer-autograd"),
+        .executableTarget(
+            name: "TwoLayerCustomFunction", dependencies: ["Ember"], path: "Examples/two-layer-custom-function"),
+
+        // MARK: - Benchmarks
+        .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/ember-bench"),
+
+        // MARK: - Tests
+        .testTarget(name: "EmberTests", dependencies: ["Ember"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

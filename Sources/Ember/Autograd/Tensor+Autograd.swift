@@ -1,0 +1,192 @@
+// MARK: - Public autograd state
+
+extension Tensor {
+    /// Whether gradients flow to this tensor: set on leaves to have `backward()` fill `grad`;
+    /// true for every result of an operation on such tensors while grad mode is on.
+    ///
+    /// ```swift
+    /// let w = Tensor.randn(3, 3)
+    /// w.requiresGrad = true
+    /// ```
+    public var requiresGrad: Bool {
+        get { withAutogradLock { leafRequiresGrad || storedGradFn != nil } }
+        set { setRequiresGrad(newValue, message: "only Tensors of floating point and complex dtype can require gradients") }
+    }
+
+    /// Sets `requiresGrad` in place and returns the tensor (`requires_grad_()`).
+    @discardableResult
+    public func requiresGrad_(_ requiresGrad: Bool = true) -> Tensor {
+        setRequiresGrad(requiresGrad, message: "only Tensors of floating point dtype can require gradients")
+        return self
+    }
+
+    /// `requiresGrad: true` given to a factory.
+    func requiringGradFromFactory(_ requiresGrad: Bool) -> Tensor {
+        if requiresGrad { setRequiresGrad(true, message: "Only Tensors of floating point and complex dtype can require gradients") }
+        return self
+    }
+
+    private func setRequiresGrad(_ requiresGrad: Bool, message: String) {
+        if requiresGrad && !dtype.isFloatingPoint {
+            reportError(message)
+            return
+        }
+        let isLeaf = withAutogradLock { () -> Bool in
+            guard storedGradFn == nil else { return false }
+            leafRequiresGrad = requiresGrad
+            return true
+        }
+        if !isLeaf && !requiresGrad {
+            reportError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        }
+    }
+
+    /// The gradient accumulated by `backward()`: set on leaves that require grad, and on other
+    /// tensors after `retainGrad()`.
+    public var grad: Tensor? {
+        get { withAutogradLock { storedGrad } }
+        set { withAutogradLock { storedGrad = newValue } }
+    }
+
+    /// The node that computes this tensor's gradient, `nil` for leaves (`grad_fn`).
+    public var gradFn: Node? { withAutogradLock { storedGradFn } }
+
+    /// Whether the tensor was made by the user rather than by a recorded operation.
+    public var isLeaf: Bool { gradFn == nil }
+
+    /// Keeps the gradient of this non-leaf tensor in `grad` during `backward()`.
+    public func retainGrad() {
+        guard let node = gradFn else { return }  // leaves keep their gradient anyway
+        let alreadyRetaining = withAutogradLock { () -> Bool in
+            defer { retainsGradient = true }
+            return retainsGradient
+        }
+        if alreadyRetaining { return }
+        let number = outputNumber
+        node.gradientHooks[number, default: []].append { [weak self] gradient in
+            guard let self else { return nil }
+            withAutogradLock { storedGrad = storedGrad.map { $0 + gradient } ?? gradient.detach().clone() }
+            return nil
+        }
+    }
+
+    /// Calls `hook` with this tensor's gradient during backward; a returned tensor replaces it.
+    ///
+    /// ```swift
+    /// y.registerHook { grad in grad * 2 }
+    /// ```
+    public func registerHook(_ hook: @escaping (Tensor) -> Tensor?) {
+        if !requiresGrad {
+            reportError("cannot register a hook on a tensor that doesn't require gradient")
+            return
+        }
+        if let node = gradFn {
+            node.gradientHooks[outputNumber, default: []].append(hook)
+        } else {
+            withAutogradLock { hooks.append(hook) }
+        }
+    }
+
+    /// A view of the same memory that is not part of the graph (`detach()`); in-place changes
+    /// to it are still seen by autograd's checks of saved tensors.
+    public func detach() -> Tensor { alias() }
+
+    /// The same memory outside the graph, with its own version counter (`.data`); setting it
+    /// replaces this tensor's memory and layout.
+    ///
+    /// ```swift
+    /// w.data -= learningRate * w.grad!.data
+    /// ```
+    public var data: Tensor {
+        get {
+            Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype)
+        }
+        set { setData(from: newValue) }
+    }
+
+    /// A tensor object sharing this one's memory, layout and version counter, without graph.
+    func alias() -> Tensor {
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype, version: version)
+    }
+}
+
+// MARK: - Recording operations
+
+extension Tensor {
+    @inline(__always)
+    func withAutogradLock<R>(_ body: () throws -> R) rethrows -> R {
+        try AutogradLocks.lock(for: self).withLock(body)
+    }
+
+    /// Whether an operation on `inputs` must record a backward node now.
+    @inline(__always)
+    static func isRecording(_ inputs: Tensor...) -> Bool {
+        inputs.contains { $0.requiresGrad } && GradMode.isEnabled
+    }
+
+    /// Whether an operation on `inputs` must record a backward node now.
+    @inline(__always)
+    static func isRecording(_ inputs: [Tensor]) -> Bool {
+        inputs.contains { $0.requiresGrad } && GradMode.isEnabled
+    }
+
+    /// The edge that a gradient for this tensor travels along, if it needs one.
+    var gradientEdge: Edge? {
+        let (node, number) = withAutogradLock { () -> (Node?, Int) in
+            if let node = storedGradFn { return (node, outputNumber) }
+            guard leafRequiresGrad else { return (nil, 0) }
+            if let accumulator = gradAccumulator { return (accumulator, 0) }
+            let accumulator = AccumulateGrad(variable: self)
+            gradAccumulator = accumulator
+            return (accumulator, 0)
+        }
+        return node.map { Edge(node: $0, inputNumber: number, shape: shape, dtype: dtype) }
+    }
+
+    /// Makes `outputs` the results of a new backward node named `name` whose `backward` maps
+    /// the outputs' gradients to the inputs' (one entry per input, `nil` for none). Gradients
+    /// are reduced to each input's shape by the engine, so `backward` may return broadcast ones.
+    @discardableResult
+    static func record(
+        _ name: String, inputs: [Tensor], outputs: [Tensor], savedOutputs: [SavedTensor] = [],
+        backward: @escaping ([Tensor]) -> [Tensor?]
+    ) -> Node {
+        let node = Node(name: name, nextEdges: inputs.map(\.gradientEdge), outputs: outputs.map(TensorMetadata.init), body: backward)
+        for saved in savedOutputs { saved.node = node }
+        for (number, output) in outputs.enumerated() where output.dtype.isFloatingPoint {
+            output.withAutogradLock {
+                output.storedGradFn = node
+                output.outputNumber = number
+            }
+        }
+        return node
+    }
+
+    /// Records an in-place operation on this tensor: its history now ends in a new node.
+    /// Refuses leaves that require grad, as PyTorch does.
+    func recordInPlace(_ name: String, inputs: [Tensor], backward: @escaping ([Tensor]) -> [Tensor?]) {
+        Tensor.record(name, inputs: inputs, outputs: [self], backward: backward)
+    }
+
+    /// PyTorch's check before an in-place change: a leaf that requires grad may only be
+    /// modified under `noGrad`. Returns false (after reporting) when the change must not happen.
+    func checkInPlaceAllowed() -> Bool {
+        if GradMode.isEnabled && withAutogradLock({ storedGradFn == nil && leafRequiresGrad }) {
+            reportError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return false
+        }
+        return true
+    }
+}
+
+/// Striped locks for tensors' autograd fields: cheaper than a lock per tensor.
+enum AutogradLocks {
+    private static let locks = (0..<64).map { _ in Lock() }
+
+    @inline(__always)
+    static func lock(for tensor: Tensor) -> Lock {
+        locks[(ObjectIdentifier(tensor).hashValue >> 6) & 63]
+    }
+}

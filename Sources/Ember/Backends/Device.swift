@@ -1,0 +1,56 @@
+/// Where a tensor's memory lives: the CPU or one NVIDIA GPU.
+///
+/// ```swift
+/// let device = Device.isCUDAAvailable ? Device.cuda(0) : .cpu
+/// let x = Tensor.randn(64, 1000, device: device)
+/// Device("cuda:1")   // the second GPU
+/// ```
+public struct Device: Hashable, Sendable, CustomStringConvertible {
+    /// The kind of processor.
+    public enum Kind: String, Sendable { case cpu, cuda }
+
+    /// The kind of processor.
+    public let kind: Kind
+    /// The device's ordinal among devices of its kind (0 for the CPU).
+    public let index: Int
+
+    /// The host CPU.
+    public static let cpu = Device(kind: .cpu, index: 0)
+
+    /// The NVIDIA GPU with the given ordinal.
+    public static func cuda(_ index: Int = 0) -> Device { Device(kind: .cuda, index: index) }
+
+    private init(kind: Kind, index: Int) {
+        self.kind = kind
+        self.index = index
+    }
+
+    /// Parses PyTorch's device strings: `"cpu"`, `"cuda"`, `"cuda:1"`.
+    public init(_ string: String) {
+        let parts = string.split(separator: ":", omittingEmptySubsequences: false)
+        switch (parts.first, parts.count) {
+        case ("cpu", 1): self = .cpu
+        case ("cuda", 1): self = .cuda(0)
+        case ("cuda", 2) where Int(parts[1]).map({ $0 >= 0 }) == true: self = .cuda(Int(parts[1])!)
+        default:
+            reportError("Invalid device string: '\(string)'")
+            self = .cpu
+        }
+    }
+
+    /// `cpu` or `cuda:N`, as PyTorch prints devices.
+    public var description: String { kind == .cpu ? "cpu" : "cuda:\(index)" }
+
+    /// Whether a CUDA driver and at least one GPU can be used. Never crashes without a GPU.
+    public static var isCUDAAvailable: Bool { cudaDeviceCount > 0 }
+
+    /// The number of usable NVIDIA GPUs; 0 when there is no driver.
+    public static var cudaDeviceCount: Int { 0 }
+
+    /// Whether tensors can be placed here; reports why not otherwise.
+    func checkAvailable() -> Bool {
+        guard kind == .cuda else { return true }
+        reportError("\(self) is not available: Ember's CUDA backend is not built yet, so tensors can only live on the CPU")
+        return false
+    }
+}

@@ -1,0 +1,253 @@
+// Binary elementwise ops with broadcasting and PyTorch's type promotion: each defined once,
+// with its kernel, CUDA expression and derivative, then exposed as methods and operators.
+
+enum Add: BinaryOp {
+    static let name = "add", cuda = "a + b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .add(a, b) }
+}
+
+enum Sub: BinaryOp {
+    static let name = "sub", cuda = "a - b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .subtract(a, b) }
+}
+
+enum Mul: BinaryOp {
+    static let name = "mul", cuda = "a * b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(a, b) }
+}
+
+enum Div: BinaryOp {
+    static let name = "div", cuda = "a / b"
+    static let promotesIntegersToFloat = true
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .divide(a, b) }
+}
+
+enum Pow: BinaryOp {
+    static let name = "pow", cuda = "pow(a, b)"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .power(a, b) }
+}
+
+enum Maximum: BinaryOp {
+    static let name = "maximum", cuda = "(a != a || a > b) ? a : b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .maximum(a, b) }
+}
+
+enum Minimum: BinaryOp {
+    static let name = "minimum", cuda = "(a != a || a < b) ? a : b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .minimum(a, b) }
+}
+
+extension Tensor {
+    /// `self + alpha * other`, broadcasting (`torch.add`).
+    public func add(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        let scaled = alpha == 1 ? other : other * alpha
+        let output = binaryResult(Add.self, scaled)
+        if Tensor.isRecording(self, other) {
+            Tensor.record("AddBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [gradients[0], alpha == 1 ? gradients[0] : gradients[0] * alpha]
+            }
+        }
+        return output
+    }
+
+    /// `self - alpha * other`, broadcasting (`torch.sub`).
+    public func sub(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        if dtype == .bool && other.dtype == .bool {
+            reportError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.")
+            return self
+        }
+        let scaled = alpha == 1 ? other : other * alpha
+        let output = binaryResult(Sub.self, scaled)
+        if Tensor.isRecording(self, other) {
+            Tensor.record("SubBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [gradients[0], -gradients[0] * alpha]
+            }
+        }
+        return output
+    }
+
+    /// `self * other`, broadcasting (`torch.mul`).
+    public func mul(_ other: Tensor) -> Tensor {
+        let output = binaryResult(Mul.self, other)
+        if Tensor.isRecording(self, other) {
+            let savedSelf = other.requiresGrad ? SavedTensor(input: self) : nil
+            let savedOther = requiresGrad ? SavedTensor(input: other) : nil
+            Tensor.record("MulBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [savedOther.map { gradients[0] * $0.unpack() }, savedSelf.map { gradients[0] * $0.unpack() }]
+            }
+        }
+        return output
+    }
+
+    /// `self / other` with true division: integers give float32 (`torch.div`).
+    public func div(_ other: Tensor) -> Tensor {
+        let output = binaryResult(Div.self, other)
+        if Tensor.isRecording(self, other) {
+            let savedSelf = other.requiresGrad ? SavedTensor(input: self) : nil
+            let savedOther = SavedTensor(input: other)
+            Tensor.record("DivBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                let divisor = savedOther.unpack()
+                return [gradients[0] / divisor, savedSelf.map { -gradients[0] * $0.unpack() / (divisor * divisor) }]
+            }
+        }
+        return output
+    }
+
+    /// The larger of each pair of elements, propagating NaN (`torch.maximum`).
+    public func maximum(_ other: Tensor) -> Tensor { extremum(Maximum.self, other, name: "MaximumBackward0", losing: .<) }
+
+    /// The smaller of each pair of elements, propagating NaN (`torch.minimum`).
+    public func minimum(_ other: Tensor) -> Tensor { extremum(Minimum.self, other, name: "MinimumBackward0", losing: .>) }
+
+    private func extremum<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor, name: String, losing: @escaping (Tensor, Tensor) -> Tensor) -> Tensor {
+        let output = binaryResult(Op.self, other)
+        if Tensor.isRecording(self, other) {
+            let (a, b) = (SavedTensor(input: self), SavedTensor(input: other))
+            Tensor.record(name, inputs: [self, other], outputs: [output]) { gradients in
+                let (x, y) = (a.unpack(), b.unpack())
+                // Ties split the gradient evenly, as PyTorch does.
+                let shared = Tensor.where(x .== y, gradients[0] / 2, gradients[0])
+                return [shared.maskedFill(losing(x, y), 0), shared.maskedFill(losing(y, x), 0)]
+            }
+        }
+        return output
+    }
+}
+
+// MARK: - Operators
+
+extension Tensor {
+    /// Elementwise sum with broadcasting.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.add(rhs) }
+    /// Elementwise difference with broadcasting.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.sub(rhs) }
+    /// Elementwise product with broadcasting.
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.mul(rhs) }
+    /// Elementwise true division with broadcasting.
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.div(rhs) }
+
+    /// Adds a Swift number, which promotes like a Python scalar (`t + 1` keeps float16).
+    public static func + <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.add(.wrapped(ScalarValue(rhs))) }
+    /// Subtracts a Swift number.
+    public static func - <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.sub(.wrapped(ScalarValue(rhs))) }
+    /// Multiplies by a Swift number.
+    public static func * <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.mul(.wrapped(ScalarValue(rhs))) }
+    /// Divides by a Swift number.
+    public static func / <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.div(.wrapped(ScalarValue(rhs))) }
+    /// A Swift number plus a tensor.
+    public static func + <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).add(rhs) }
+    /// A Swift number minus a tensor.
+    public static func - <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).sub(rhs) }
+    /// A Swift number times a tensor (`2.0 * t` keeps `t`'s float32).
+    public static func * <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).mul(rhs) }
+    /// A Swift number divided by a tensor.
+    public static func / <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).div(rhs) }
+
+    /// Adds in place, broadcasting `rhs` (works on `let` tensors: tensors are references).
+    public static func += (lhs: Tensor, rhs: Tensor) { lhs.add_(rhs) }
+    /// Subtracts in place.
+    public static func -= (lhs: Tensor, rhs: Tensor) { lhs.sub_(rhs) }
+    /// Multiplies in place.
+    public static func *= (lhs: Tensor, rhs: Tensor) { lhs.mul_(rhs) }
+    /// Divides in place.
+    public static func /= (lhs: Tensor, rhs: Tensor) { lhs.div_(rhs) }
+    /// Adds a Swift number in place.
+    public static func += <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.add_(.wrapped(ScalarValue(rhs))) }
+    /// Subtracts a Swift number in place.
+    public static func -= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.sub_(.wrapped(ScalarValue(rhs))) }
+    /// Multiplies by a Swift number in place.
+    public static func *= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.mul_(.wrapped(ScalarValue(rhs))) }
+    /// Divides by a Swift number in place.
+    public static func /= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.div_(.wrapped(ScalarValue(rhs))) }
+}
+
+// MARK: - In place
+
+extension Tensor {
+    /// `self += alpha * other` in place, broadcasting `other` (`add_`).
+    @discardableResult
+    public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        let scaled = alpha == 1 ? other : noGrad { other * alpha }
+        let wasRecording = Tensor.isRecording(self, other)
+        guard binaryInPlace(Add.self, scaled) else { return self }
+        if wasRecording {
+            recordInPlace("AddBackward0", inputs: [self.previousHistory(), other]) { gradients in
+                [gradients[0], alpha == 1 ? gradients[0] : gradients[0] * alpha]
+            }
+        }
+        return self
+    }
+
+    /// `self -= alpha * other` in place (`sub_`).
+    @discardableResult
+    public func sub_(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        let scaled = alpha == 1 ? other : noGrad { other * alpha }
+        let wasRecording = Tensor.isRecording(self, other)
+        guard binaryInPlace(Sub.self, scaled) else { return self }
+        if wasRecording {
+            recordInPlace("SubBackward0", inputs: [self.previousHistory(), other]) { gradients in
+                [gradients[0], -gradients[0] * alpha]
+            }
+        }
+        return self
+    }
+
+    /// `self *= other` in place (`mul_`).
+    @discardableResult
+    public func mul_(_ other: Tensor) -> Tensor {
+        let wasRecording = Tensor.isRecording(self, other)
+        let original = wasRecording && other.requiresGrad ? noGrad { self.clone() } : nil
+        guard binaryInPlace(Mul.self, other) else { return self }
+        if wasRecording {
+            let savedOther = SavedTensor(input: other)
+            recordInPlace("MulBackward0", inputs: [self.previousHistory(), other]) { gradients in
+                [gradients[0] * savedOther.unpack(), original.map { gradients[0] * $0 }]
+            }
+        }
+        return self
+    }
+
+    /// `self /= other` in place (`div_`).
+    @discardableResult
+    public func div_(_ other: Tensor) -> Tensor {
+        let wasRecording = Tensor.isRecording(self, other)
+        let original = wasRecording && other.requiresGrad ? noGrad { self.clone() } : nil
+        guard binaryInPlace(Div.self, other) else { return self }
+        if wasRecording {
+            let savedOther = SavedTensor(input: other)
+            recordInPlace("DivBackward0", inputs: [self.previousHistory(), other]) { gradients in
+                let divisor = savedOther.unpack()
+                return [gradients[0] / divisor, original.map { -gradients[0] * $0 / (divisor * divisor) }]
+            }
+        }
+        return self
+    }
+
+    /// Multiplies in place by a Swift number.
+    @discardableResult
+    public func mul_<S: TensorScalar>(_ value: S) -> Tensor { mul_(.wrapped(ScalarValue(value))) }
+
+    /// Divides in place by a Swift number.
+    @discardableResult
+    public func div_<S: TensorScalar>(_ value: S) -> Tensor { div_(.wrapped(ScalarValue(value))) }
+
+    /// Adds a Swift number in place.
+    @discardableResult
+    public func add_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { add_(.wrapped(ScalarValue(value)), alpha: alpha) }
+
+    /// Subtracts a Swift number in place.
+    @discardableResult
+    public func sub_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { sub_(.wrapped(ScalarValue(value)), alpha: alpha) }
+
+    /// A stand-in for this tensor's history before an in-place change, for the new node's edge.
+    func previousHistory() -> Tensor {
+        let alias = alias()
+        withAutogradLock {
+            alias.storedGradFn = storedGradFn
+            alias.outputNumber = outputNumber
+            alias.leafRequiresGrad = leafRequiresGrad
+        }
+        return alias
+    }
+}

@@ -1,0 +1,372 @@
+// Comparisons, logical ops, selection (`where`, `maskedFill`), `clamp` and `pow`.
+
+/// A comparison of two operands of one promoted dtype, giving bool.
+protocol CompareOp {
+    static var name: String { get }
+    static var cuda: String { get }
+    static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool
+}
+
+enum LessThan: CompareOp {
+    static let name = "lt", cuda = "a < b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(a, b) }
+}
+enum LessEqual: CompareOp {
+    static let name = "le", cuda = "a <= b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(a, b) || a == b }
+}
+enum GreaterThan: CompareOp {
+    static let name = "gt", cuda = "a > b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(b, a) }
+}
+enum GreaterEqual: CompareOp {
+    static let name = "ge", cuda = "a >= b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(b, a) || a == b }
+}
+enum Equal: CompareOp {
+    static let name = "eq", cuda = "a == b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { a == b }
+}
+enum NotEqual: CompareOp {
+    static let name = "ne", cuda = "a != b"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { a != b }
+}
+
+private struct CompareKernel<Op: CompareOp>: ElementVisitor {
+    let a: Tensor, b: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        mapElements(into: output, a, b) { (x: E, y: E) in Op.apply(x.compute, y.compute) }
+    }
+}
+
+/// Reads any dtype as truth values: nonzero is true.
+private struct TruthKernel: ElementVisitor {
+    let input: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        mapElements(into: output, input) { (x: E) in x.compute != E.Compute.zero }
+    }
+}
+
+extension Tensor {
+    func compare<Op: CompareOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
+        guard Tensor.checkSameDevice(self, other),
+            let shape = Tensor.broadcastShapes(shape, other.shape)
+        else { return Tensor.zeros([], dtype: .bool) }
+        let dtype = resultType([promotionOperand, other.promotionOperand])
+        let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
+        let a = converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
+        dtype.dispatch(CompareKernel<Op>(a: a, b: b, output: output))
+        return output
+    }
+
+    /// Elementwise `<`, giving a bool tensor (`torch.lt`).
+    public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(LessThan.self, rhs) }
+    /// Elementwise `<=` (`torch.le`).
+    public static func .<= (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(LessEqual.self, rhs) }
+    /// Elementwise `>` (`torch.gt`).
+    public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(GreaterThan.self, rhs) }
+    /// Elementwise `>=` (`torch.ge`).
+    public static func .>= (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(GreaterEqual.self, rhs) }
+    /// Elementwise `==` (`torch.eq`); `==` itself compares tensor identity.
+    public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(Equal.self, rhs) }
+    /// Elementwise `!=` (`torch.ne`).
+    public static func .!= (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(NotEqual.self, rhs) }
+
+    /// Elementwise `<` against a Swift number: `h .< 0`.
+    public static func .< <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .< Tensor.wrapped(ScalarValue(rhs)) }
+    /// Elementwise `<=` against a Swift number.
+    public static func .<= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .<= Tensor.wrapped(ScalarValue(rhs)) }
+    /// Elementwise `>` against a Swift number.
+    public static func .> <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .> Tensor.wrapped(ScalarValue(rhs)) }
+    /// Elementwise `>=` against a Swift number.
+    public static func .>= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .>= Tensor.wrapped(ScalarValue(rhs)) }
+    /// Elementwise `==` against a Swift number.
+    public static func .== <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .== Tensor.wrapped(ScalarValue(rhs)) }
+    /// Elementwise `!=` against a Swift number.
+    public static func .!= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .!= Tensor.wrapped(ScalarValue(rhs)) }
+
+    /// The elements as truth values: nonzero is true.
+    func truthValues() -> Tensor {
+        if dtype == .bool { return self }
+        let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
+        dtype.dispatch(TruthKernel(input: self, output: output))
+        return output
+    }
+
+    /// Elementwise logical and of truth values, giving bool (`torch.logical_and`).
+    public func logicalAnd(_ other: Tensor) -> Tensor {
+        truthValues().converted(to: .bool).binaryResult(Mul.self, other.truthValues())
+    }
+
+    /// Elementwise logical or of truth values, giving bool (`torch.logical_or`).
+    public func logicalOr(_ other: Tensor) -> Tensor {
+        truthValues().binaryResult(Add.self, other.truthValues())
+    }
+
+    /// Elementwise logical exclusive or of truth values (`torch.logical_xor`).
+    public func logicalXor(_ other: Tensor) -> Tensor { truthValues() .!= other.truthValues() }
+
+    /// Elementwise logical not of truth values, giving bool (`torch.logical_not`).
+    public func logicalNot() -> Tensor { truthValues() .== Tensor.wrapped(.boolean(false)) }
+
+    /// Logical and of bool tensors, as SIMD masks spell it (`a & b` in PyTorch).
+    public static func .& (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.logicalAnd(rhs) }
+    /// Logical or of bool tensors (`a | b` in PyTorch).
+    public static func .| (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.logicalOr(rhs) }
+    /// Logical exclusive or of bool tensors (`a ^ b` in PyTorch).
+    public static func .^ (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.logicalXor(rhs) }
+    /// Logical not of a bool tensor (`~mask` in PyTorch).
+    public static prefix func .! (operand: Tensor) -> Tensor { operand.logicalNot() }
+}
+
+// MARK: - Selection
+
+private struct WhereKernel: ElementVisitor {
+    let condition: Tensor, a: Tensor, b: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        mapElements(into: output, condition, a, b) { (take: Bool, x: E, y: E) in take ? x : y }
+    }
+}
+
+extension Tensor {
+    /// Elements of `a` where `condition` holds and of `b` elsewhere, broadcasting all three
+    /// (`torch.where`).
+    ///
+    /// ```swift
+    /// Tensor.where(x .> 0, x, Tensor.zerosLike(x))
+    /// ```
+    public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard condition.dtype == .bool else {
+            reportError("where expected condition to be a boolean tensor, but got a tensor with dtype \(condition.dtype.legacyName)")
+            return a
+        }
+        guard checkSameDevice(condition, a, b),
+            let partial = broadcastShapes(condition.shape, a.shape), let shape = broadcastShapes(partial, b.shape)
+        else { return a }
+        let dtype = resultType([a.promotionOperand, b.promotionOperand])
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: a.device)
+        dtype.dispatch(
+            WhereKernel(
+                condition: condition.broadcastView(to: shape), a: a.converted(to: dtype).broadcastView(to: shape),
+                b: b.converted(to: dtype).broadcastView(to: shape), output: output))
+        if isRecording(a, b) {
+            let mask = condition.detach()
+            record("WhereBackward0", inputs: [condition, a, b], outputs: [output]) { gradients in
+                let zero = Tensor.zerosLike(gradients[0])
+                return [nil, Tensor.where(mask, gradients[0], zero), Tensor.where(mask, zero, gradients[0])]
+            }
+        }
+        return output
+    }
+
+    /// `a` where `condition` holds, else the Swift number `b`.
+    public static func `where`<S: TensorScalar>(_ condition: Tensor, _ a: Tensor, _ b: S) -> Tensor {
+        Tensor.where(condition, a, Tensor.wrapped(ScalarValue(b)))
+    }
+
+    /// The Swift number `a` where `condition` holds, else `b`.
+    public static func `where`<S: TensorScalar>(_ condition: Tensor, _ a: S, _ b: Tensor) -> Tensor {
+        Tensor.where(condition, Tensor.wrapped(ScalarValue(a)), b)
+    }
+
+    /// A copy with `value` wherever `mask` (broadcast to this shape) is true (`masked_fill`).
+    public func maskedFill<S: TensorScalar>(_ mask: Tensor, _ value: S) -> Tensor {
+        maskedFill(mask, Tensor.wrapped(ScalarValue(value)))
+    }
+
+    /// A copy with the 0-dim `value` wherever `mask` is true (`masked_fill` with a tensor value).
+    public func maskedFill(_ mask: Tensor, _ value: Tensor) -> Tensor {
+        guard mask.dtype == .bool else {
+            reportError("masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.legacyName)")
+            return self
+        }
+        guard value.dim == 0 else {
+            reportError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with \(value.dim) dimension(s).")
+            return self
+        }
+        guard let shape = Tensor.broadcastShapes(shape, mask.shape) else { return self }
+        guard shape == self.shape else {
+            reportError("The expanded size of the mask (\(shape.count)) must match the existing size of the tensor")
+            return self
+        }
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        dtype.dispatch(
+            WhereKernel(
+                condition: mask.broadcastView(to: shape), a: value.converted(to: dtype).broadcastView(to: shape),
+                b: self, output: output))
+        if Tensor.isRecording(self, value) {
+            let mask = mask.detach()
+            Tensor.record("MaskedFillBackward0", inputs: [self, value], outputs: [output]) { gradients in
+                [gradients[0].maskedFill(mask, 0), Tensor.where(mask, gradients[0], 0).sum()]
+            }
+        }
+        return output
+    }
+}
+
+// MARK: - clamp and pow
+
+extension Tensor {
+    /// Limits every element to `[min, max]`; NaN stays NaN (`torch.clamp`).
+    ///
+    /// ```swift
+    /// let hRelu = h.clamp(min: 0)
+    /// ```
+    public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
+        guard min != nil || max != nil else {
+            reportError("torch.clamp: At least one of 'min' or 'max' must not be None")
+            return self
+        }
+        let bounds = [min, max].compactMap { $0 }.map { Tensor.wrapped(Self.scalarValue($0)) }
+        let dtype = resultType([promotionOperand] + bounds.map(\.promotionOperand))
+        let output = converted(to: dtype).cloneIfShared(with: self)
+        output.clampElements(min: min, max: max)
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self)
+            Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
+                let x = input.unpack()
+                var keep: Tensor?
+                if let min { keep = x .>= min }
+                if let max { keep = keep.map { $0.logicalAnd(x .<= max) } ?? (x .<= max) }
+                return [gradients[0] * keep!]
+            }
+        }
+        return output
+    }
+
+    /// Limits every element to `[min, max]` in place (`clamp_`).
+    @discardableResult
+    public func clamp_(min: Double? = nil, max: Double? = nil) -> Tensor {
+        let wasRecording = Tensor.isRecording(self)
+        guard checkInPlaceAllowed() else { return self }
+        let original = wasRecording ? noGrad { clone() } : nil
+        clampElements(min: min, max: max)
+        version.bump()
+        if let original {
+            recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
+                var keep: Tensor?
+                if let min { keep = original .>= min }
+                if let max { keep = keep.map { $0.logicalAnd(original .<= max) } ?? (original .<= max) }
+                return [gradients[0] * keep!]
+            }
+        }
+        return self
+    }
+
+    /// Integral Double bounds act as Python ints, so clamping an int tensor keeps its dtype.
+    private static func scalarValue(_ value: Double) -> ScalarValue {
+        value.rounded() == value && Swift.abs(value) < 9e18 ? .integer(Int64(value)) : .floating(value)
+    }
+
+    private func cloneIfShared(with other: Tensor) -> Tensor { self === other ? cloneContiguous() : self }
+
+    private func clampElements(min: Double?, max: Double?) {
+        dtype.dispatch(ClampKernel(tensor: self, lower: min, upper: max))
+    }
+
+    /// Raises every element to `exponent` (`torch.pow` with a scalar exponent).
+    ///
+    /// ```swift
+    /// let loss = (yPred - y).pow(2).sum()
+    /// ```
+    public func pow(_ exponent: Double) -> Tensor {
+        let exponentValue = Self.scalarValue(exponent)
+        let dtype = resultType([promotionOperand, .scalar(exponentValue.defaultDType)])
+        if !dtype.isFloatingPoint && exponent < 0 {
+            reportError("Integers to negative integer powers are not allowed.")
+            return self
+        }
+        let output = converted(to: dtype).cloneIfShared(with: self)
+        output.dtype.dispatch(PowScalarKernel(tensor: output, exponent: exponent))
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self)
+            Tensor.record("PowBackward0", inputs: [self], outputs: [output]) { gradients in
+                if exponent == 0 { return [Tensor.zerosLike(gradients[0])] }
+                return [gradients[0] * exponent * input.unpack().pow(exponent - 1)]
+            }
+        }
+        return output
+    }
+
+    /// Raises every element to an integer power (`t.pow(2)`), keeping integer dtypes.
+    public func pow(_ exponent: Int) -> Tensor { pow(Double(exponent)) }
+
+    /// Raises every element to the matching element of `exponent`, broadcasting (`torch.pow`).
+    public func pow(_ exponent: Tensor) -> Tensor {
+        if !resultType([promotionOperand, exponent.promotionOperand]).isFloatingPoint,
+            exponent.lessThanZeroAnywhere()
+        {
+            reportError("Integers to negative integer powers are not allowed.")
+            return self
+        }
+        let output = binaryResult(Pow.self, exponent)
+        if Tensor.isRecording(self, exponent) {
+            let (base, power) = (SavedTensor(input: self), SavedTensor(input: exponent))
+            let result = SavedTensor(output: output)
+            Tensor.record("PowBackward1", inputs: [self, exponent], outputs: [output], savedOutputs: [result]) { gradients in
+                let (x, p) = (base.unpack(), power.unpack())
+                let gradBase = Tensor.where(p .== 0, 0.0, gradients[0] * p * x.pow(p - 1))
+                // d/dp xᵖ = xᵖ·log x, taken as 0 where x = 0 and p ≥ 0, as PyTorch does.
+                let gradPower = Tensor.where((x .== 0).logicalAnd(p .>= 0), 0.0, gradients[0] * result.unpack() * x.log())
+                return [gradBase, gradPower]
+            }
+        }
+        return output
+    }
+
+    /// A Swift number raised to each element of `exponent` (`torch.pow(2, t)`).
+    public static func pow<S: TensorScalar>(_ base: S, _ exponent: Tensor) -> Tensor {
+        let baseTensor = Tensor.wrapped(ScalarValue(base))
+        let output = baseTensor.binaryResult(Pow.self, exponent)
+        if isRecording(exponent) {
+            let result = SavedTensor(output: output)
+            let logBase = Foundation_log(base.doubleValue)
+            record("PowBackward2", inputs: [exponent], outputs: [output], savedOutputs: [result]) { gradients in
+                [gradients[0] * result.unpack() * logBase]
+            }
+        }
+        return output
+    }
+
+    private func lessThanZeroAnywhere() -> Bool {
+        guard !dtype.isFloatingPoint && dtype != .bool else { return false }
+        return (self .< 0).toArray(as: Bool.self).contains(true)
+    }
+}
+
+private struct ClampKernel: ElementVisitor {
+    let tensor: Tensor, lower: Double?, upper: Double?
+    func visit<E: Element>(_ type: E.Type) {
+        let low = lower.map { E(converting: $0).compute }, high = upper.map { E(converting: $0).compute }
+        mapElements(into: tensor, tensor) { (x: E) in
+            var value = x.compute
+            if value.isNaN { return x }
+            if let low, E.Compute.lessThan(value, low) { value = low }
+            if let high, E.Compute.lessThan(high, value) { value = high }
+            return E(compute: value)
+        }
+    }
+}
+
+/// Powers with PyTorch's exact special cases: x·x for 2, x·x·x for 3, sqrt for 0.5, and so on.
+private struct PowScalarKernel: ElementVisitor {
+    let tensor: Tensor, exponent: Double
+    func visit<E: Element>(_ type: E.Type) {
+        let p = E(converting: exponent).compute
+        switch exponent {
+        case 1: return
+        case 2: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(x.compute, x.compute)) }
+        case 3: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(.multiply(x.compute, x.compute), x.compute)) }
+        default: mapElements(into: tensor, tensor) { (x: E) in E(compute: .power(x.compute, p)) }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) private func Foundation_log(_ x: Double) -> Double { Glibc.log(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) private func Foundation_log(_ x: Double) -> Double { Darwin.log(x) }
+#endif

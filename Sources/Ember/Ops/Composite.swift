@@ -1,0 +1,122 @@
+// Ops built from primitives: softmax, logSoftmax, variance, std, logsumexp. Each computes its
+// forward without recording, then records one node under PyTorch's name with a derivative
+// written in tensor ops, so double backward works.
+
+extension Tensor {
+    /// Runs `forward` without recording and records it as one node named `name`.
+    private func composite(_ name: String, saveResult: Bool = true, forward: () -> Tensor, backward: @escaping (Tensor, Tensor, Tensor) -> Tensor) -> Tensor {
+        let output = noGrad(forward)
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self)
+            let result = SavedTensor(output: output)
+            Tensor.record(name, inputs: [self], outputs: [output], savedOutputs: [result]) { gradients in
+                [backward(gradients[0], input.unpack(), result.unpack())]
+            }
+        }
+        return output
+    }
+
+    private func requireFloatingPoint(_ op: String) -> Bool {
+        guard dtype.isFloatingPoint else {
+            reportError("\"\(op)\" not implemented for '\(dtype.legacyName)'")
+            return false
+        }
+        return true
+    }
+
+    /// exp(x) / Σ exp(x) along `dim`, computed stably (`torch.softmax`).
+    public func softmax(dim: Int) -> Tensor {
+        let axis = normalizedDim(dim)
+        guard requireFloatingPoint("softmax_lastdim_kernel_impl") else { return self }
+        return composite("SoftmaxBackward0") {
+            let shifted = (self - amax(dim: axis, keepdim: true)).exp()
+            return shifted / shifted.sum(dim: axis, keepdim: true)
+        } backward: { gradient, _, y in
+            y * (gradient - (gradient * y).sum(dim: axis, keepdim: true))
+        }
+    }
+
+    /// log(softmax(x)) along `dim`, computed stably (`torch.log_softmax`).
+    public func logSoftmax(dim: Int) -> Tensor {
+        let axis = normalizedDim(dim)
+        guard requireFloatingPoint("log_softmax_lastdim_kernel_impl") else { return self }
+        return composite("LogSoftmaxBackward0") {
+            let shifted = self - amax(dim: axis, keepdim: true)
+            return shifted - shifted.exp().sum(dim: axis, keepdim: true).log()
+        } backward: { gradient, _, y in
+            gradient - y.exp() * gradient.sum(dim: axis, keepdim: true)
+        }
+    }
+
+    /// log Σ exp(x) over `dims`, computed stably (`torch.logsumexp`).
+    public func logsumexp(dims: [Int], keepdim: Bool = false) -> Tensor {
+        guard let axes = reductionDims(dims) else { return self }
+        let floating = dtype.isFloatingPoint ? self : to(.defaultFloat)
+        let shape = self.shape
+        return floating.composite("LogsumexpBackward0") {
+            let peak = floating.amax(dims: axes, keepdim: true)
+            let finitePeak = Tensor.where(peak.abs() .== Double.infinity, 0.0, peak)
+            let result = (floating - finitePeak).exp().sum(dims: axes, keepdim: true).log() + finitePeak
+            return keepdim ? result : result.squeezeDims(axes)
+        } backward: { gradient, x, y in
+            let expandedY = Tensor.expandReduced(y, to: shape, dims: axes, keepdim: keepdim)
+            return Tensor.expandReduced(gradient, to: shape, dims: axes, keepdim: keepdim) * (x - expandedY).exp()
+        }
+    }
+
+    /// log Σ exp(x) along one dimension.
+    public func logsumexp(dim: Int, keepdim: Bool = false) -> Tensor { logsumexp(dims: [dim], keepdim: keepdim) }
+
+    /// The variance over `dims` (all when empty) with Bessel's `correction` (`torch.var`).
+    ///
+    /// ```swift
+    /// t.variance(dim: 0, correction: 0)   // population variance
+    /// ```
+    public func variance(dims: [Int] = [], correction: Int = 1, keepdim: Bool = false) -> Tensor {
+        moment(dims, correction: correction, keepdim: keepdim, standardDeviation: false)
+    }
+
+    /// The variance along one dimension.
+    public func variance(dim: Int, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+        variance(dims: [dim], correction: correction, keepdim: keepdim)
+    }
+
+    /// The standard deviation over `dims` (all when empty) (`torch.std`).
+    public func std(dims: [Int] = [], correction: Int = 1, keepdim: Bool = false) -> Tensor {
+        moment(dims, correction: correction, keepdim: keepdim, standardDeviation: true)
+    }
+
+    /// The standard deviation along one dimension.
+    public func std(dim: Int, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+        std(dims: [dim], correction: correction, keepdim: keepdim)
+    }
+
+    private func moment(_ dims: [Int], correction: Int, keepdim: Bool, standardDeviation: Bool) -> Tensor {
+        guard dtype.isFloatingPoint else {
+            reportError("std and var only support floating point and complex dtypes")
+            return self
+        }
+        guard let axes = reductionDims(dims) else { return self }
+        let shape = self.shape
+        let count = axes.reduce(1) { $0 * shape[$1] }
+        let divisor = Double(Swift.max(count - correction, 0))
+        return composite(standardDeviation ? "StdBackward0" : "VarBackward0") {
+            let deviations = self - mean(dims: axes, keepdim: true)
+            let variance = (deviations * deviations).sum(dims: axes, keepdim: keepdim) / divisor
+            return standardDeviation ? variance.sqrt() : variance
+        } backward: { gradient, x, y in
+            let centered = x - x.mean(dims: axes, keepdim: true)
+            let expandedGradient = Tensor.expandReduced(gradient, to: shape, dims: axes, keepdim: keepdim)
+            if standardDeviation {
+                let expandedY = Tensor.expandReduced(y, to: shape, dims: axes, keepdim: keepdim)
+                return expandedGradient * centered / (expandedY * divisor)
+            }
+            return expandedGradient * centered * (2 / divisor)
+        }
+    }
+
+    /// Removes the given size-1 dimensions.
+    func squeezeDims(_ axes: [Int]) -> Tensor {
+        axes.sorted(by: >).reduce(self) { $0.squeeze($1) }
+    }
+}

@@ -1,0 +1,248 @@
+// The machinery behind elementwise ops: op protocols, dtype dispatch, broadcasting and
+// recording. Individual ops live in Unary.swift and Binary.swift, one definition each.
+
+/// What every differentiable unary op declares besides its kernel.
+protocol UnaryDerivative {
+    /// PyTorch's name for the op, used in messages (`exp`).
+    static var name: String { get }
+    /// PyTorch's name for the backward node (`ExpBackward0`).
+    static var nodeName: String { get }
+    /// The op as a CUDA C++ expression of `x` (computed in float for half types).
+    static var cuda: String { get }
+    /// Which tensors the derivative reads.
+    static var saves: SavedOperands { get }
+    /// The gradient of the input, from the output's gradient, written with tensor ops so that
+    /// it is itself differentiable.
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor
+}
+
+/// Which of an op's tensors its derivative needs.
+struct SavedOperands: OptionSet {
+    let rawValue: Int
+    static let input = SavedOperands(rawValue: 1)
+    static let result = SavedOperands(rawValue: 2)
+}
+
+extension UnaryDerivative {
+    static var nodeName: String {
+        name.prefix(1).uppercased() + name.dropFirst() + "Backward0"
+    }
+}
+
+/// A unary op defined on floating-point values; integer inputs are promoted to float32.
+protocol UnaryFloatOp: UnaryDerivative {
+    static func apply<T: FloatCompute>(_ x: T) -> T
+}
+
+/// A unary op defined on every numeric dtype, keeping the dtype.
+protocol UnaryNumericOp: UnaryDerivative {
+    static func apply<T: ComputeScalar>(_ x: T) -> T
+}
+
+/// A binary op on two operands of one (promoted) dtype.
+protocol BinaryOp {
+    /// PyTorch's name, used in messages and as the CUDA kernel's name.
+    static var name: String { get }
+    /// The op as a CUDA C++ expression of `a` and `b`.
+    static var cuda: String { get }
+    /// Whether the op computes in floating point even on integers (true division).
+    static var promotesIntegersToFloat: Bool { get }
+    static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T
+}
+
+extension BinaryOp {
+    static var promotesIntegersToFloat: Bool { false }
+}
+
+// MARK: - Kernels
+
+private struct UnaryFloatKernel<Op: UnaryFloatOp>: FloatElementVisitor {
+    let input: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
+        mapElements(into: output, input, grain: 8192) { (x: E) in E(compute: Op.apply(x.compute)) }
+    }
+}
+
+private struct UnaryNumericKernel<Op: UnaryNumericOp>: ElementVisitor {
+    let input: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        mapElements(into: output, input) { (x: E) in E(compute: Op.apply(x.compute)) }
+    }
+}
+
+private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
+    let a: Tensor, b: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        mapElements(into: output, a, b) { (x: E, y: E) in E(compute: Op.apply(x.compute, y.compute)) }
+    }
+}
+
+/// Converts every element to another dtype (`to(dtype)`, `copy_`).
+private struct CastKernel: ElementVisitor {
+    let input: Tensor, output: Tensor
+    func visit<Source: Element>(_ type: Source.Type) {
+        output.dtype.dispatch(CastInto<Source>(input: input, output: output))
+    }
+
+    private struct CastInto<Source: Element>: ElementVisitor {
+        let input: Tensor, output: Tensor
+        func visit<Target: Element>(_ type: Target.Type) {
+            if Source.self == Target.self {
+                mapElements(into: output, input) { (x: Source) in unsafeBitCast(x, to: Target.self) }
+            } else if Source.dtype.isFloatingPoint {
+                mapElements(into: output, input) { (x: Source) in Target(converting: x.doubleValue) }
+            } else {
+                mapElements(into: output, input) { (x: Source) in Target(converting: x.int64Value) }
+            }
+        }
+    }
+}
+
+private struct FillKernel: ElementVisitor {
+    let value: ScalarValue, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        let element = value.element(as: E.self)
+        if output.isContiguous {
+            let pointer = output.elementPointer(as: E.self)
+            Parallel.forRanges(count: output.numel, grain: 65_536) { range in
+                (pointer + range.lowerBound).initialize(repeating: element, count: range.count)
+            }
+        } else {
+            mapElements(into: output, output) { (_: E) in element }
+        }
+    }
+}
+
+// MARK: - Running ops
+
+extension Tensor {
+    /// Runs a floating-point unary op, promoting integer inputs, and records its derivative.
+    func unary<Op: UnaryFloatOp>(_ op: Op.Type) -> Tensor {
+        let input = converted(to: dtype.isFloatingPoint ? dtype : .defaultFloat)
+        let output = Tensor(uninitializedShape: shape, dtype: input.dtype, device: device)
+        input.dtype.dispatchFloat(UnaryFloatKernel<Op>(input: input, output: output))
+        recordUnary(Op.self, output: output)
+        return output
+    }
+
+    /// Runs a dtype-preserving unary op and records its derivative.
+    func unary<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: output))
+        recordUnary(Op.self, output: output)
+        return output
+    }
+
+    private func recordUnary<Op: UnaryDerivative>(_ op: Op.Type, output: Tensor) {
+        guard Tensor.isRecording(self) else { return }
+        let input = Op.saves.contains(.input) ? SavedTensor(input: self) : nil
+        let result = Op.saves.contains(.result) ? SavedTensor(output: output) : nil
+        Tensor.record(Op.nodeName, inputs: [self], outputs: [output], savedOutputs: result.map { [$0] } ?? []) { gradients in
+            [Op.derivative(gradients[0], input: input?.unpack(), result: result?.unpack())]
+        }
+    }
+
+    /// Computes `Op(a, b)` with broadcasting and type promotion into a new tensor; the caller
+    /// records the derivative.
+    func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
+        guard Tensor.checkSameDevice(self, other) else { return Tensor.zeros([]) }
+        var dtype = resultType([promotionOperand, other.promotionOperand])
+        if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
+        guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let a = self.converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
+        dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
+        return output
+    }
+
+    /// Computes `Op(self, other)` into this tensor's own memory, broadcasting `other` to it.
+    func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
+        guard Tensor.checkSameDevice(self, other) else { return false }
+        var computeType = resultType([promotionOperand, other.promotionOperand])
+        if Op.promotesIntegersToFloat && !computeType.isFloatingPoint { computeType = .defaultFloat }
+        guard DType.canCast(from: computeType, to: dtype) else {
+            reportError("result type \(computeType.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
+            return false
+        }
+        guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return false }
+        guard shape == self.shape else {
+            reportError("output with shape \(Tensor.describe(self.shape)) doesn't match the broadcast shape \(Tensor.describe(shape))")
+            return false
+        }
+        guard checkInPlaceAllowed() else { return false }
+        var b = other.converted(to: computeType).broadcastView(to: shape)
+        if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
+        if computeType == dtype {
+            dtype.dispatch(BinaryKernel<Op>(a: self, b: b, output: self))
+        } else {
+            let result = converted(to: computeType)
+            computeType.dispatch(BinaryKernel<Op>(a: result, b: b, output: result))
+            copyElements(from: result)
+        }
+        version.bump()
+        return true
+    }
+
+    /// Converts every element into this tensor's memory from `source` (same shape after
+    /// broadcasting), casting as needed; no autograd, no version bump.
+    func copyElements(from source: Tensor) {
+        var source = source.broadcastView(to: shape)
+        if source.storage === storage && (source.strides != strides || source.offset != offset) { source = source.cloneContiguous() }
+        source.dtype.dispatch(CastKernel(input: source, output: self))
+    }
+
+    /// Writes one value into every element; no autograd, no version bump.
+    func fillElements(_ value: ScalarValue) {
+        dtype.dispatch(FillKernel(value: value, output: self))
+    }
+
+    /// A contiguous copy outside autograd.
+    func cloneContiguous() -> Tensor {
+        let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        dtype.dispatch(CastKernel(input: self, output: copy))
+        return copy
+    }
+
+    /// A copy converted to `dtype` outside autograd; `self` when it already has that dtype.
+    func converted(to dtype: DType) -> Tensor {
+        if dtype == self.dtype { return self }
+        let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        self.dtype.dispatch(CastKernel(input: self, output: copy))
+        return copy
+    }
+
+    /// PyTorch's refusal to mix devices in one op.
+    static func checkSameDevice(_ tensors: Tensor...) -> Bool {
+        guard let first = tensors.first, let other = tensors.first(where: { $0.device != first.device && !$0.isWrappedNumber }),
+            !first.isWrappedNumber
+        else { return true }
+        let (a, b) = first.device.kind == .cuda ? (first.device, other.device) : (other.device, first.device)
+        reportError("Expected all tensors to be on the same device, but found at least two devices, \(a) and \(b)!")
+        return false
+    }
+}
+
+extension DType {
+    /// PyTorch's `can_cast`: no float into an integer, no number into bool.
+    static func canCast(from: DType, to: DType) -> Bool {
+        if from.isFloatingPoint && !to.isFloatingPoint { return false }
+        if from != .bool && to == .bool { return false }
+        return true
+    }
+
+    /// The name used in PyTorch's casting errors (`Float`, `Long`).
+    var legacyName: String {
+        switch self {
+        case .float32: "Float"
+        case .float64: "Double"
+        case .float16: "Half"
+        case .bfloat16: "BFloat16"
+        case .int64: "Long"
+        case .int32: "Int"
+        case .int16: "Short"
+        case .int8: "Char"
+        case .uint8: "Byte"
+        case .bool: "Bool"
+        }
+    }
+}

@@ -1,0 +1,475 @@
+// Indexing: subscripts (integers, ranges, masks, index tensors), indexSelect, gather, scatter.
+
+/// One position in a subscript: an integer, a range, a new axis, an ellipsis, or a tensor
+/// (a bool mask, or integer indices).
+///
+/// ```swift
+/// t[0]                      // select
+/// t[1..<3, 2]               // slice, then select
+/// t[TensorIndex.ellipsis, 0]
+/// gradH[h .< 0] = 0         // boolean mask
+/// ```
+public enum TensorIndex: Sendable {
+    /// One position along a dimension (negative counts from the end); removes the dimension.
+    case index(Int)
+    /// `start..<end` by `step`, bounds clamped as Python's slices are.
+    case slice(start: Int?, end: Int?, step: Int)
+    /// A new dimension of size 1 (`None` in PyTorch).
+    case newAxis
+    /// As many full slices as needed (`...`).
+    case ellipsis
+    /// A bool mask over the next dimensions, or integer indices along the next dimension.
+    case tensor(Tensor)
+
+    /// Every element along a dimension (`:`).
+    public static let all = TensorIndex.slice(start: nil, end: nil, step: 1)
+}
+
+/// A value usable inside a tensor subscript.
+public protocol TensorIndexConvertible {
+    /// The subscript position this value stands for.
+    var tensorIndex: TensorIndex { get }
+}
+
+extension TensorIndex: TensorIndexConvertible {
+    /// Itself.
+    public var tensorIndex: TensorIndex { self }
+}
+extension Int: TensorIndexConvertible {
+    /// `.index(self)`.
+    public var tensorIndex: TensorIndex { .index(self) }
+}
+extension Range<Int>: TensorIndexConvertible {
+    /// `lowerBound..<upperBound`.
+    public var tensorIndex: TensorIndex { .slice(start: lowerBound, end: upperBound, step: 1) }
+}
+extension ClosedRange<Int>: TensorIndexConvertible {
+    /// `lowerBound...upperBound`.
+    public var tensorIndex: TensorIndex { .slice(start: lowerBound, end: upperBound + 1, step: 1) }
+}
+extension PartialRangeFrom<Int>: TensorIndexConvertible {
+    /// `lowerBound...`.
+    public var tensorIndex: TensorIndex { .slice(start: lowerBound, end: nil, step: 1) }
+}
+extension PartialRangeUpTo<Int>: TensorIndexConvertible {
+    /// `..<upperBound`.
+    public var tensorIndex: TensorIndex { .slice(start: nil, end: upperBound, step: 1) }
+}
+extension PartialRangeThrough<Int>: TensorIndexConvertible {
+    /// `...upperBound`.
+    public var tensorIndex: TensorIndex { .slice(start: nil, end: upperBound + 1, step: 1) }
+}
+extension StrideTo<Int>: TensorIndexConvertible {
+    /// `stride(from: a, to: b, by: s)` as the slice `a:b:s`.
+    public var tensorIndex: TensorIndex {
+        let mirror = Mirror(reflecting: self).children.map(\.value)
+        return .slice(start: mirror[0] as? Int, end: mirror[1] as? Int, step: (mirror[2] as? Int) ?? 1)
+    }
+}
+extension Tensor: TensorIndexConvertible {
+    /// `.tensor(self)`: a mask or integer indices.
+    public var tensorIndex: TensorIndex { .tensor(self) }
+}
+
+extension Tensor {
+    /// The elements at the given positions: views for integers and ranges, copies for masks
+    /// and index tensors. Assigning writes through, broadcasting and casting the value.
+    public subscript(_ indices: any TensorIndexConvertible...) -> Tensor {
+        get { index(indices.map(\.tensorIndex)) }
+        set { assign(newValue, at: indices.map(\.tensorIndex)) }
+    }
+
+    /// The basic (view) part of an index expression applied, and the advanced tensor index that
+    /// follows it, if any, with the dimension it starts at.
+    private func applyBasicIndices(_ indices: [TensorIndex]) -> (view: Tensor, advanced: (Tensor, Int)?)? {
+        if dim == 0, indices.contains(where: { if case .index = $0 { true } else { false } }) {
+            reportError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+            return nil
+        }
+        let consumed = indices.reduce(0) { count, index in
+            switch index {
+            case .index, .slice: count + 1
+            case .tensor(let t): count + (t.dtype == .bool ? Swift.max(t.dim, 1) : 1)
+            case .newAxis, .ellipsis: count
+            }
+        }
+        guard consumed <= dim else {
+            reportError("too many indices for tensor of dimension \(dim)")
+            return nil
+        }
+        var view = self
+        var axis = 0
+        var advanced: (Tensor, Int)?
+        for index in indices {
+            switch index {
+            case .index(let position):
+                view = view.select(dim: axis, index: position)
+            case .slice(let start, let end, let step):
+                view = view.slice(dim: axis, start: start, end: end, step: step)
+                axis += 1
+            case .newAxis:
+                view = view.unsqueeze(axis)
+                axis += 1
+            case .ellipsis:
+                axis += dim - consumed
+            case .tensor(let tensor):
+                guard advanced == nil else {
+                    reportError("indexing with more than one tensor index is not supported yet")
+                    return nil
+                }
+                guard tensor.dtype == .bool || tensor.dtype == .uint8 || tensor.dtype == .int64 || tensor.dtype == .int32 else {
+                    reportError("tensors used as indices must be long, int, byte or bool tensors")
+                    return nil
+                }
+                advanced = (tensor, axis)
+                axis += tensor.dtype == .bool ? Swift.max(tensor.dim, 1) : 1
+            }
+        }
+        return (view, advanced)
+    }
+
+    private func index(_ indices: [TensorIndex]) -> Tensor {
+        guard let (view, advanced) = applyBasicIndices(indices) else { return self }
+        guard let (indexTensor, axis) = advanced else { return view }
+        if indexTensor.dtype == .bool || indexTensor.dtype == .uint8 {
+            return view.maskedSelect(indexTensor.truthValues(), startingAt: axis)
+        }
+        let flat = indexTensor.reshape([-1])
+        let selected = view.indexSelect(dim: axis, index: flat)
+        var shape = view.shape
+        shape.replaceSubrange(axis...axis, with: indexTensor.shape)
+        return selected.reshape(shape)
+    }
+
+    private func assign(_ value: Tensor, at indices: [TensorIndex]) {
+        guard let (view, advanced) = applyBasicIndices(indices) else { return }
+        guard checkAssignmentAllowed() else { return }
+        if let (indexTensor, axis) = advanced {
+            if indexTensor.dtype == .bool || indexTensor.dtype == .uint8 {
+                view.maskedAssign(indexTensor.truthValues(), value, startingAt: axis, base: self)
+            } else {
+                let flat = indexTensor.reshape([-1])
+                var shape = view.shape
+                shape[axis] = flat.numel
+                let source = value.broadcastView(to: Tensor.broadcastShapes(shape, value.shape) ?? shape)
+                view.indexCopyInPlace(dim: axis, index: flat, source: source, base: self)
+            }
+            return
+        }
+        guard let shape = Tensor.broadcastShapes(view.shape, value.shape), shape == view.shape else {
+            reportError("shape mismatch: value tensor of shape \(Tensor.describe(value.shape)) cannot be broadcast to indexing result of shape \(Tensor.describe(view.shape))")
+            return
+        }
+        view.copyAssign(value, base: self)
+    }
+
+    /// PyTorch's refusal to write into a view of a leaf that requires grad.
+    private func checkAssignmentAllowed() -> Bool {
+        if GradMode.isEnabled && withAutogradLock({ storedGradFn == nil && leafRequiresGrad }) {
+            reportError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            return false
+        }
+        return true
+    }
+
+    /// Writes `value` over this view of `base` in place, recording the change on `base`
+    /// (PyTorch's `CopySlices`).
+    private func copyAssign(_ value: Tensor, base: Tensor) {
+        let recording = Tensor.isRecording(base, value)
+        copyElements(from: value)
+        base.version.bump()
+        guard recording else { return }
+        let (region, byteCount) = ((shape, strides, offset), base.storage.byteCount)
+        let layout = (base.shape, base.strides, base.offset)
+        base.recordInPlace("CopySlices", inputs: [base.previousHistory(), value]) { gradients in
+            // Lay the gradient out like `base` so the written region has the same strides in it.
+            let mirror = Tensor(storage: Storage(byteCount: byteCount), shape: layout.0, strides: layout.1, offset: layout.2, dtype: gradients[0].dtype)
+            mirror.copyElements(from: gradients[0])
+            let window = mirror.makeView(shape: region.0, strides: region.1, offset: region.2)
+            let gradientValue = window.cloneContiguous()
+            window.fillElements(.integer(0))
+            return [mirror, gradientValue]
+        }
+    }
+}
+
+// MARK: - Masks
+
+extension Tensor {
+    /// Checks that a mask covers dimensions `axis...` of this tensor.
+    private func checkMask(_ mask: Tensor, startingAt axis: Int) -> Bool {
+        for (position, size) in mask.shape.enumerated() where axis + position >= dim || shape[axis + position] != size {
+            reportError(
+                "The shape of the mask \(Tensor.describe(mask.shape)) at index \(position) does not match the shape of the indexed tensor \(Tensor.describe(shape)) at index \(axis + position)")
+            return false
+        }
+        return true
+    }
+
+    /// The elements where `mask` is true, as `t[mask]` gives them (a copy).
+    func maskedSelect(_ mask: Tensor, startingAt axis: Int = 0) -> Tensor {
+        guard checkMask(mask, startingAt: axis) else { return self }
+        let positions = mask.nonzeroFlat()
+        let maskDims = mask.dim
+        let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + maskDims)...])
+        let flat = reshape(flatShape)
+        return flat.indexSelect(dim: axis, index: Tensor(positions.map(Int64.init), shape: [positions.count]))
+    }
+
+    /// Writes `value` where `mask` is true, in place (`t[mask] = value`).
+    fileprivate func maskedAssign(_ mask: Tensor, _ value: Tensor, startingAt axis: Int, base: Tensor) {
+        guard checkMask(mask, startingAt: axis) else { return }
+        if value.numel == 1 {
+            let expandedMask = mask.reshape(Array(repeating: 1, count: axis) + mask.shape + Array(repeating: 1, count: dim - axis - mask.dim))
+                .broadcastView(to: shape)
+            let recording = Tensor.isRecording(base, value)
+            let scalar = value.reshape([])
+            dtype.dispatch(MaskedFillKernel(mask: expandedMask, value: scalar.converted(to: dtype), tensor: self))
+            base.version.bump()
+            if recording {
+                let savedMask = expandedMask.contiguous()
+                let isWhole = self.storage === base.storage && self.shape == base.shape && self.strides == base.strides
+                if isWhole {
+                    base.recordInPlace("MaskedFillBackward0", inputs: [base.previousHistory(), value]) { gradients in
+                        [gradients[0].maskedFill(savedMask, 0), Tensor.where(savedMask, gradients[0], 0).sum().reshape(value.shape)]
+                    }
+                }
+            }
+            return
+        }
+        let positions = mask.nonzeroFlat()
+        let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
+        let flat = makeViewIfPossible(flatShape)
+        flat.indexCopyInPlace(dim: axis, index: Tensor(positions.map(Int64.init), shape: [positions.count]), source: value, base: base)
+    }
+
+    private func makeViewIfPossible(_ newShape: [Int]) -> Tensor {
+        noGrad { view(newShape) }
+    }
+
+    /// Flat positions of the true elements, in row-major order.
+    func nonzeroFlat() -> [Int] {
+        let values = truthValues().contiguous()
+        let pointer = values.elementPointer(as: Bool.self)
+        return (0..<values.numel).filter { pointer[$0] }
+    }
+}
+
+private struct MaskedFillKernel: ElementVisitor {
+    let mask: Tensor, value: Tensor, tensor: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        let element = value.elementPointer(as: E.self)[0]
+        mapElements(into: tensor, mask, tensor) { (take: Bool, x: E) in take ? element : x }
+    }
+}
+
+// MARK: - Index ops
+
+extension Tensor {
+    /// Validates an index tensor for `indexSelect` and friends; returns its values.
+    private func indexValues(_ index: Tensor, size: Int, op: String) -> [Int]? {
+        guard index.dtype == .int64 || index.dtype == .int32 else {
+            reportError("\(op)(): Expected dtype int32 or int64 for index")
+            return nil
+        }
+        let values = index.toArray(as: Int.self)
+        for value in values where value < -size || value >= size {
+            reportError(op == "index_select" ? "index out of range in self" : "index \(value) is out of bounds for dimension 0 with size \(size)")
+            return nil
+        }
+        return values.map { $0 < 0 ? $0 + size : $0 }
+    }
+
+    /// The slices at `index` along `dim`, in order (`index_select`).
+    public func indexSelect(dim: Int, index: Tensor) -> Tensor {
+        let axis = normalizedDim(dim)
+        guard index.dim <= 1 else {
+            reportError("index_select(): Index is supposed to be a vector")
+            return self
+        }
+        let size = self.dim == 0 ? 1 : shape[axis]
+        guard let positions = indexValues(index, size: size, op: "index_select") else { return self }
+        var resultShape = shape
+        if self.dim > 0 { resultShape[axis] = positions.count }
+        let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
+        for (slot, position) in positions.enumerated() {
+            output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+        }
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            let savedIndex = index.detach()
+            Tensor.record("IndexSelectBackward0", inputs: [self], outputs: [output]) { gradients in
+                [Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device).indexAdd(dim: axis, index: savedIndex, source: gradients[0])]
+            }
+        }
+        return output
+    }
+
+    /// The slice at `position` along `axis`, keeping the dimension (size 1), without autograd.
+    private func sliceView(_ axis: Int, _ position: Int) -> Tensor {
+        guard dim > 0 else { return self }
+        var newShape = shape
+        newShape[axis] = 1
+        return makeView(shape: newShape, strides: strides, offset: offset + position * strides[axis])
+    }
+
+    /// A copy with `source`'s slices added at `index` along `dim` (`index_add`).
+    public func indexAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
+        let axis = normalizedDim(dim)
+        let size = self.dim == 0 ? 1 : shape[axis]
+        guard let positions = indexValues(index, size: size, op: "index_add") else { return self }
+        let output = noGrad { clone() }
+        noGrad {
+            for (slot, position) in positions.enumerated() {
+                let target = output.sliceView(axis, position)
+                target.copyElements(from: target.converted(to: dtype) + source.sliceView(axis, slot))
+            }
+        }
+        if Tensor.isRecording(self, source) {
+            let savedIndex = index.detach()
+            Tensor.record("IndexAddBackward0", inputs: [self, source], outputs: [output]) { gradients in
+                [gradients[0], gradients[0].indexSelect(dim: axis, index: savedIndex)]
+            }
+        }
+        return output
+    }
+
+    /// Copies `source`'s slices to positions `index` along `dim` in place (index_put / setitem).
+    fileprivate func indexCopyInPlace(dim axis: Int, index: Tensor, source: Tensor, base: Tensor) {
+        let size = self.dim == 0 ? 1 : shape[axis]
+        guard let positions = indexValues(index, size: size, op: "index_put") else { return }
+        var sourceShape = shape
+        sourceShape[axis] = positions.count
+        guard let broadcast = Tensor.broadcastShapes(sourceShape, source.shape), broadcast == sourceShape else {
+            reportError("shape mismatch: value tensor of shape \(Tensor.describe(source.shape)) cannot be broadcast to indexing result of shape \(Tensor.describe(sourceShape))")
+            return
+        }
+        let values = source.broadcastView(to: sourceShape)
+        for (slot, position) in positions.enumerated() {
+            sliceView(axis, position).copyElements(from: values.sliceView(axis, slot))
+        }
+        base.version.bump()
+    }
+
+    /// Values picked along `dim` by `index`: `out[i][j] = self[i][index[i][j]]` for dim 1
+    /// (`torch.gather`).
+    public func gather(dim: Int, index: Tensor) -> Tensor {
+        let axis = normalizedDim(dim)
+        guard index.dim == self.dim else {
+            reportError("Index tensor must have the same number of dimensions as input tensor")
+            return self
+        }
+        guard index.dtype == .int64 || index.dtype == .int32 else {
+            reportError("gather(): Expected dtype int64 for index")
+            return self
+        }
+        let output = Tensor(uninitializedShape: index.shape, dtype: dtype, device: device)
+        guard scatterGather(index: index, axis: axis, gathering: true, other: output, reduceAdd: false) else { return self }
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            let savedIndex = index.detach()
+            Tensor.record("GatherBackward0", inputs: [self], outputs: [output]) { gradients in
+                [Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device).scatterAdd(dim: axis, index: savedIndex, src: gradients[0])]
+            }
+        }
+        return output
+    }
+
+    /// A copy with `src`'s values written at `index` along `dim` (`torch.scatter`).
+    public func scatter(dim: Int, index: Tensor, src: Tensor) -> Tensor {
+        let axis = normalizedDim(dim)
+        let output = noGrad { clone() }
+        guard output.scatterGather(index: index, axis: axis, gathering: false, other: src.converted(to: dtype), reduceAdd: false) else { return self }
+        if Tensor.isRecording(self, src) {
+            let savedIndex = index.detach()
+            Tensor.record("ScatterBackward0", inputs: [self, src], outputs: [output]) { gradients in
+                [gradients[0].scatter(dim: axis, index: savedIndex, value: 0), gradients[0].gather(dim: axis, index: savedIndex)]
+            }
+        }
+        return output
+    }
+
+    /// A copy with `value` written at `index` along `dim` (`torch.scatter` with a scalar).
+    public func scatter<S: TensorScalar>(dim: Int, index: Tensor, value: S) -> Tensor {
+        let axis = normalizedDim(dim)
+        let output = noGrad { clone() }
+        let source = Tensor.full(index.shape, ScalarValue(value), dtype: dtype, device: device)
+        guard output.scatterGather(index: index, axis: axis, gathering: false, other: source, reduceAdd: false) else { return self }
+        if Tensor.isRecording(self) {
+            let savedIndex = index.detach()
+            Tensor.record("ScatterBackward1", inputs: [self], outputs: [output]) { gradients in
+                [gradients[0].scatter(dim: axis, index: savedIndex, value: 0)]
+            }
+        }
+        return output
+    }
+
+    /// A copy with `src`'s values added at `index` along `dim` (`torch.scatter_add`).
+    public func scatterAdd(dim: Int, index: Tensor, src: Tensor) -> Tensor {
+        let axis = normalizedDim(dim)
+        let output = noGrad { clone() }
+        guard output.scatterGather(index: index, axis: axis, gathering: false, other: src.converted(to: dtype), reduceAdd: true) else { return self }
+        if Tensor.isRecording(self, src) {
+            let savedIndex = index.detach()
+            Tensor.record("ScatterAddBackward0", inputs: [self, src], outputs: [output]) { gradients in
+                [gradients[0], gradients[0].gather(dim: axis, index: savedIndex)]
+            }
+        }
+        return output
+    }
+
+    /// The shared loop of gather and scatter: walks `index`, pairing each position with this
+    /// tensor's element whose `axis` coordinate is the index value.
+    private func scatterGather(index: Tensor, axis: Int, gathering: Bool, other: Tensor, reduceAdd: Bool) -> Bool {
+        guard index.dim == dim else {
+            reportError("Index tensor must have the same number of dimensions as \(gathering ? "input" : "self") tensor")
+            return false
+        }
+        let indices = index.toArray(as: Int.self)
+        let size = dim == 0 ? 1 : shape[axis]
+        if let bad = indices.first(where: { $0 < 0 || $0 >= size }) {
+            reportError("index \(bad) is out of bounds for dimension \(axis) with size \(size)")
+            return false
+        }
+        var selfOffsets: [Int] = [], otherOffsets: [Int] = []
+        selfOffsets.reserveCapacity(indices.count)
+        var coordinates = [Int](repeating: 0, count: index.dim)
+        for position in 0..<indices.count {
+            var selfOffset = offset, otherOffset = other.offset
+            for axisIndex in 0..<index.dim {
+                let coordinate = coordinates[axisIndex]
+                selfOffset += (axisIndex == axis ? indices[position] : coordinate) * strides[axisIndex]
+                otherOffset += coordinate * other.strides[axisIndex]
+            }
+            selfOffsets.append(selfOffset)
+            otherOffsets.append(otherOffset)
+            var axisIndex = index.dim - 1
+            while axisIndex >= 0 {
+                coordinates[axisIndex] += 1
+                if coordinates[axisIndex] < index.shape[axisIndex] { break }
+                coordinates[axisIndex] = 0
+                axisIndex -= 1
+            }
+        }
+        dtype.dispatch(ScatterGatherKernel(tensor: self, other: other, selfOffsets: selfOffsets, otherOffsets: otherOffsets, gathering: gathering, reduceAdd: reduceAdd))
+        if !gathering { version.bump() }
+        return true
+    }
+}
+
+private struct ScatterGatherKernel: ElementVisitor {
+    let tensor: Tensor, other: Tensor, selfOffsets: [Int], otherOffsets: [Int], gathering: Bool, reduceAdd: Bool
+    func visit<E: Element>(_ type: E.Type) {
+        let base = tensor.storage.pointer(as: E.self), otherBase = other.storage.pointer(as: E.self)
+        for (selfOffset, otherOffset) in zip(selfOffsets, otherOffsets) {
+            if gathering {
+                otherBase[otherOffset] = base[selfOffset]
+            } else if reduceAdd {
+                base[selfOffset] = E(compute: .add(base[selfOffset].compute, otherBase[otherOffset].compute))
+            } else {
+                base[selfOffset] = otherBase[otherOffset]
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+// Matrix products: mm, bmm, mv, dot, outer and matmul over every rank combination.
+// The kernels go through GEMM (BLAS found at run time, or the built-in kernel).
+
+extension Tensor {
+    /// How GEMM reads a 2-d tensor in place: transposed or not, and its leading dimension;
+    /// `nil` when the layout needs a copy first.
+    private var gemmLayout: (transposed: Bool, leading: Int)? {
+        let (rows, columns) = (shape[0], shape[1])
+        let rowStride = rows == 1 ? Swift.max(columns, 1) : strides[0]
+        let columnStride = columns == 1 ? 1 : strides[1]
+        if columnStride == 1 && rowStride >= Swift.max(columns, 1) { return (false, rowStride) }
+        let transposedRowStride = rows == 1 ? 1 : strides[0]
+        let transposedColumnStride = columns == 1 ? Swift.max(rows, 1) : strides[1]
+        if transposedRowStride == 1 && transposedColumnStride >= Swift.max(rows, 1) { return (true, transposedColumnStride) }
+        return nil
+    }
+
+    /// `output = a · b` for 2-d tensors of one dtype, outside autograd.
+    static func matrixProduct(_ a: Tensor, _ b: Tensor, into output: Tensor) {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            output.fillElements(.integer(0))
+            return
+        }
+        switch a.dtype {
+        case .float32, .float64:
+            let a = a.gemmLayout == nil ? a.cloneContiguous() : a
+            let b = b.gemmLayout == nil ? b.cloneContiguous() : b
+            let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
+            if a.dtype == .float32 {
+                GEMM.sgemm(
+                    transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
+                    a: a.elementPointer(as: Float.self), lda: layoutA.leading, b: b.elementPointer(as: Float.self),
+                    ldb: layoutB.leading, beta: 0, c: output.elementPointer(as: Float.self), ldc: n)
+            } else {
+                GEMM.dgemm(
+                    transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
+                    a: a.elementPointer(as: Double.self), lda: layoutA.leading, b: b.elementPointer(as: Double.self),
+                    ldb: layoutB.leading, beta: 0, c: output.elementPointer(as: Double.self), ldc: n)
+            }
+        case .float16, .bfloat16:
+            // Half types multiply in float32 and round once, as PyTorch's CPU kernels do.
+            let result = Tensor(uninitializedShape: [m, n], dtype: .float32)
+            matrixProduct(a.converted(to: .float32), b.converted(to: .float32), into: result)
+            output.copyElements(from: result)
+        default:
+            a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
+        }
+    }
+
+    /// The matrix product of two 2-d tensors (`torch.mm`).
+    ///
+    /// ```swift
+    /// let h = x.mm(w1)   // [64, 1000] · [1000, 100] → [64, 100]
+    /// ```
+    public func mm(_ other: Tensor) -> Tensor {
+        guard dim == 2 else {
+            reportError("mm: self must be a matrix, got \(dim)-D tensor")
+            return self
+        }
+        guard other.dim == 2 else {
+            reportError("mm: mat2 must be a matrix, got \(other.dim)-D tensor")
+            return self
+        }
+        guard Tensor.checkSameDevice(self, other) else { return self }
+        guard dtype == other.dtype else {
+            reportError("expected m1 and m2 to have the same dtype, but got: \(dtype.cTypeName) != \(other.dtype.cTypeName)")
+            return self
+        }
+        guard shape[1] == other.shape[0] else {
+            reportError(
+                "mm: mat1 and mat2 shapes cannot be multiplied (\(shape[0])x\(shape[1]) and \(other.shape[0])x\(other.shape[1]))")
+            return self
+        }
+        guard dtype != .bool else {
+            reportError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+            return self
+        }
+        let output = Tensor(uninitializedShape: [shape[0], other.shape[1]], dtype: dtype, device: device)
+        Tensor.matrixProduct(self, other, into: output)
+        if Tensor.isRecording(self, other) {
+            let savedA = other.requiresGrad ? SavedTensor(input: self) : nil
+            let savedB = requiresGrad ? SavedTensor(input: other) : nil
+            Tensor.record("MmBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [savedB.map { gradients[0].mm($0.unpack().t()) }, savedA.map { $0.unpack().t().mm(gradients[0]) }]
+            }
+        }
+        return output
+    }
+
+    /// Batched matrix products of two 3-d tensors (`torch.bmm`).
+    public func bmm(_ other: Tensor) -> Tensor {
+        guard dim == 3 else {
+            reportError("batch1 must be a 3D tensor")
+            return self
+        }
+        guard other.dim == 3 else {
+            reportError("batch2 must be a 3D tensor")
+            return self
+        }
+        guard Tensor.checkSameDevice(self, other) else { return self }
+        guard other.shape[0] == shape[0] && other.shape[1] == shape[2] else {
+            reportError(
+                "Expected size for first two dimensions of batch2 tensor to be: [\(shape[0]), \(shape[2])] but got: [\(other.shape[0]), \(other.shape[1])].")
+            return self
+        }
+        guard dtype == other.dtype else {
+            reportError("expected scalar type \(dtype.legacyName) but found \(other.dtype.legacyName)")
+            return self
+        }
+        let output = Tensor(uninitializedShape: [shape[0], shape[1], other.shape[2]], dtype: dtype, device: device)
+        for batch in 0..<shape[0] {
+            Tensor.matrixProduct(selectView(batch), other.selectView(batch), into: output.selectView(batch))
+        }
+        if Tensor.isRecording(self, other) {
+            let savedA = other.requiresGrad ? SavedTensor(input: self) : nil
+            let savedB = requiresGrad ? SavedTensor(input: other) : nil
+            Tensor.record("BmmBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [savedB.map { gradients[0].bmm($0.unpack().transpose(1, 2)) }, savedA.map { $0.unpack().transpose(1, 2).bmm(gradients[0]) }]
+            }
+        }
+        return output
+    }
+
+    /// The first-dimension slice `index` as a view, outside autograd.
+    private func selectView(_ index: Int) -> Tensor {
+        makeView(shape: Array(shape.dropFirst()), strides: Array(strides.dropFirst()), offset: offset + index * strides[0])
+    }
+
+    /// The product of a matrix and a vector (`torch.mv`).
+    public func mv(_ vector: Tensor) -> Tensor {
+        guard dim == 2 && vector.dim == 1 && shape[1] == vector.shape[0] else {
+            reportError(
+                "size mismatch, got input (\(dim > 0 ? shape[0] : 0)), mat (\(shape.map(String.init).joined(separator: "x"))), vec (\(vector.shape.map(String.init).joined(separator: "x")))")
+            return self
+        }
+        let output = noGrad { mm(vector.unsqueeze(1)).squeeze(1) }
+        if Tensor.isRecording(self, vector) {
+            let savedMatrix = vector.requiresGrad ? SavedTensor(input: self) : nil
+            let savedVector = requiresGrad ? SavedTensor(input: vector) : nil
+            Tensor.record("MvBackward0", inputs: [self, vector], outputs: [output]) { gradients in
+                [savedVector.map { gradients[0].outer($0.unpack()) }, savedMatrix.map { $0.unpack().t().mv(gradients[0]) }]
+            }
+        }
+        return output
+    }
+
+    /// The inner product of two 1-d tensors (`torch.dot`).
+    public func dot(_ other: Tensor) -> Tensor {
+        guard dim == 1 && other.dim == 1 else {
+            reportError("1D tensors expected, but got \(dim)D and \(other.dim)D tensors")
+            return self
+        }
+        guard numel == other.numel else {
+            reportError(
+                "inconsistent tensor size, expected tensor [\(numel)] and src [\(other.numel)] to have the same number of elements, but got \(numel) and \(other.numel) elements respectively")
+            return self
+        }
+        guard dtype == other.dtype else {
+            reportError("dot : expected both vectors to have same dtype, but found \(dtype.legacyName) and \(other.dtype.legacyName)")
+            return self
+        }
+        let output = noGrad { unsqueeze(0).mm(other.unsqueeze(1)).reshape([]) }
+        if Tensor.isRecording(self, other) {
+            let (a, b) = (SavedTensor(input: self), SavedTensor(input: other))
+            Tensor.record("DotBackward0", inputs: [self, other], outputs: [output]) { gradients in
+                [gradients[0] * b.unpack(), gradients[0] * a.unpack()]
+            }
+        }
+        return output
+    }
+
+    /// The outer product of two 1-d tensors (`torch.outer`).
+    public func outer(_ other: Tensor) -> Tensor { unsqueeze(1) * other }
+
+    /// The matrix product with NumPy's rules for every rank (`torch.matmul`): 1-d operands act
+    /// as vectors, and leading dimensions are batch dimensions that broadcast.
+    ///
+    /// ```swift
+    /// Tensor.randn(10, 3, 4).matmul(Tensor.randn(4, 5))   // [10, 3, 5]
+    /// ```
+    public func matmul(_ other: Tensor) -> Tensor {
+        switch (dim, other.dim) {
+        case (0, _), (_, 0):
+            reportError("both arguments to matmul need to be at least 1D, but they are \(dim)D and \(other.dim)D")
+            return self
+        case (1, 1): return dot(other)
+        case (2, 1): return mv(other)
+        case (1, 2): return unsqueeze(0).mm(other).squeeze(0)
+        case (2, 2): return mm(other)
+        case (3..., 1), (3..., 2):
+            // Fold the batch into the rows: one large product instead of many small ones.
+            let vector = other.dim == 1
+            let matrix = vector ? other.unsqueeze(1) : other
+            let rows = shape.dropLast().reduce(1, *)
+            let product = reshape([rows, shape[dim - 1]]).mm(matrix)
+            let resultShape = Array(shape.dropLast()) + (vector ? [] : [other.shape[1]])
+            return product.unsafeView(resultShape)
+        default:
+            let left = dim == 1 ? unsqueeze(0) : self
+            let right = other.dim == 1 ? other.unsqueeze(1) : other
+            let (n, k) = (left.shape[left.dim - 2], left.shape[left.dim - 1])
+            let (k2, p) = (right.shape[right.dim - 2], right.shape[right.dim - 1])
+            guard let batch = Tensor.broadcastShapes(Array(left.shape.dropLast(2)), Array(right.shape.dropLast(2))) else { return self }
+            let batchCount = batch.reduce(1, *)
+            let a = left.expand(batch + [n, k]).reshape([batchCount, n, k])
+            let b = right.expand(batch + [k2, p]).reshape([batchCount, k2, p])
+            guard k == k2 else {
+                reportError("Expected size for first two dimensions of batch2 tensor to be: [\(batchCount), \(k)] but got: [\(batchCount), \(k2)].")
+                return self
+            }
+            var result = a.bmm(b).view(batch + [n, p])
+            if dim == 1 { result = result.squeeze(-2) }
+            if other.dim == 1 { result = result.squeeze(-1) }
+            return result
+        }
+    }
+
+    /// A reshape of a fresh result recorded as PyTorch's `_unsafe_view`.
+    private func unsafeView(_ shape: [Int]) -> Tensor {
+        let view = makeView(shape: shape, strides: Tensor.contiguousStrides(for: shape))
+        if Tensor.isRecording(self) {
+            let original = self.shape
+            Tensor.record("UnsafeViewBackward0", inputs: [self], outputs: [view]) { gradients in [gradients[0].reshape(original)] }
+        }
+        return view
+    }
+}
+
+extension DType {
+    /// The C type name PyTorch's matmul errors use (`float`, `double`).
+    var cTypeName: String {
+        switch self {
+        case .float32: "float"
+        case .float64: "double"
+        case .float16: "c10::Half"
+        case .bfloat16: "c10::BFloat16"
+        case .int64: "long int"
+        case .int32: "int"
+        case .int16: "short int"
+        case .int8: "signed char"
+        case .uint8: "unsigned char"
+        case .bool: "bool"
+        }
+    }
+}
+
+/// Integer matrix products (wrapping), where BLAS has nothing to offer.
+private struct IntegerMatrixProduct: ElementVisitor {
+    let a: Tensor, b: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        let x = a.elementPointer(as: E.self), y = b.elementPointer(as: E.self), z = output.elementPointer(as: E.self)
+        for i in 0..<m {
+            for j in 0..<n {
+                var total = E.Compute.zero
+                for p in 0..<k {
+                    total = .add(total, .multiply(x[i * a.strides[0] + p * a.strides[1]].compute, y[p * b.strides[0] + j * b.strides[1]].compute))
+                }
+                z[i * n + j] = E(compute: total)
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+// Reductions: sum, mean, prod, max/min (with indices), amax/amin, argmax/argmin.
+// variance, std and logsumexp are composites in Composite.swift.
+
+/// How a reduction sees its input: `outer` independent rows of `inner` contiguous elements.
+struct ReductionLayout {
+    let input: Tensor
+    let outer: Int
+    let inner: Int
+    /// The result's shape with and without the reduced dimensions kept as size 1.
+    let keptShape: [Int]
+    let squeezedShape: [Int]
+}
+
+extension Tensor {
+    /// Wraps and deduplicates reduction dimensions; an empty list means all of them.
+    func reductionDims(_ dims: [Int]) -> [Int]? {
+        if dims.isEmpty { return Array(0..<dim) }
+        var seen = Set<Int>()
+        for raw in dims {
+            let axis = normalizedDim(raw)
+            guard seen.insert(axis).inserted else {
+                reportError("dim \(axis) appears multiple times in the list of dims")
+                return nil
+            }
+        }
+        return seen.sorted()
+    }
+
+    /// Moves the reduced dimensions last and makes the input contiguous so every output
+    /// element reduces one contiguous row.
+    func reductionLayout(_ dims: [Int]) -> ReductionLayout {
+        let reduced = Set(dims)
+        let kept = (0..<dim).filter { !reduced.contains($0) }
+        let order = kept + dims
+        let arranged = order == Array(0..<dim) ? self : permuteView(order)
+        let contiguousInput = arranged.isContiguous ? arranged : arranged.cloneContiguous()
+        let keptShape = shape.indices.map { reduced.contains($0) ? 1 : shape[$0] }
+        return ReductionLayout(
+            input: contiguousInput, outer: kept.reduce(1) { $0 * shape[$1] }, inner: dims.reduce(1) { $0 * shape[$1] },
+            keptShape: keptShape, squeezedShape: kept.map { shape[$0] })
+    }
+
+    /// Expands a reduced gradient back over the reduced dimensions.
+    static func expandReduced(_ gradient: Tensor, to shape: [Int], dims: [Int], keepdim: Bool) -> Tensor {
+        var gradient = gradient
+        if !keepdim { for axis in dims.sorted() { gradient = gradient.unsqueeze(axis) } }
+        return gradient.expand(shape)
+    }
+}
+
+// MARK: - Kernels
+
+/// Sums (or multiplies) each row; floating rows accumulate in Double, integers in Int64.
+private struct SumRowsKernel: ElementVisitor {
+    let layout: ReductionLayout, output: Tensor, product: Bool
+    func visit<E: Element>(_ type: E.Type) {
+        let source = layout.input.elementPointer(as: E.self)
+        let inner = layout.inner
+        if E.dtype.isFloatingPoint {
+            let results = rowResults(count: layout.outer, inner: inner) { row -> Double in
+                let start = source + row * inner
+                if product {
+                    var total = 1.0
+                    for i in 0..<inner { total *= start[i].doubleValue }
+                    return total
+                }
+                return Self.sum(start, count: inner)
+            }
+            output.dtype.dispatch(StoreRows(values: results.map(ScalarValue.floating), output: output))
+        } else {
+            let results = rowResults(count: layout.outer, inner: inner) { row -> Int64 in
+                let start = source + row * inner
+                var total: Int64 = product ? 1 : 0
+                for i in 0..<inner { total = product ? total &* start[i].int64Value : total &+ start[i].int64Value }
+                return total
+            }
+            output.dtype.dispatch(StoreRows(values: results.map(ScalarValue.integer), output: output))
+        }
+    }
+
+    /// A float row sum: blocks of 256 summed in the element type's precision eight lanes wide,
+    /// the blocks added in Double, accurate and fast.
+    @inline(__always)
+    static func sum<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
+        var total = 0.0
+        var index = 0
+        if E.self == Float.self {
+            let floats = UnsafeRawPointer(start)
+            while index + 256 <= count {
+                var lanes = SIMD8<Float>()
+                for block in stride(from: index, to: index + 256, by: 8) {
+                    lanes += floats.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+                }
+                total += Double(lanes.sum())
+                index += 256
+            }
+        }
+        while index < count {
+            total += start[index].doubleValue
+            index += 1
+        }
+        return total
+    }
+}
+
+/// Finds each row's largest (or smallest) element and its first index; NaN wins.
+private struct ExtremumRowsKernel: ElementVisitor {
+    let layout: ReductionLayout, values: Tensor?, indices: Tensor?, largest: Bool
+    func visit<E: Element>(_ type: E.Type) {
+        let source = layout.input.elementPointer(as: E.self)
+        let inner = layout.inner
+        let valueOut = values?.elementPointer(as: E.self), indexOut = indices?.elementPointer(as: Int64.self)
+        Parallel.forRanges(count: layout.outer, grain: Swift.max(1, 16_384 / Swift.max(inner, 1))) { rows in
+            for row in rows {
+                let start = source + row * inner
+                var best = start[0].compute, bestIndex = 0
+                if !best.isNaN {
+                    for i in 1..<Swift.max(inner, 1) {
+                        let value = start[i].compute
+                        if value.isNaN {
+                            best = value
+                            bestIndex = i
+                            break
+                        }
+                        if largest ? E.Compute.lessThan(best, value) : E.Compute.lessThan(value, best) {
+                            best = value
+                            bestIndex = i
+                        }
+                    }
+                }
+                valueOut?[row] = E(compute: best)
+                indexOut?[row] = Int64(bestIndex)
+            }
+        }
+    }
+}
+
+/// Writes one value per row into a contiguous output of any dtype.
+private struct StoreRows: ElementVisitor {
+    let values: [ScalarValue], output: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        let pointer = output.elementPointer(as: E.self)
+        for (index, value) in values.enumerated() { pointer[index] = value.element(as: E.self) }
+    }
+}
+
+/// Runs `body` for each row, split across cores when the rows are many or long.
+@inline(__always)
+private func rowResults<R>(count: Int, inner: Int, _ body: (Int) -> R) -> [R] {
+    [R](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let base = buffer.baseAddress!
+        Parallel.forRanges(count: count, grain: Swift.max(1, 32_768 / Swift.max(inner, 1))) { rows in
+            for row in rows { (base + row).initialize(to: body(row)) }
+        }
+        initialized = count
+    }
+}
+
+// MARK: - Public reductions
+
+extension Tensor {
+    /// The sum of all elements (`torch.sum`); integer and bool tensors sum to int64.
+    public func sum(dtype: DType? = nil) -> Tensor { sum(dims: [], keepdim: false, dtype: dtype) }
+
+    /// The sum over one dimension.
+    ///
+    /// ```swift
+    /// t.sum(dim: 1, keepdim: true)
+    /// ```
+    public func sum(dim: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { sum(dims: [dim], keepdim: keepdim, dtype: dtype) }
+
+    /// The sum over several dimensions (all of them when `dims` is empty).
+    public func sum(dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
+        let resultDType = dtype ?? (self.dtype.isFloatingPoint ? self.dtype : .int64)
+        guard let axes = reductionDims(dims) else { return self }
+        let output = sumKernel(axes, keepdim: keepdim, dtype: resultDType, product: false)
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            Tensor.record(dims.isEmpty ? "SumBackward0" : "SumBackward1", inputs: [self], outputs: [output]) { gradients in
+                [Tensor.expandReduced(gradients[0], to: shape, dims: axes, keepdim: keepdim || dims.isEmpty)]
+            }
+        }
+        return output
+    }
+
+    private func sumKernel(_ axes: [Int], keepdim: Bool, dtype: DType, product: Bool) -> Tensor {
+        let layout = reductionLayout(axes)
+        let output = Tensor(uninitializedShape: keepdim ? layout.keptShape : layout.squeezedShape, dtype: dtype, device: device)
+        if layout.inner == 0 || layout.outer == 0 {
+            output.fillElements(.integer(product ? 1 : 0))
+        } else {
+            self.dtype.dispatch(SumRowsKernel(layout: layout, output: output, product: product))
+        }
+        return output
+    }
+
+    /// The mean of all elements (`torch.mean`); floating-point tensors only.
+    public func mean() -> Tensor { mean(dims: [], keepdim: false) }
+
+    /// The mean over one dimension.
+    public func mean(dim: Int, keepdim: Bool = false) -> Tensor { mean(dims: [dim], keepdim: keepdim) }
+
+    /// The mean over several dimensions (all of them when `dims` is empty).
+    public func mean(dims: [Int], keepdim: Bool = false) -> Tensor {
+        guard dtype.isFloatingPoint else {
+            reportError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(dtype.legacyName)")
+            return self
+        }
+        guard let axes = reductionDims(dims) else { return self }
+        let count = axes.reduce(1) { $0 * shape[$1] }
+        let output = sumKernel(axes, keepdim: keepdim, dtype: dtype, product: false)
+        output.dtype.dispatch(DivideKernel(tensor: output, divisor: Double(count)))
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            Tensor.record(dims.isEmpty ? "MeanBackward0" : "MeanBackward1", inputs: [self], outputs: [output]) { gradients in
+                [Tensor.expandReduced(gradients[0], to: shape, dims: axes, keepdim: keepdim || dims.isEmpty) / Double(count)]
+            }
+        }
+        return output
+    }
+
+    /// The product of all elements (`torch.prod`).
+    public func prod(dtype: DType? = nil) -> Tensor { prod(dims: [], keepdim: false, dtype: dtype) }
+
+    /// The product over one dimension.
+    public func prod(dim: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { prod(dims: [dim], keepdim: keepdim, dtype: dtype) }
+
+    func prod(dims: [Int], keepdim: Bool, dtype: DType?) -> Tensor {
+        let resultDType = dtype ?? (self.dtype.isFloatingPoint ? self.dtype : .int64)
+        guard let axes = reductionDims(dims) else { return self }
+        let output = sumKernel(axes, keepdim: keepdim, dtype: resultDType, product: true)
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self), result = SavedTensor(output: output)
+            let shape = self.shape
+            Tensor.record(dims.isEmpty ? "ProdBackward0" : "ProdBackward1", inputs: [self], outputs: [output], savedOutputs: [result]) { gradients in
+                let x = input.unpack()
+                let keep = keepdim || dims.isEmpty
+                let gradient = Tensor.expandReduced(gradients[0], to: shape, dims: axes, keepdim: keep)
+                let product = Tensor.expandReduced(result.unpack(), to: shape, dims: axes, keepdim: keep)
+                // With one zero in a slice, the zero's gradient is the product of the others.
+                let isZero = x .== 0
+                let zeros = isZero.sum(dims: axes, keepdim: true)
+                let othersProduct = Tensor.where(isZero, 1.0, x).prod(dims: axes, keepdim: true, dtype: nil).expand(shape)
+                let atZero = Tensor.where(zeros.expand(shape) .== 1, othersProduct, 0.0)
+                return [gradient * Tensor.where(isZero, atZero, product / x)]
+            }
+        }
+        return output
+    }
+
+    /// The largest element (`torch.max()`); NaN if any element is NaN.
+    public func max() -> Tensor { extremumAll(largest: true) }
+
+    /// The smallest element (`torch.min()`).
+    public func min() -> Tensor { extremumAll(largest: false) }
+
+    private func extremumAll(largest: Bool) -> Tensor {
+        guard numel > 0 else {
+            reportError(
+                "\(largest ? "max" : "min")(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+            return self
+        }
+        let layout = reductionLayout(Array(0..<dim))
+        let output = Tensor(uninitializedShape: [], dtype: dtype, device: device)
+        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: output, indices: nil, largest: largest))
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self), result = SavedTensor(output: output)
+            Tensor.record(largest ? "MaxBackward1" : "MinBackward1", inputs: [self], outputs: [output], savedOutputs: [result]) { gradients in
+                [Tensor.evenlyDistribute(gradients[0], input: input.unpack(), value: result.unpack())]
+            }
+        }
+        return output
+    }
+
+    /// The gradient of a reduction to one value, shared evenly by the elements equal to it.
+    static func evenlyDistribute(_ gradient: Tensor, input: Tensor, value: Tensor) -> Tensor {
+        let isExtremum = input .== value
+        let count = isExtremum.sum()
+        return Tensor.where(isExtremum, gradient / count, 0.0)
+    }
+
+    /// The largest elements along `dim` and their first indices (`torch.max(dim=)`).
+    ///
+    /// ```swift
+    /// let (values, indices) = logits.max(dim: 1)
+    /// ```
+    public func max(dim: Int, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
+        extremum(dim: dim, keepdim: keepdim, largest: true)
+    }
+
+    /// The smallest elements along `dim` and their first indices (`torch.min(dim=)`).
+    public func min(dim: Int, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
+        extremum(dim: dim, keepdim: keepdim, largest: false)
+    }
+
+    private func extremum(dim: Int, keepdim: Bool, largest: Bool) -> (values: Tensor, indices: Tensor) {
+        let axis = normalizedDim(dim)
+        guard self.dim == 0 || shape[axis] > 0 else {
+            reportError(
+                "\(largest ? "max" : "min")(): Expected reduction dim \(axis) to have non-zero size.")
+            return (self, self)
+        }
+        let layout = reductionLayout(self.dim == 0 ? [] : [axis])
+        let resultShape = keepdim ? layout.keptShape : layout.squeezedShape
+        let values = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
+        let indices = Tensor(uninitializedShape: resultShape, dtype: .int64, device: device)
+        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: values, indices: indices, largest: largest))
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            let savedIndices = indices.detach()
+            Tensor.record(largest ? "MaxBackward0" : "MinBackward0", inputs: [self], outputs: [values, indices]) { gradients in
+                let index = keepdim ? savedIndices : savedIndices.unsqueeze(axis)
+                let gradient = keepdim ? gradients[0] : gradients[0].unsqueeze(axis)
+                return [Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device).scatter(dim: axis, index: index, src: gradient)]
+            }
+        }
+        return (values, indices)
+    }
+
+    /// The largest values over `dims` (`torch.amax`); ties share the gradient evenly.
+    public func amax(dims: [Int] = [], keepdim: Bool = false) -> Tensor { extremumValues(dims, keepdim: keepdim, largest: true) }
+
+    /// The largest values along one dimension.
+    public func amax(dim: Int, keepdim: Bool = false) -> Tensor { amax(dims: [dim], keepdim: keepdim) }
+
+    /// The smallest values over `dims` (`torch.amin`).
+    public func amin(dims: [Int] = [], keepdim: Bool = false) -> Tensor { extremumValues(dims, keepdim: keepdim, largest: false) }
+
+    /// The smallest values along one dimension.
+    public func amin(dim: Int, keepdim: Bool = false) -> Tensor { amin(dims: [dim], keepdim: keepdim) }
+
+    private func extremumValues(_ dims: [Int], keepdim: Bool, largest: Bool) -> Tensor {
+        guard let axes = reductionDims(dims) else { return self }
+        let layout = reductionLayout(axes)
+        guard layout.inner > 0 else {
+            reportError("\(largest ? "amax" : "amin")(): Expected reduction dim \(axes.first ?? 0) to have non-zero size.")
+            return self
+        }
+        let output = Tensor(uninitializedShape: keepdim ? layout.keptShape : layout.squeezedShape, dtype: dtype, device: device)
+        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: output, indices: nil, largest: largest))
+        if Tensor.isRecording(self) {
+            let input = SavedTensor(input: self), result = SavedTensor(output: output)
+            let shape = self.shape
+            Tensor.record(largest ? "AmaxBackward0" : "AminBackward0", inputs: [self], outputs: [output], savedOutputs: [result]) { gradients in
+                let x = input.unpack()
+                let value = Tensor.expandReduced(result.unpack(), to: shape, dims: axes, keepdim: keepdim)
+                let gradient = Tensor.expandReduced(gradients[0], to: shape, dims: axes, keepdim: keepdim)
+                let isExtremum = (x .== value)
+                let count = isExtremum.sum(dims: axes, keepdim: true)
+                return [Tensor.where(isExtremum, gradient / count, 0.0)]
+            }
+        }
+        return output
+    }
+
+    /// The index of the largest element, of the flattened tensor or along `dim` (`torch.argmax`).
+    public func argmax(dim: Int? = nil, keepdim: Bool = false) -> Tensor { argExtremum(dim: dim, keepdim: keepdim, largest: true) }
+
+    /// The index of the smallest element, of the flattened tensor or along `dim` (`torch.argmin`).
+    public func argmin(dim: Int? = nil, keepdim: Bool = false) -> Tensor { argExtremum(dim: dim, keepdim: keepdim, largest: false) }
+
+    private func argExtremum(dim: Int?, keepdim: Bool, largest: Bool) -> Tensor {
+        guard let dim else {
+            let flat = reshape([-1])
+            let index = noGrad { flat.extremum(dim: 0, keepdim: false, largest: largest).indices }
+            return keepdim ? index.reshape(shape.map { _ in 1 }) : index
+        }
+        return noGrad { extremum(dim: dim, keepdim: keepdim, largest: largest).indices }
+    }
+}
+
+/// Divides every element by a constant in place (the division of `mean`).
+private struct DivideKernel: ElementVisitor {
+    let tensor: Tensor, divisor: Double
+    func visit<E: Element>(_ type: E.Type) {
+        // For half types the compute type is Float, which holds the count exactly.
+        let divisor = E.Compute.self == Float.self ? (Float(divisor) as! E.Compute) : E(converting: divisor).compute
+        mapElements(into: tensor, tensor) { (x: E) in E(compute: .divide(x.compute, divisor)) }
+    }
+}

@@ -1,0 +1,129 @@
+// Unary elementwise ops: each defined once, with its kernel, CUDA expression and derivative.
+
+enum Exp: UnaryFloatOp {
+    static let name = "exp", cuda = "exp(x)"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .exp(x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * result! }
+}
+
+enum Log: UnaryFloatOp {
+    static let name = "log", cuda = "log(x)"
+    static let saves: SavedOperands = .input
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .log(x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient / input! }
+}
+
+enum Sqrt: UnaryFloatOp {
+    static let name = "sqrt", cuda = "sqrt(x)"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { x.squareRoot() }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient / (2 * result!) }
+}
+
+enum Rsqrt: UnaryFloatOp {
+    static let name = "rsqrt", cuda = "rsqrt(x)"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / x.squareRoot() }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -0.5 * gradient * result!.pow(3) }
+}
+
+enum Sin: UnaryFloatOp {
+    static let name = "sin", cuda = "sin(x)"
+    static let saves: SavedOperands = .input
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .sin(x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * input!.cos() }
+}
+
+enum Cos: UnaryFloatOp {
+    static let name = "cos", cuda = "cos(x)"
+    static let saves: SavedOperands = .input
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .cos(x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * -input!.sin() }
+}
+
+enum Tanh: UnaryFloatOp {
+    static let name = "tanh", cuda = "tanh(x)"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .tanh(x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
+        gradient * (1 - result! * result!)
+    }
+}
+
+enum Sigmoid: UnaryFloatOp {
+    static let name = "sigmoid", cuda = "1.0f / (1.0f + exp(-x))"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
+        gradient * result! * (1 - result!)
+    }
+}
+
+enum Neg: UnaryNumericOp {
+    static let name = "neg", cuda = "-x"
+    static let saves: SavedOperands = []
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { .subtract(.zero, x) }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -gradient }
+}
+
+enum Abs: UnaryNumericOp {
+    static let name = "abs", cuda = "(x < 0 ? -x : x)"
+    static let saves: SavedOperands = .input
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .subtract(.zero, x) : x }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * input!.sign() }
+}
+
+enum Sign: UnaryNumericOp {
+    static let name = "sign", cuda = "(x > 0 ? 1 : (x < 0 ? -1 : 0))"
+    static let saves: SavedOperands = []
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T {
+        x.isNaN ? x : (T.lessThan(.zero, x) ? .one : (T.lessThan(x, .zero) ? .subtract(.zero, .one) : .zero))
+    }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { Tensor.zerosLike(gradient) }
+}
+
+enum Relu: UnaryNumericOp {
+    static let name = "relu", cuda = "(x > 0 ? x : 0)"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(.zero, x) || x.isNaN ? x : .zero }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
+        gradient.maskedFill(result! .<= 0, 0)
+    }
+}
+
+extension Tensor {
+    /// eˣ, elementwise (`torch.exp`); integer tensors give float32.
+    public func exp() -> Tensor { unary(Exp.self) }
+    /// The natural logarithm, elementwise (`torch.log`).
+    public func log() -> Tensor { unary(Log.self) }
+    /// The square root, elementwise (`torch.sqrt`).
+    public func sqrt() -> Tensor { unary(Sqrt.self) }
+    /// 1/√x, elementwise (`torch.rsqrt`).
+    public func rsqrt() -> Tensor { unary(Rsqrt.self) }
+    /// The sine, elementwise (`torch.sin`).
+    public func sin() -> Tensor { unary(Sin.self) }
+    /// The cosine, elementwise (`torch.cos`).
+    public func cos() -> Tensor { unary(Cos.self) }
+    /// The hyperbolic tangent, elementwise (`torch.tanh`).
+    public func tanh() -> Tensor { unary(Tanh.self) }
+    /// 1 / (1 + e⁻ˣ), elementwise (`torch.sigmoid`).
+    public func sigmoid() -> Tensor { unary(Sigmoid.self) }
+    /// |x|, elementwise, keeping the dtype (`torch.abs`).
+    public func abs() -> Tensor { unary(Abs.self) }
+    /// -1, 0 or 1 by the sign of each element, keeping the dtype (`torch.sign`).
+    public func sign() -> Tensor { unary(Sign.self) }
+    /// Swift.max(x, 0), elementwise (`torch.relu`).
+    public func relu() -> Tensor { unary(Relu.self) }
+
+    /// The negation, elementwise (`-t`).
+    public static prefix func - (tensor: Tensor) -> Tensor {
+        if tensor.dtype == .bool {
+            reportError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+            return tensor
+        }
+        return tensor.unary(Neg.self)
+    }
+}

@@ -1,0 +1,118 @@
+// Random factories and fills, drawing from PyTorch-compatible generators.
+
+extension Tensor {
+    /// Samples from the standard normal distribution (`torch.randn`); with `manualSeed` the
+    /// values equal PyTorch's CPU values for the same seed and calls.
+    ///
+    /// ```swift
+    /// manualSeed(0)
+    /// let x = Tensor.randn(64, 1000)
+    /// ```
+    public static func randn(_ shape: Int..., dtype: DType = .defaultFloat, device: Device = .cpu, requiresGrad: Bool = false, generator: Generator? = nil) -> Tensor {
+        randn(shape, dtype: dtype, device: device, requiresGrad: requiresGrad, generator: generator)
+    }
+
+    /// Samples from the standard normal distribution (`torch.randn`).
+    public static func randn(_ shape: [Int], dtype: DType = .defaultFloat, device: Device = .cpu, requiresGrad: Bool = false, generator: Generator? = nil) -> Tensor {
+        empty(shape, dtype: dtype, device: device).normal_(mean: 0, std: 1, generator: generator).requiringGradFromFactory(requiresGrad)
+    }
+
+    /// Samples uniformly from [0, 1) (`torch.rand`).
+    public static func rand(_ shape: Int..., dtype: DType = .defaultFloat, device: Device = .cpu, requiresGrad: Bool = false, generator: Generator? = nil) -> Tensor {
+        rand(shape, dtype: dtype, device: device, requiresGrad: requiresGrad, generator: generator)
+    }
+
+    /// Samples uniformly from [0, 1) (`torch.rand`).
+    public static func rand(_ shape: [Int], dtype: DType = .defaultFloat, device: Device = .cpu, requiresGrad: Bool = false, generator: Generator? = nil) -> Tensor {
+        empty(shape, dtype: dtype, device: device).uniform_(from: 0, to: 1, generator: generator).requiringGradFromFactory(requiresGrad)
+    }
+
+    /// Integers drawn uniformly from `low..<high` (`torch.randint`), int64 unless `dtype` says otherwise.
+    public static func randint(low: Int = 0, high: Int, shape: [Int], dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+        guard low < high else {
+            reportError("random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)")
+            return zeros([0], dtype: dtype)
+        }
+        let tensor = empty(shape, dtype: dtype, device: device)
+        var values = [Int64](repeating: 0, count: tensor.numel)
+        values.withUnsafeMutableBufferPointer { buffer in
+            if let base = buffer.baseAddress {
+                (generator ?? .defaultCPU).fillRandom(base, count: buffer.count, low: Int64(low), high: Int64(high))
+            }
+        }
+        tensor.copyElements(from: Tensor(values, shape: shape))
+        return tensor
+    }
+
+    /// Fills the tensor in place with samples from N(mean, std²) (`normal_`).
+    @discardableResult
+    public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
+        guard checkInPlaceAllowed() else { return self }
+        guard dtype.isFloatingPoint else {
+            reportError("\"normal_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
+            return self
+        }
+        let generator = generator ?? .defaultCPU
+        let contiguousLayout = isContiguous
+        randomFill { count in
+            if dtype == .float64 {
+                return .double(Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                    generator.fillNormal(buffer.baseAddress!, count: count, mean: mean, std: std, contiguous: contiguousLayout)
+                    initialized = count
+                })
+            }
+            return .float(Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                generator.fillNormal(buffer.baseAddress!, count: count, mean: mean, std: std, contiguous: contiguousLayout)
+                initialized = count
+            })
+        }
+        return self
+    }
+
+    /// Fills the tensor in place with samples from U[from, to) (`uniform_`).
+    @discardableResult
+    public func uniform_(from: Double = 0, to: Double = 1, generator: Generator? = nil) -> Tensor {
+        guard checkInPlaceAllowed() else { return self }
+        guard dtype.isFloatingPoint else {
+            reportError("\"uniform_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
+            return self
+        }
+        let generator = generator ?? .defaultCPU
+        randomFill { count in
+            if dtype == .float64 {
+                return .double(Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                    generator.fillUniform(buffer.baseAddress!, count: count, from: from, to: to)
+                    initialized = count
+                })
+            }
+            return .float(Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                generator.fillUniform(buffer.baseAddress!, count: count, from: from, to: to)
+                initialized = count
+            })
+        }
+        return self
+    }
+
+    private enum RandomValues {
+        case float([Float])
+        case double([Double])
+    }
+
+    /// Draws `numel` values and writes them in logical order.
+    private func randomFill(_ draw: (Int) -> RandomValues) {
+        let count = numel
+        if count > 0 {
+            switch draw(count) {
+            case .float(let values):
+                if dtype == .float32 && isContiguous {
+                    values.withUnsafeBufferPointer { elementPointer(as: Float.self).update(from: $0.baseAddress!, count: count) }
+                } else {
+                    copyElements(from: Tensor(values, shape: shape))
+                }
+            case .double(let values):
+                copyElements(from: Tensor(values, shape: shape))
+            }
+        }
+        version.bump()
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A block of memory that tensors view: one allocation shared by a tensor and all its views.
+final class Storage: @unchecked Sendable {
+    let bytes: UnsafeMutableRawPointer
+    let byteCount: Int
+    let device: Device
+
+    /// Allocates uninitialized CPU memory from the caching allocator.
+    init(byteCount: Int, device: Device = .cpu) {
+        self.byteCount = byteCount
+        self.device = device
+        bytes = CPUAllocator.shared.allocate(byteCount)
+    }
+
+    deinit { CPUAllocator.shared.release(bytes, byteCount: byteCount) }
+
+    @inline(__always) func pointer<E>(as type: E.Type) -> UnsafeMutablePointer<E> {
+        bytes.assumingMemoryBound(to: E.self)
+    }
+}
+
+/// Reuses freed blocks of the same size so that training loops don't pay for page faults on
+/// fresh memory each step (PyTorch's CPU allocator returns memory to the system and does).
+final class CPUAllocator: @unchecked Sendable {
+    static let shared = CPUAllocator()
+
+    /// The most bytes kept for reuse; beyond it freed blocks go back to the system.
+    let cacheLimit = 1 << 31
+    /// Blocks smaller than this are cheap for malloc and are not cached.
+    let smallBlock = 4096
+
+    private let lock = Lock()
+    private var freeBlocks: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var cachedBytes = 0
+
+    func allocate(_ byteCount: Int) -> UnsafeMutableRawPointer {
+        let size = Self.roundedSize(byteCount)
+        if size >= smallBlock, let block = lock.withLock({ takeCached(size) }) { return block }
+        var pointer: UnsafeMutableRawPointer?
+        guard posix_memalign(&pointer, 64, size) == 0, let pointer else {
+            fatalError("Ember: out of memory allocating \(byteCount) bytes on the CPU")
+        }
+        return pointer
+    }
+
+    func release(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+        let size = Self.roundedSize(byteCount)
+        if size >= smallBlock {
+            let kept = lock.withLock { () -> Bool in
+                guard cachedBytes + size <= cacheLimit else { return false }
+                freeBlocks[size, default: []].append(pointer)
+                cachedBytes += size
+                return true
+            }
+            if kept { return }
+        }
+        free(pointer)
+    }
+
+    /// Returns every cached block to the system.
+    func emptyCache() {
+        lock.withLock {
+            for blocks in freeBlocks.values { blocks.forEach { free($0) } }
+            freeBlocks = [:]
+            cachedBytes = 0
+        }
+    }
+
+    private func takeCached(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard let block = freeBlocks[size]?.popLast() else { return nil }
+        cachedBytes -= size
+        return block
+    }
+
+    private static func roundedSize(_ byteCount: Int) -> Int { max(64, (byteCount + 63) & ~63) }
+}

@@ -1,0 +1,120 @@
+import Synchronization
+
+/// An n-dimensional array on the CPU or a GPU that records the operations on it for autograd:
+/// PyTorch's `torch.Tensor`, with reference semantics.
+///
+/// Views (`t()`, `transpose`, `view`, slicing, `expand`, `.data`, `detach()`) share memory with
+/// the tensor they come from, and an in-place operation is visible through every view.
+///
+/// ```swift
+/// let x = Tensor.randn(64, 1000)
+/// let w = Tensor.randn(1000, 100, requiresGrad: true)
+/// let loss = x.mm(w).clamp(min: 0).pow(2).sum()
+/// loss.backward()
+/// print(w.grad!.shape)   // [1000, 100]
+/// ```
+public final class Tensor: @unchecked Sendable {
+    // The memory and how this tensor reads it. `var` only so that `data`'s setter can swap
+    // them, as PyTorch's `x.data = y` does.
+    private(set) var storage: Storage
+    /// The size of each dimension.
+    public private(set) var shape: [Int]
+    /// The distance in elements between neighbours along each dimension.
+    public private(set) var strides: [Int]
+    /// Where element `[0, 0, …]` sits in `storage`, in elements.
+    private(set) var offset: Int
+    /// The element type.
+    public private(set) var dtype: DType
+
+    /// Counts in-place modifications of this tensor's memory, shared with its views, so that
+    /// autograd can tell when a tensor it saved has changed.
+    let version: VersionCounter
+
+    // Autograd state, guarded by `AutogradLocks` (see Tensor+Autograd.swift).
+    var leafRequiresGrad = false
+    var storedGrad: Tensor?
+    var storedGradFn: Node?
+    var outputNumber = 0
+    var retainsGradient = false
+    var hooks: [(Tensor) -> Tensor?] = []
+    weak var gradAccumulator: AccumulateGrad?
+    /// Set on 0-dim tensors made from Swift numbers: they promote like Python scalars.
+    var isWrappedNumber = false
+
+    init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType, version: VersionCounter = VersionCounter()) {
+        self.storage = storage
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+        self.dtype = dtype
+        self.version = version
+    }
+
+    /// Allocates an uninitialized contiguous tensor.
+    convenience init(uninitializedShape shape: [Int], dtype: DType, device: Device = .cpu) {
+        let count = shape.reduce(1, *)
+        self.init(
+            storage: Storage(byteCount: count * dtype.itemSize, device: device), shape: shape,
+            strides: Self.contiguousStrides(for: shape), offset: 0, dtype: dtype)
+    }
+
+    /// Replaces this tensor's memory and layout with `other`'s (PyTorch's `set_data`).
+    func setData(from other: Tensor) {
+        storage = other.storage
+        shape = other.shape
+        strides = other.strides
+        offset = other.offset
+        dtype = other.dtype
+    }
+
+    /// Row-major strides for a shape.
+    static func contiguousStrides(for shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = running
+            running *= Swift.max(shape[axis], 1)
+        }
+        return strides
+    }
+}
+
+// MARK: - Properties
+
+extension Tensor {
+    /// The number of dimensions.
+    public var dim: Int { shape.count }
+
+    /// The number of elements.
+    public var numel: Int { shape.reduce(1, *) }
+
+    /// The device that holds the tensor's memory.
+    public var device: Device { storage.device }
+
+    /// Whether the elements are laid out row-major without gaps (`is_contiguous()`).
+    public var isContiguous: Bool {
+        var expected = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] != 1 {
+            if strides[axis] != expected { return false }
+            expected *= shape[axis]
+        }
+        return true
+    }
+
+    /// The size of one dimension; negative dimensions count from the end.
+    public func size(_ dim: Int) -> Int { shape[normalizedDim(dim)] }
+
+    /// A typed pointer to element `[0, 0, …]`.
+    @inline(__always) func elementPointer<E>(as type: E.Type) -> UnsafeMutablePointer<E> {
+        storage.pointer(as: E.self) + offset
+    }
+}
+
+/// A counter of in-place modifications, shared by a tensor and its views.
+final class VersionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .relaxed) }
+
+    func bump() { count.add(1, ordering: .relaxed) }
+}
