@@ -86,6 +86,10 @@ public func gradgradcheck(
     let template = function(inputs)
     let gradOutput = Tensor.randn(template.shape, dtype: template.dtype, generator: Generator(seed: 12_345)).requiresGrad_()
     return try gradcheck(inputs + [gradOutput], eps: eps, atol: atol, rtol: rtol) { all -> [Tensor] in
+        // The numerical pass runs under noGrad, but the first derivative needs a graph.
+        enableGrad { firstDerivatives(all) }
+    }
+    func firstDerivatives(_ all: [Tensor]) -> [Tensor] {
         let output = function(Array(all.dropLast()))
         guard output.requiresGrad else { return differentiable.map { Tensor.zerosLike($0) } }
         let gradients = autogradGrad(outputs: [output], inputs: differentiable, gradOutputs: [all.last!], createGraph: true, allowUnused: true)

@@ -1,0 +1,177 @@
+import Testing
+
+@testable import Ember
+
+/// The engine's semantics, checked against values worked out by hand (and PyTorch's words for
+/// errors).
+@Suite("Autograd engine")
+struct AutogradTests {
+    func values(_ tensor: Tensor?) -> [Double] { tensor?.toArray(as: Double.self) ?? [] }
+
+    @Test func gradientsFlowingIntoOneTensorAreSummed() {
+        let x = Tensor([1.0, 2.0, 3.0], requiresGrad: true)
+        let y = (x * x + x).sum()   // dy/dx = 2x + 1
+        y.backward()
+        #expect(values(x.grad) == [3, 5, 7])
+    }
+
+    @Test func gradientsAccumulateAcrossBackwardCalls() {
+        let x = Tensor([1.0, -2.0], requiresGrad: true)
+        let y = (x * 3).sum()
+        y.backward(retainGraph: true)
+        y.backward()
+        #expect(values(x.grad) == [6, 6])
+    }
+
+    @Test func broadcastingIsUndoneBySummingToTheInputShape() {
+        let a = Tensor.ones([3, 1], dtype: .float64, requiresGrad: true)
+        let b = Tensor.ones([4], dtype: .float64, requiresGrad: true)
+        (a * b * 2).sum().backward()
+        #expect(a.grad?.shape == [3, 1])
+        #expect(values(a.grad) == [8, 8, 8])
+        #expect(b.grad?.shape == [4])
+        #expect(values(b.grad) == [6, 6, 6, 6])
+    }
+
+    @Test func leafAndNodeState() {
+        let w = Tensor.randn(2, 2, requiresGrad: true)
+        let y = w.mm(w).sum()
+        #expect(w.isLeaf && w.gradFn == nil && w.requiresGrad)
+        #expect(!y.isLeaf && y.gradFn?.name == "SumBackward0")
+        #expect(y.gradFn?.nextFunctions.first?.node?.name == "MmBackward0")
+        let mmNode = y.gradFn!.nextFunctions[0].node!
+        #expect(mmNode.nextFunctions.map { $0.node?.name } == ["AccumulateGrad", "AccumulateGrad"])
+    }
+
+    @Test func noGradRecordsNothingAndIsTaskLocal() async {
+        let w = Tensor.randn(3, requiresGrad: true)
+        let inside = noGrad { w * 2 }
+        #expect(!inside.requiresGrad && inside.gradFn == nil)
+        #expect(enableGrad { noGrad { enableGrad { w * 2 } } }.requiresGrad)
+        // A concurrent task keeps recording while another is inside noGrad.
+        async let recorded: Bool = Task.detached { (w * 2).requiresGrad }.value
+        let notRecorded = noGrad { (w * 2).requiresGrad }
+        #expect(await recorded)
+        #expect(!notRecorded)
+    }
+
+    @Test func dataAndDetachShareMemoryOutsideTheGraph() {
+        let w = Tensor([1.0, 2.0], requiresGrad: true)
+        let data = w.data
+        #expect(!data.requiresGrad)
+        data.mul_(10)
+        #expect(values(w) == [10, 20])
+        let detached = w.detach()
+        #expect(!detached.requiresGrad)
+        detached.add_(1)
+        #expect(values(w) == [11, 21])
+        w.data = Tensor([5.0, 6.0, 7.0])
+        #expect(w.shape == [3] && w.requiresGrad)
+    }
+
+    @Test func retainGradAndHooks() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        let y = x * 3
+        y.retainGrad()
+        y.registerHook { $0 * 2 }
+        (y * y).sum().backward()
+        // dL/dy = 2y = [6, 12]; the hook doubles what flows on to x: [12, 24] * 3.
+        #expect(values(y.grad) == [6, 12])
+        #expect(values(x.grad) == [36, 72])
+    }
+
+    @Test func functionalGradWithHigherOrderDerivatives() {
+        let x = Tensor([2.0], requiresGrad: true)
+        let y = x.pow(3)
+        let first = autogradGrad(outputs: [y], inputs: [x], createGraph: true)[0]!
+        #expect(values(first) == [12])
+        let second = autogradGrad(outputs: [first], inputs: [x])[0]!
+        #expect(values(second) == [12])
+        #expect(x.grad == nil)
+    }
+
+    @Test func backwardThroughInPlaceOpsOnNonLeaves() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        let y = x * 2
+        y.add_(1)
+        y.mul_(3)
+        y.sum().backward()
+        #expect(values(x.grad) == [6, 6])
+        #expect(y.gradFn?.name == "MulBackward0")
+    }
+
+    @Test func graphIsFreedAfterBackward() {
+        weak var node: Node?
+        let x = Tensor.randn(4, requiresGrad: true)
+        do {
+            let y = x.exp().sum()
+            node = y.gradFn?.nextFunctions[0].node
+            #expect(node != nil)
+            y.backward()
+        }
+        #expect(node == nil, "the graph must hold no reference cycle")
+    }
+
+    @Test func variableAndLegacyTypes() {
+        let v = Variable(Tensor.randn(2, 2), requiresGrad: true)
+        #expect(v.requiresGrad && v.isLeaf)
+        let d = Tensor.randn(2).type(.doubleTensor)
+        #expect(d.dtype == .float64)
+    }
+
+    // MARK: - Errors, with PyTorch's messages
+
+    func message(_ body: () -> Void) -> String? {
+        do {
+            try withErrorChecking(body)
+            return nil
+        } catch {
+            return (error as? EmberError)?.message
+        }
+    }
+
+    @Test func backwardTwiceThroughAFreedGraph() {
+        let x = Tensor([1.0], requiresGrad: true)
+        let y = (x * 2).sum()
+        y.backward()
+        #expect(message { y.backward() }?.hasPrefix("Trying to backward through the graph a second time") == true)
+    }
+
+    @Test func implicitGradientNeedsAScalar() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        #expect(message { (x * 2).backward() } == "grad can be implicitly created only for scalar outputs")
+    }
+
+    @Test func backwardWithoutGrad() {
+        #expect(message { Tensor([1.0]).sum().backward() } == "element 0 of tensors does not require grad and does not have a grad_fn")
+    }
+
+    @Test func inPlaceOnALeafThatRequiresGrad() {
+        let w = Tensor([1.0], requiresGrad: true)
+        #expect(message { w += 1 } == "a leaf Variable that requires grad is being used in an in-place operation.")
+        #expect(message { w.zero_() } == "a leaf Variable that requires grad is being used in an in-place operation.")
+        noGrad { w += 1 }
+        #expect(values(w) == [2])
+    }
+
+    @Test func modifiedSavedTensorIsCaught() {
+        let x = Tensor([1.0, 2.0, 3.0] as [Float], requiresGrad: true)
+        let y = x.exp()
+        y.add_(1)
+        #expect(
+            message { y.sum().backward() }
+                == "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of Add, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+        )
+    }
+
+    @Test func onlyFloatingPointTensorsRequireGrad() {
+        #expect(message { Tensor([1, 2]).requiresGrad_() } == "only Tensors of floating point dtype can require gradients")
+        #expect(message { _ = Tensor.zeros([2], dtype: .int64, requiresGrad: true) } == "Only Tensors of floating point and complex dtype can require gradients")
+    }
+
+    @Test func exitsWithTheMessageOutsideErrorChecking() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            Tensor([1.0]).sum().backward()
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+@testable import Ember
+
+/// The seed's three programs, ten steps each, against the losses PyTorch printed. Each draws
+/// from its own generator seeded like `manualSeed(0)`, since tests run concurrently.
+@Suite("Seed programs")
+struct SeedProgramTests {
+    static let (N, DIn, H, DOut) = (64, 1000, 100, 10)
+    static let learningRate: Float = 1e-6
+
+    static func expectedLosses(_ program: String) throws -> [Double] {
+        let root = try #require(fixture("seed-losses") as? [String: Any])
+        let losses = try #require(root["losses"] as? [String: Any])
+        return try #require(losses[program] as? [Any]).map(fixtureNumber)
+    }
+
+    static func expectClose(_ losses: [Double], _ expected: [Double]) {
+        #expect(losses.count == expected.count)
+        for (step, (loss, reference)) in zip(losses, expected).enumerated() {
+            #expect(Swift.abs(loss - reference) <= 1e-4 * Swift.abs(reference), "step \(step): \(loss) vs \(reference)")
+        }
+    }
+
+    @Test("Manual backward matches PyTorch")
+    func manual() throws {
+        let generator = Generator(seed: 0)
+        let x = Tensor.randn(Self.N, Self.DIn, generator: generator), y = Tensor.randn(Self.N, Self.DOut, generator: generator)
+        let w1 = Tensor.randn(Self.DIn, Self.H, generator: generator), w2 = Tensor.randn(Self.H, Self.DOut, generator: generator)
+        var losses: [Double] = []
+        for _ in 0..<10 {
+            let h = x.mm(w1)
+            let hRelu = h.clamp(min: 0)
+            let yPred = hRelu.mm(w2)
+            let loss = (yPred - y).pow(2).sum()
+            losses.append(loss.item())
+            let gradYPred = 2.0 * (yPred - y)
+            let gradW2 = hRelu.t().mm(gradYPred)
+            let gradHRelu = gradYPred.mm(w2.t())
+            let gradH = gradHRelu.clone()
+            gradH[h .< 0] = 0
+            let gradW1 = x.t().mm(gradH)
+            w1 -= Self.learningRate * gradW1
+            w2 -= Self.learningRate * gradW2
+        }
+        Self.expectClose(losses, try Self.expectedLosses("manual"))
+    }
+
+    @Test("Autograd matches PyTorch and prints the seed's format")
+    func autograd() throws {
+        let generator = Generator(seed: 0)
+        let x = Tensor.randn(Self.N, Self.DIn, generator: generator), y = Tensor.randn(Self.N, Self.DOut, generator: generator)
+        let w1 = Tensor.randn(Self.DIn, Self.H, requiresGrad: true, generator: generator)
+        let w2 = Tensor.randn(Self.H, Self.DOut, requiresGrad: true, generator: generator)
+        var losses: [Double] = []
+        for step in 0..<10 {
+            let yPred = x.mm(w1).clamp(min: 0).mm(w2)
+            let loss = (yPred - y).pow(2).sum()
+            if step == 0 { #expect(loss.description == "tensor(29428664., grad_fn=<SumBackward0>)") }
+            losses.append(loss.item())
+            loss.backward()
+            w1.data -= Self.learningRate * w1.grad!.data
+            w2.data -= Self.learningRate * w2.grad!.data
+            w1.grad!.data.zero_()
+            w2.grad!.data.zero_()
+        }
+        Self.expectClose(losses, try Self.expectedLosses("autograd"))
+    }
+
+    struct MyReLU: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
+            ctx.saveForBackward(input)
+            return input.clamp(min: 0)
+        }
+
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? {
+            let input = ctx.savedTensors[0]
+            let gradInput = gradOutput.clone()
+            gradInput[input .< 0] = 0
+            return gradInput
+        }
+    }
+
+    @Test("A custom Function matches PyTorch and names its node")
+    func customFunction() throws {
+        let generator = Generator(seed: 0)
+        let x = Tensor.randn(Self.N, Self.DIn, generator: generator), y = Tensor.randn(Self.N, Self.DOut, generator: generator)
+        let w1 = Tensor.randn(Self.DIn, Self.H, requiresGrad: true, generator: generator)
+        let w2 = Tensor.randn(Self.H, Self.DOut, requiresGrad: true, generator: generator)
+        var losses: [Double] = []
+        for step in 0..<10 {
+            let relu = MyReLU.apply
+            let hidden = relu(x.mm(w1))
+            if step == 0 { #expect(hidden.gradFn?.name == "MyReLUBackward") }
+            let loss = (hidden.mm(w2) - y).pow(2).sum()
+            if step == 0 { #expect(loss.data.description == "tensor(29428664.)") }
+            losses.append(loss.item())
+            loss.backward()
+            w1.data -= Self.learningRate * w1.grad!.data
+            w2.data -= Self.learningRate * w2.grad!.data
+            w1.grad!.data.zero_()
+            w2.grad!.data.zero_()
+        }
+        Self.expectClose(losses, try Self.expectedLosses("autograd"))
+    }
+}
