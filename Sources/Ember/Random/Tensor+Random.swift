@@ -52,6 +52,10 @@ extension Tensor {
             reportError("\"normal_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
             return self
         }
+        guard std >= 0 else {
+            reportError("normal expects std >= 0.0, but found std \(std)")
+            return self
+        }
         let generator = generator ?? .defaultCPU
         let contiguousLayout = isContiguous
         randomFill { count in
@@ -75,6 +79,10 @@ extension Tensor {
         guard checkInPlaceAllowed() else { return self }
         guard dtype.isFloatingPoint else {
             reportError("\"uniform_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
+            return self
+        }
+        guard from <= to else {
+            reportError("uniform_ expects to return a [from, to) range, but found from=\(from) > to=\(to)")
             return self
         }
         let generator = generator ?? .defaultCPU

@@ -1,0 +1,162 @@
+import Ember
+import Foundation
+
+/// The benchmark suites; each case's name is shared with Benchmarks/compare.py so ratios line up.
+enum Suites {
+    static let all: [(name: String, run: @Sendable () -> [Measurement])] = [
+        ("seed", seed), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
+        ("overhead", overhead), ("memory", memory),
+    ]
+
+    // MARK: Seed programs
+
+    struct MyReLU: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
+            ctx.saveForBackward(input)
+            return input.clamp(min: 0)
+        }
+
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? {
+            let input = ctx.savedTensors[0]
+            let gradInput = gradOutput.clone()
+            gradInput[input .< 0] = 0
+            return gradInput
+        }
+    }
+
+    static func seedStep(_ program: String, steps: Int) -> () -> Void {
+        let (N, DIn, H, DOut) = (64, 1000, 100, 10)
+        let learningRate: Float = 1e-6
+        return {
+            let generator = Generator(seed: 0)
+            let x = Tensor.randn(N, DIn, generator: generator), y = Tensor.randn(N, DOut, generator: generator)
+            let w1 = Tensor.randn(DIn, H, requiresGrad: program != "manual", generator: generator)
+            let w2 = Tensor.randn(H, DOut, requiresGrad: program != "manual", generator: generator)
+            for _ in 0..<steps {
+                switch program {
+                case "manual":
+                    let h = x.mm(w1)
+                    let hRelu = h.clamp(min: 0)
+                    let yPred = hRelu.mm(w2)
+                    _ = (yPred - y).pow(2).sum()
+                    let gradYPred = 2.0 * (yPred - y)
+                    let gradW2 = hRelu.t().mm(gradYPred)
+                    let gradH = gradYPred.mm(w2.t()).clone()
+                    gradH[h .< 0] = 0
+                    let gradW1 = x.t().mm(gradH)
+                    w1 -= learningRate * gradW1
+                    w2 -= learningRate * gradW2
+                default:
+                    let hidden = program == "custom" ? MyReLU.apply(x.mm(w1)) : x.mm(w1).clamp(min: 0)
+                    let loss = (hidden.mm(w2) - y).pow(2).sum()
+                    loss.backward()
+                    w1.data -= learningRate * w1.grad!.data
+                    w2.data -= learningRate * w2.grad!.data
+                    w1.grad!.data.zero_()
+                    w2.grad!.data.zero_()
+                }
+            }
+        }
+    }
+
+    static func seed() -> [Measurement] {
+        ["manual", "autograd", "custom"].map { program in
+            let steps = 100
+            let seconds = median(repeats: 5, seedStep(program, steps: steps)) / Double(steps)
+            return Measurement(suite: "seed", name: "seed \(program) step", seconds: seconds, work: nil, unit: nil)
+        }
+    }
+
+    // MARK: Matrix multiply
+
+    static func sgemm() -> [Measurement] {
+        var results: [Measurement] = []
+        for n in [64, 128, 256, 512, 1024, 2048] {
+            let a = Tensor.randn(n, n), b = Tensor.randn(n, n)
+            let seconds = median(repeats: n >= 1024 ? 3 : 7, iterations: n <= 256 ? 20 : 1) { _ = a.mm(b) }
+            results.append(Measurement(suite: "sgemm", name: "sgemm \(n)", seconds: seconds, work: 2 * pow(Double(n), 3), unit: "GFLOP/s"))
+        }
+        let x = Tensor.randn(64, 1000), w1 = Tensor.randn(1000, 100), g = Tensor.randn(64, 100)
+        let gy = Tensor.randn(64, 10), w2 = Tensor.randn(100, 10)
+        let shapes: [(String, () -> Void, Double)] = [
+            ("sgemm seed x·w1 64x1000x100", { _ = x.mm(w1) }, 2 * 64 * 1000 * 100),
+            ("sgemm seed xT·g 1000x64x100", { _ = x.t().mm(g) }, 2 * 64 * 1000 * 100),
+            ("sgemm seed g·w2T 64x10x100", { _ = gy.mm(w2.t()) }, 2 * 64 * 10 * 100),
+        ]
+        for (name, body, flops) in shapes {
+            results.append(Measurement(suite: "sgemm", name: name, seconds: median(repeats: 7, iterations: 20, body), work: flops, unit: "GFLOP/s"))
+        }
+        return results
+    }
+
+    // MARK: Elementwise
+
+    static func elementwise() -> [Measurement] {
+        var results: [Measurement] = []
+        for count in [1 << 10, 1 << 16, 1 << 20, 1 << 24] {
+            let a = Tensor.randn(count), b = Tensor.randn(count)
+            let label = count >= 1 << 20 ? "\(count >> 20)M" : "\(count >> 10)K"
+            let iterations = Swift.max(1, (1 << 22) / count)
+            let bytes3 = Double(3 * 4 * count), bytes2 = Double(2 * 4 * count)
+            let cases: [(String, () -> Void, Double)] = [
+                ("add \(label)", { _ = a + b }, bytes3),
+                ("mul \(label)", { _ = a * b }, bytes3),
+                ("exp \(label)", { _ = a.exp() }, bytes2),
+                ("relu \(label)", { _ = a.relu() }, bytes2),
+                ("clamp \(label)", { _ = a.clamp(min: -0.5, max: 0.5) }, bytes2),
+                ("add_ in place \(label)", { a.add_(b) }, bytes3),
+            ]
+            for (name, body, bytes) in cases {
+                results.append(Measurement(suite: "elementwise", name: name, seconds: median(repeats: 5, iterations: iterations, body), work: bytes, unit: "GB/s"))
+            }
+        }
+        return results
+    }
+
+    // MARK: Reductions
+
+    static func reduction() -> [Measurement] {
+        var results: [Measurement] = []
+        for count in [1 << 16, 1 << 24] {
+            let a = Tensor.randn(count)
+            let label = count >= 1 << 20 ? "\(count >> 20)M" : "\(count >> 10)K"
+            let iterations = Swift.max(1, (1 << 22) / count)
+            results.append(Measurement(suite: "reduction", name: "sum \(label)", seconds: median(iterations: iterations) { _ = a.sum() }, work: Double(4 * count), unit: "GB/s"))
+            results.append(Measurement(suite: "reduction", name: "max \(label)", seconds: median(iterations: iterations) { _ = a.max() }, work: Double(4 * count), unit: "GB/s"))
+        }
+        let logits = Tensor.randn(4096, 1000)
+        results.append(Measurement(suite: "reduction", name: "softmax 4096x1000", seconds: median { _ = logits.softmax(dim: 1) }, work: Double(2 * 4 * 4096 * 1000), unit: "GB/s"))
+        return results
+    }
+
+    // MARK: Per-op overhead
+
+    static func overhead() -> [Measurement] {
+        let small = Tensor.randn(10)
+        let forward = median(repeats: 7) { for _ in 0..<1000 { _ = small + small } } / 1000
+        let w = Tensor.randn(10, requiresGrad: true)
+        let chain = median(repeats: 7) {
+            var z = w
+            for _ in 0..<100 { z = z * 1.0001 }
+            z.sum().backward()
+        } / 100
+        return [
+            Measurement(suite: "overhead", name: "tiny add forward (10 elements)", seconds: forward, work: nil, unit: nil),
+            Measurement(suite: "overhead", name: "tiny mul fwd+bwd with grad", seconds: chain, work: nil, unit: nil),
+        ]
+    }
+
+    // MARK: Memory
+
+    static func memory() -> [Measurement] {
+        let step = seedStep("autograd", steps: 1000)
+        step()
+        let before = currentResidentBytes()
+        for _ in 0..<10 { step() }
+        let after = currentResidentBytes()
+        return [
+            Measurement(suite: "memory", name: "RSS growth over 10,000 autograd steps (MB)", seconds: (after - before) / 1e6, work: nil, unit: "MB"),
+            Measurement(suite: "memory", name: "peak RSS (MB)", seconds: peakResidentBytes() / 1e6, work: nil, unit: "MB"),
+        ]
+    }
+}
