@@ -20,8 +20,8 @@ enum Engine {
         var dependencies: [ObjectIdentifier: Int] = [:]
         var nodes: [Node] = []
         var seen: Set<ObjectIdentifier> = []
-        var stack = rootEdges.map(\.0.node)
-        for node in stack { seen.insert(ObjectIdentifier(node)) }
+        var stack: [Node] = []
+        for (edge, _) in rootEdges where seen.insert(ObjectIdentifier(edge.node)).inserted { stack.append(edge.node) }
         while let node = stack.popLast() {
             nodes.append(node)
             for case let edge? in node.nextEdges {

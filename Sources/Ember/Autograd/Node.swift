@@ -101,8 +101,7 @@ final class AccumulateGrad: Node, @unchecked Sendable {
 final class SavedTensor: @unchecked Sendable {
     private let saved: Tensor
     private let savedVersion: Int
-    /// For a saved output: the output itself, weakly, for error messages, and its position.
-    private weak var liveOutput: Tensor?
+    /// For a saved output: its position among the node's outputs.
     private let outputNumber: Int
     /// The node that produced a saved output; set by `Tensor.record`.
     weak var node: Node?
@@ -119,7 +118,6 @@ final class SavedTensor: @unchecked Sendable {
     init(output: Tensor, outputNumber: Int = 0) {
         saved = output.alias()
         savedVersion = output.version.value
-        liveOutput = output
         self.outputNumber = outputNumber
     }
 
@@ -127,10 +125,11 @@ final class SavedTensor: @unchecked Sendable {
     func unpack() -> Tensor {
         let current = saved.version.value
         if current != savedVersion {
-            let tensor = liveOutput ?? saved
-            let type = "[torch.\(tensor.dtype.legacyTypeName) [\(tensor.shape.map(String.init).joined(separator: ", "))]]"
-            // PyTorch names the forward op here: `ExpBackward0` becomes `Exp`.
-            let origin = tensor.gradFn.map { ", which is output \(tensor.outputNumber) of \($0.name.replacing(/Backward\d*$/, with: "")),"
+            let type = "[torch.\(saved.dtype.legacyTypeName) [\(saved.shape.map(String.init).joined(separator: ", "))]]"
+            // PyTorch names, without the suffix (`ExpBackward0` is `Exp`), the node that saved an
+            // output, or the current node of a saved input.
+            let maker = outputNumber >= 0 ? node.map { (outputNumber, $0.name) } : saved.gradFn.map { (saved.outputNumber, $0.name) }
+            let origin = maker.map { ", which is output \($0.0) of \($0.1.replacing(/Backward\d*$/, with: "")),"
             } ?? ""
             reportError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: \(type)\(origin) is at version \(current); expected version \(savedVersion) instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."

@@ -168,13 +168,41 @@ extension Tensor {
     /// Refuses leaves that require grad, as PyTorch does.
     func recordInPlace(_ name: String, inputs: [Tensor], backward: @escaping ([Tensor]) -> [Tensor?]) {
         Tensor.record(name, inputs: inputs, outputs: [self], backward: backward)
+        // The view's base changed too: its history now passes through this view's new node.
+        if let base = viewBase { base.recordCopySlices(region: self, source: self) }
     }
 
-    /// PyTorch's check before an in-place change: a leaf that requires grad may only be
-    /// modified under `noGrad`. Returns false (after reporting) when the change must not happen.
+    /// Records that `source` was written over `region`, a view of this tensor's memory
+    /// (PyTorch's `CopySlices`): the gradient outside the region goes to the old history and
+    /// the gradient inside it to `source`.
+    func recordCopySlices(region: Tensor, source: Tensor) {
+        let window = (shape: region.shape, strides: region.strides, offset: region.offset)
+        let layout = (shape: shape, strides: strides, offset: offset, byteCount: storage.byteCount)
+        Tensor.record("CopySlices", inputs: [previousHistory(), source], outputs: [self]) { gradients in
+            // Lay the gradient out like this tensor so the region has the same strides in it.
+            let mirror = Tensor(
+                storage: Storage(byteCount: layout.byteCount), shape: layout.shape, strides: layout.strides,
+                offset: layout.offset, dtype: gradients[0].dtype)
+            mirror.copyElements(from: gradients[0])
+            let regionGradient = mirror.makeView(shape: window.shape, strides: window.strides, offset: window.offset)
+            let sourceGradient = regionGradient.cloneContiguous()
+            regionGradient.fillElements(.integer(0))
+            return [mirror, sourceGradient]
+        }
+        if let base = viewBase { base.recordCopySlices(region: self, source: self) }
+    }
+
+    /// PyTorch's check before an in-place change: a leaf that requires grad, or a view of one,
+    /// may only be modified under `noGrad`. Returns false (after reporting) when the change
+    /// must not happen.
     func checkInPlaceAllowed() -> Bool {
-        if GradMode.isEnabled && withAutogradLock({ storedGradFn == nil && leafRequiresGrad }) {
+        guard GradMode.isEnabled else { return true }
+        if withAutogradLock({ storedGradFn == nil && leafRequiresGrad }) {
             reportError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return false
+        }
+        if let base = viewBase, base.withAutogradLock({ base.storedGradFn == nil && base.leafRequiresGrad }) {
+            reportError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
             return false
         }
         return true

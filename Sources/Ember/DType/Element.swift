@@ -12,14 +12,23 @@ protocol ComputeScalar: Equatable, Sendable {
     static func add(_ a: Self, _ b: Self) -> Self
     static func subtract(_ a: Self, _ b: Self) -> Self
     static func multiply(_ a: Self, _ b: Self) -> Self
+    /// `-a`; for floats this flips the sign of zero too, as PyTorch's `neg` does.
+    static func negate(_ a: Self) -> Self
     /// Division; integer division truncates (true division promotes before it gets here).
     static func divide(_ a: Self, _ b: Self) -> Self
     static func lessThan(_ a: Self, _ b: Self) -> Bool
-    /// `a` unless `b` is larger, propagating NaN (`torch.maximum`).
+    /// `a` unless `b` is larger, propagating NaN (`torch.maximum`): C++'s `std::max`, so of
+    /// 0.0 and -0.0 the first wins.
     static func maximum(_ a: Self, _ b: Self) -> Self
-    /// `a` unless `b` is smaller, propagating NaN (`torch.minimum`).
+    /// `a` unless `b` is smaller, propagating NaN (`torch.minimum`, `std::min`).
     static func minimum(_ a: Self, _ b: Self) -> Self
-    /// `a` raised to `b`; integer exponents must be non-negative (checked by the caller).
+    /// The quotient rounded toward zero (`rounding_mode="trunc"`); integer division by zero is
+    /// refused by the caller.
+    static func truncatingDivide(_ a: Self, _ b: Self) -> Self
+    /// The quotient rounded toward negative infinity (`rounding_mode="floor"`, Python's `//`).
+    static func flooringDivide(_ a: Self, _ b: Self) -> Self
+    /// `a` raised to `b`; a negative integer exponent gives what PyTorch's `powi` gives
+    /// (1 for a base of 1, ±1 for -1, else 0).
     static func power(_ a: Self, _ b: Self) -> Self
     var isNaN: Bool { get }
     var asDouble: Double { get }
@@ -50,9 +59,23 @@ extension FloatCompute {
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a - b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a * b }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { a / b }
-    @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN || a > b ? a : (b.isNaN ? b : Swift.max(a, b)) }
-    @inline(__always) static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN || a < b ? a : (b.isNaN ? b : Swift.min(a, b)) }
+    @inline(__always) static func negate(_ a: Self) -> Self { -a }
+    @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN ? a : (b.isNaN ? b : (a < b ? b : a)) }
+    @inline(__always) static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN ? a : (b.isNaN ? b : (b < a ? b : a)) }
     @inline(__always) static func power(_ a: Self, _ b: Self) -> Self { .pow(a, b) }
+    @inline(__always) static func truncatingDivide(_ a: Self, _ b: Self) -> Self { (a / b).rounded(.towardZero) }
+    /// PyTorch's `div_floor_floating`: the quotient from `fmod`, so that `a - b·q` stays exact,
+    /// rounded down, with division by zero giving the IEEE quotient and a zero keeping its sign.
+    @inline(__always) static func flooringDivide(_ a: Self, _ b: Self) -> Self {
+        if b == 0 { return a / b }
+        let remainder = a.truncatingRemainder(dividingBy: b)
+        var quotient = (a - remainder) / b
+        if remainder != 0 && (b < 0) != (remainder < 0) { quotient -= 1 }
+        guard quotient != 0 else { return Self(signOf: a / b, magnitudeOf: 0) }
+        var floored = quotient.rounded(.down)
+        if quotient - floored > 0.5 { floored += 1 }
+        return floored
+    }
 }
 
 extension IntegerCompute {
@@ -60,10 +83,19 @@ extension IntegerCompute {
     @inline(__always) static func add(_ a: Self, _ b: Self) -> Self { a &+ b }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a &- b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a &* b }
+    @inline(__always) static func negate(_ a: Self) -> Self { 0 &- a }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { b == 0 ? 0 : a.dividedReportingOverflow(by: b).partialValue }
     @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
     @inline(__always) static func minimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
+    @inline(__always) static func truncatingDivide(_ a: Self, _ b: Self) -> Self { a.dividedReportingOverflow(by: b).partialValue }
+    @inline(__always) static func flooringDivide(_ a: Self, _ b: Self) -> Self {
+        let quotient = a.dividedReportingOverflow(by: b).partialValue
+        // Truncation rounded up a negative quotient with a remainder: step down.
+        let remainder = a.remainderReportingOverflow(dividingBy: b).partialValue
+        return remainder != 0 && (a < 0) != (b < 0) ? quotient &- 1 : quotient
+    }
     @inline(__always) static func power(_ a: Self, _ b: Self) -> Self {
+        if b < 0 { return a == 1 ? 1 : (a == 0 &- 1 ? (b & 1 == 0 ? 1 : a) : 0) }
         var (result, base, exponent): (Self, Self, Self) = (1, a, b)
         while exponent > 0 {
             if exponent & 1 == 1 { result = result &* base }
@@ -117,7 +149,10 @@ extension Bool: ComputeScalar {
     static func add(_ a: Bool, _ b: Bool) -> Bool { a || b }
     static func subtract(_ a: Bool, _ b: Bool) -> Bool { a != b }
     static func multiply(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    static func negate(_ a: Bool) -> Bool { a }
     static func divide(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    static func truncatingDivide(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    static func flooringDivide(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func lessThan(_ a: Bool, _ b: Bool) -> Bool { !a && b }
     static func maximum(_ a: Bool, _ b: Bool) -> Bool { a || b }
     static func minimum(_ a: Bool, _ b: Bool) -> Bool { a && b }

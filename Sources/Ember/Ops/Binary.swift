@@ -22,6 +22,16 @@ enum Div: BinaryOp {
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .divide(a, b) }
 }
 
+enum DivTrunc: BinaryOp {
+    static let name = "div_trunc", cuda = "trunc(a / b)"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .truncatingDivide(a, b) }
+}
+
+enum DivFloor: BinaryOp {
+    static let name = "div_floor", cuda = "floor(a / b)"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .flooringDivide(a, b) }
+}
+
 enum Pow: BinaryOp {
     static let name = "pow", cuda = "pow(a, b)"
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .power(a, b) }
@@ -40,7 +50,7 @@ enum Minimum: BinaryOp {
 extension Tensor {
     /// `self + alpha * other`, broadcasting (`torch.add`).
     public func add(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        let scaled = alpha == 1 ? other : other * alpha
+        let scaled = alpha == 1 ? other : other.scaled(by: alpha)
         let output = binaryResult(Add.self, scaled)
         if Tensor.isRecording(self, other) {
             Tensor.record("AddBackward0", inputs: [self, other], outputs: [output]) { gradients in
@@ -52,12 +62,8 @@ extension Tensor {
 
     /// `self - alpha * other`, broadcasting (`torch.sub`).
     public func sub(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        if dtype == .bool && other.dtype == .bool {
-            reportError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.")
-            return self
-        }
-        let scaled = alpha == 1 ? other : other * alpha
+        guard Tensor.checkSubtractable(self, other) else { return self }
+        let scaled = alpha == 1 ? other : other.scaled(by: alpha)
         let output = binaryResult(Sub.self, scaled)
         if Tensor.isRecording(self, other) {
             Tensor.record("SubBackward0", inputs: [self, other], outputs: [output]) { gradients in
@@ -89,6 +95,28 @@ extension Tensor {
             Tensor.record("DivBackward0", inputs: [self, other], outputs: [output]) { gradients in
                 let divisor = savedOther.unpack()
                 return [gradients[0] / divisor, savedSelf.map { -gradients[0] * $0.unpack() / (divisor * divisor) }]
+            }
+        }
+        return output
+    }
+
+    /// `self / other` rounded toward zero or down, keeping integer dtypes (`torch.div` with
+    /// `rounding_mode`); integer division by zero is an error, as in PyTorch.
+    ///
+    /// ```swift
+    /// Tensor([7, -7], shape: [2]).div(Tensor([2, 2], shape: [2]), roundingMode: .floor)   // [3, -4]
+    /// ```
+    public func div(_ other: Tensor, roundingMode: RoundingMode) -> Tensor {
+        let dtype = resultType([promotionOperand, other.promotionOperand])
+        if !dtype.isFloatingPoint && (other.converted(to: dtype) .== Tensor.wrapped(.integer(0))).toArray(as: Bool.self).contains(true) {
+            reportError("ZeroDivisionError")
+            return self
+        }
+        let output = roundingMode == .trunc ? binaryResult(DivTrunc.self, other) : binaryResult(DivFloor.self, other)
+        if Tensor.isRecording(self, other) {
+            // Rounded quotients are piecewise constant: PyTorch gives both inputs zero gradient.
+            Tensor.record("DivBackward2", inputs: [self, other], outputs: [output]) { gradients in
+                [Tensor.zerosLike(gradients[0]), Tensor.zerosLike(gradients[0])]
             }
         }
         return output
@@ -137,12 +165,13 @@ extension Tensor {
     public static func / <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.div(.wrapped(ScalarValue(rhs))) }
     /// A Swift number plus a tensor.
     public static func + <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).add(rhs) }
-    /// A Swift number minus a tensor.
-    public static func - <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).sub(rhs) }
+    /// A Swift number minus a tensor (PyTorch's `rsub`).
+    public static func - <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.reverseSubtracted(from: ScalarValue(lhs)) }
     /// A Swift number times a tensor (`2.0 * t` keeps `t`'s float32).
     public static func * <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).mul(rhs) }
-    /// A Swift number divided by a tensor.
-    public static func / <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).div(rhs) }
+    /// A Swift number divided by a tensor, computed as PyTorch computes it: the reciprocal times
+    /// the number (so the rounding, and the `MulBackward0` node, are PyTorch's).
+    public static func / <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.reciprocal() * lhs }
 
     /// Adds in place, broadcasting `rhs` (works on `let` tensors: tensors are references).
     public static func += (lhs: Tensor, rhs: Tensor) { lhs.add_(rhs) }
@@ -162,13 +191,58 @@ extension Tensor {
     public static func /= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.div_(.wrapped(ScalarValue(rhs))) }
 }
 
+// MARK: - Helpers
+
+extension Tensor {
+    /// `other * alpha` for the `alpha` of add and sub: an integral alpha acts as a Python int,
+    /// so integer tensors stay integer (`torch.sub(a, b, alpha=2)` on int64 is int64).
+    fileprivate func scaled(by alpha: Double) -> Tensor {
+        self * Tensor.wrapped(ScalarValue(integralOrFloating: alpha))
+    }
+
+    /// `value - self`, recorded as PyTorch's `rsub` of a scalar (`RsubBackward1`).
+    fileprivate func reverseSubtracted(from value: ScalarValue) -> Tensor {
+        let scalar = Tensor.wrapped(value, device: device)
+        guard Tensor.checkSubtractable(scalar, self) else { return self }
+        let output = scalar.binaryResult(Sub.self, self)
+        if Tensor.isRecording(self) {
+            Tensor.record("RsubBackward1", inputs: [self], outputs: [output]) { gradients in [-gradients[0]] }
+        }
+        return output
+    }
+
+    /// PyTorch's refusal to subtract with bool operands (tensors or Swift `Bool`s).
+    static func checkSubtractable(_ a: Tensor, _ b: Tensor) -> Bool {
+        if a.dtype == .bool && b.dtype == .bool {
+            reportError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.")
+            return false
+        }
+        if a.dtype == .bool || b.dtype == .bool {
+            reportError(
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+            return false
+        }
+        return true
+    }
+}
+
+/// How `div(_:roundingMode:)` rounds the quotient (PyTorch's `rounding_mode`).
+public enum RoundingMode: Sendable {
+    /// Toward zero, as C's integer division (`"trunc"`).
+    case trunc
+    /// Toward negative infinity, as Python's `//` (`"floor"`).
+    case floor
+}
+
 // MARK: - In place
 
 extension Tensor {
     /// `self += alpha * other` in place, broadcasting `other` (`add_`).
     @discardableResult
     public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        let scaled = alpha == 1 ? other : noGrad { other * alpha }
+        let scaled = alpha == 1 ? other : noGrad { other.scaled(by: alpha) }
         let wasRecording = Tensor.isRecording(self, other)
         guard binaryInPlace(Add.self, scaled) else { return self }
         if wasRecording {
@@ -182,7 +256,8 @@ extension Tensor {
     /// `self -= alpha * other` in place (`sub_`).
     @discardableResult
     public func sub_(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        let scaled = alpha == 1 ? other : noGrad { other * alpha }
+        guard Tensor.checkSubtractable(self, other) else { return self }
+        let scaled = alpha == 1 ? other : noGrad { other.scaled(by: alpha) }
         let wasRecording = Tensor.isRecording(self, other)
         guard binaryInPlace(Sub.self, scaled) else { return self }
         if wasRecording {

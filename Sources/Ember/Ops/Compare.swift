@@ -169,6 +169,12 @@ extension Tensor {
         Tensor.where(condition, Tensor.wrapped(ScalarValue(a)), b)
     }
 
+    /// The Swift number `a` where `condition` holds, else the Swift number `b`; the result's
+    /// dtype is that of the numbers (float32 for floating ones, int64 for `Int`s).
+    public static func `where`<S: TensorScalar>(_ condition: Tensor, _ a: S, _ b: S) -> Tensor {
+        Tensor.where(condition, Tensor.wrapped(ScalarValue(a)), Tensor.wrapped(ScalarValue(b)))
+    }
+
     /// A copy with `value` wherever `mask` (broadcast to this shape) is true (`masked_fill`).
     public func maskedFill<S: TensorScalar>(_ mask: Tensor, _ value: S) -> Tensor {
         maskedFill(mask, Tensor.wrapped(ScalarValue(value)))
@@ -177,7 +183,7 @@ extension Tensor {
     /// A copy with the 0-dim `value` wherever `mask` is true (`masked_fill` with a tensor value).
     public func maskedFill(_ mask: Tensor, _ value: Tensor) -> Tensor {
         guard mask.dtype == .bool else {
-            reportError("masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.legacyName)")
+            reportError("masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.cTypeName)")
             return self
         }
         guard value.dim == 0 else {
@@ -185,7 +191,8 @@ extension Tensor {
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with \(value.dim) dimension(s).")
             return self
         }
-        guard let shape = Tensor.broadcastShapes(shape, mask.shape) else { return self }
+        // The mask broadcasts to the tensor, so it is tensor "a" in PyTorch's size message.
+        guard let shape = Tensor.broadcastShapes(mask.shape, shape) else { return self }
         guard shape == self.shape else {
             reportError("The expanded size of the mask (\(shape.count)) must match the existing size of the tensor")
             return self
@@ -218,18 +225,14 @@ extension Tensor {
             reportError("torch.clamp: At least one of 'min' or 'max' must not be None")
             return self
         }
-        let bounds = [min, max].compactMap { $0 }.map { Tensor.wrapped(Self.scalarValue($0)) }
+        let bounds = [min, max].compactMap { $0 }.map { Tensor.wrapped(ScalarValue(integralOrFloating: $0)) }
         let dtype = resultType([promotionOperand] + bounds.map(\.promotionOperand))
         let output = converted(to: dtype).cloneIfShared(with: self)
         output.clampElements(min: min, max: max)
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
-                let x = input.unpack()
-                var keep: Tensor?
-                if let min { keep = x .>= min }
-                if let max { keep = keep.map { $0.logicalAnd(x .<= max) } ?? (x .<= max) }
-                return [gradients[0] * keep!]
+                [gradients[0] * Tensor.clampPassesGradient(input.unpack(), min: min, max: max)]
             }
         }
         return output
@@ -245,18 +248,18 @@ extension Tensor {
         version.bump()
         if let original {
             recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
-                var keep: Tensor?
-                if let min { keep = original .>= min }
-                if let max { keep = keep.map { $0.logicalAnd(original .<= max) } ?? (original .<= max) }
-                return [gradients[0] * keep!]
+                [gradients[0] * Tensor.clampPassesGradient(original, min: min, max: max)]
             }
         }
         return self
     }
 
-    /// Integral Double bounds act as Python ints, so clamping an int tensor keeps its dtype.
-    private static func scalarValue(_ value: Double) -> ScalarValue {
-        value.rounded() == value && Swift.abs(value) < 9e18 ? .integer(Int64(value)) : .floating(value)
+    /// Where clamp's gradient flows: strictly inside the bounds. An element equal to a bound
+    /// gets zero, the subgradient PyTorch picks (recorded in grads_extra.json).
+    fileprivate static func clampPassesGradient(_ x: Tensor, min: Double?, max: Double?) -> Tensor {
+        let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
+        if let aboveMin, let belowMax { return aboveMin.logicalAnd(belowMax) }
+        return aboveMin ?? belowMax!
     }
 
     private func cloneIfShared(with other: Tensor) -> Tensor { self === other ? cloneContiguous() : self }
@@ -270,15 +273,26 @@ extension Tensor {
     /// ```swift
     /// let loss = (yPred - y).pow(2).sum()
     /// ```
-    public func pow(_ exponent: Double) -> Tensor {
-        let exponentValue = Self.scalarValue(exponent)
+    public func pow(_ exponent: Double) -> Tensor { pow(scalar: .floating(exponent)) }
+
+    /// Raises every element to an integer power (`t.pow(2)`), keeping integer dtypes.
+    public func pow(_ exponent: Int) -> Tensor { pow(scalar: .integer(Int64(exponent))) }
+
+    /// `self ** exponent` for a Swift number that promotes like a Python scalar: a `Double`
+    /// exponent makes an integer tensor float32, as `t ** 2.0` does.
+    private func pow(scalar exponentValue: ScalarValue) -> Tensor {
+        let exponent = exponentValue.doubleValue
         let dtype = resultType([promotionOperand, .scalar(exponentValue.defaultDType)])
         if !dtype.isFloatingPoint && exponent < 0 {
             reportError("Integers to negative integer powers are not allowed.")
             return self
         }
         let output = converted(to: dtype).cloneIfShared(with: self)
-        output.dtype.dispatch(PowScalarKernel(tensor: output, exponent: exponent))
+        if dtype.isFloatingPoint {
+            dtype.dispatchFloat(FloatPowScalarKernel(tensor: output, exponent: exponent))
+        } else {
+            dtype.dispatch(PowScalarKernel(tensor: output, exponent: exponent))
+        }
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("PowBackward0", inputs: [self], outputs: [output]) { gradients in
@@ -289,17 +303,10 @@ extension Tensor {
         return output
     }
 
-    /// Raises every element to an integer power (`t.pow(2)`), keeping integer dtypes.
-    public func pow(_ exponent: Int) -> Tensor { pow(Double(exponent)) }
-
     /// Raises every element to the matching element of `exponent`, broadcasting (`torch.pow`).
+    /// Integer tensors to negative integer powers give what PyTorch gives (1 for a base of 1,
+    /// ±1 for -1, else 0); only a negative Swift number as exponent is refused.
     public func pow(_ exponent: Tensor) -> Tensor {
-        if !resultType([promotionOperand, exponent.promotionOperand]).isFloatingPoint,
-            exponent.lessThanZeroAnywhere()
-        {
-            reportError("Integers to negative integer powers are not allowed.")
-            return self
-        }
         let output = binaryResult(Pow.self, exponent)
         if Tensor.isRecording(self, exponent) {
             let (base, power) = (SavedTensor(input: self), SavedTensor(input: exponent))
@@ -328,11 +335,6 @@ extension Tensor {
         }
         return output
     }
-
-    private func lessThanZeroAnywhere() -> Bool {
-        guard !dtype.isFloatingPoint && dtype != .bool else { return false }
-        return (self .< 0).toArray(as: Bool.self).contains(true)
-    }
 }
 
 private struct ClampKernel: ElementVisitor {
@@ -349,7 +351,7 @@ private struct ClampKernel: ElementVisitor {
     }
 }
 
-/// Powers with PyTorch's exact special cases: x·x for 2, x·x·x for 3, sqrt for 0.5, and so on.
+/// Integer and bool powers: x·x for 2, x·x·x for 3, else repeated squaring (PyTorch's `powi`).
 private struct PowScalarKernel: ElementVisitor {
     let tensor: Tensor, exponent: Double
     func visit<E: Element>(_ type: E.Type) {
@@ -359,6 +361,26 @@ private struct PowScalarKernel: ElementVisitor {
         case 2: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(x.compute, x.compute)) }
         case 3: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(.multiply(x.compute, x.compute), x.compute)) }
         default: mapElements(into: tensor, tensor) { (x: E) in E(compute: .power(x.compute, p)) }
+        }
+    }
+}
+
+/// Floating powers with PyTorch's exact special cases: x·x for 2, x·x·x for 3, sqrt for 0.5,
+/// 1/sqrt for -0.5, 1/x for -1 and 1/(x·x) for -2, which round differently from `pow` (and keep
+/// the sign of -0.0 under sqrt). Half types compute in float and round once.
+private struct FloatPowScalarKernel: FloatElementVisitor {
+    let tensor: Tensor, exponent: Double
+    func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
+        let p = E.Compute(exponent)
+        switch exponent {
+        case 1: return
+        case 2: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute * x.compute) }
+        case 3: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute * x.compute * x.compute) }
+        case 0.5: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute.squareRoot()) }
+        case -0.5: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / x.compute.squareRoot()) }
+        case -1: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / x.compute) }
+        case -2: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / (x.compute * x.compute)) }
+        default: mapElements(into: tensor, tensor) { (x: E) in E(compute: .pow(x.compute, p)) }
         }
     }
 }

@@ -24,25 +24,37 @@ extension Tensor {
         return true
     }
 
-    /// exp(x) / Σ exp(x) along `dim`, computed stably (`torch.softmax`).
-    public func softmax(dim: Int) -> Tensor {
+    /// exp(x) / Σ exp(x) along `dim`, computed stably (`torch.softmax`); with `dtype`, the
+    /// input is converted to it first.
+    public func softmax(dim: Int, dtype: DType? = nil) -> Tensor {
+        if let dtype, dtype != self.dtype { return to(dtype).softmax(dim: dim) }
         let axis = normalizedDim(dim)
         guard requireFloatingPoint("softmax_lastdim_kernel_impl") else { return self }
+        let alongLastDim = axis == Swift.max(self.dim - 1, 0)
         return composite("SoftmaxBackward0") {
-            let shifted = (self - amax(dim: axis, keepdim: true)).exp()
-            return shifted / shifted.sum(dim: axis, keepdim: true)
+            // Half types compute in float32 and round once, as PyTorch's kernels do.
+            let x = self.dtype.itemSize == 2 ? converted(to: .float32) : self
+            let shifted = (x - x.amax(dim: axis, keepdim: true)).exp()
+            let sum = shifted.sum(dim: axis, keepdim: true)
+            // PyTorch's kernel for the last dimension multiplies by the reciprocal of the sum,
+            // the one for other dimensions divides; doing the same rounds alike.
+            return (alongLastDim ? shifted * sum.reciprocal() : shifted / sum).converted(to: self.dtype)
         } backward: { gradient, _, y in
             y * (gradient - (gradient * y).sum(dim: axis, keepdim: true))
         }
     }
 
-    /// log(softmax(x)) along `dim`, computed stably (`torch.log_softmax`).
-    public func logSoftmax(dim: Int) -> Tensor {
+    /// log(softmax(x)) along `dim`, computed stably (`torch.log_softmax`); with `dtype`, the
+    /// input is converted to it first.
+    public func logSoftmax(dim: Int, dtype: DType? = nil) -> Tensor {
+        if let dtype, dtype != self.dtype { return to(dtype).logSoftmax(dim: dim) }
         let axis = normalizedDim(dim)
         guard requireFloatingPoint("log_softmax_lastdim_kernel_impl") else { return self }
         return composite("LogSoftmaxBackward0") {
-            let shifted = self - amax(dim: axis, keepdim: true)
-            return shifted - shifted.exp().sum(dim: axis, keepdim: true).log()
+            // Half types compute in float32 and round once, as PyTorch's kernels do.
+            let x = self.dtype.itemSize == 2 ? converted(to: .float32) : self
+            let shifted = x - x.amax(dim: axis, keepdim: true)
+            return (shifted - shifted.exp().sum(dim: axis, keepdim: true).log()).converted(to: self.dtype)
         } backward: { gradient, _, y in
             gradient - y.exp() * gradient.sum(dim: axis, keepdim: true)
         }
@@ -101,9 +113,12 @@ extension Tensor {
         let count = axes.reduce(1) { $0 * shape[$1] }
         let divisor = Double(Swift.max(count - correction, 0))
         return composite(standardDeviation ? "StdBackward0" : "VarBackward0") {
-            let deviations = self - mean(dims: axes, keepdim: true)
+            // PyTorch accumulates the moments of float32 and half types in double and rounds
+            // once; computing in float64 gives those same, correctly rounded, values.
+            let x = converted(to: .float64)
+            let deviations = x - x.mean(dims: axes, keepdim: true)
             let variance = (deviations * deviations).sum(dims: axes, keepdim: keepdim) / divisor
-            return standardDeviation ? variance.sqrt() : variance
+            return (standardDeviation ? variance.sqrt() : variance).converted(to: dtype)
         } backward: { gradient, x, y in
             let centered = x - x.mean(dims: axes, keepdim: true)
             let expandedGradient = Tensor.expandReduced(gradient, to: shape, dims: axes, keepdim: keepdim)
@@ -111,7 +126,10 @@ extension Tensor {
                 let expandedY = Tensor.expandReduced(y, to: shape, dims: axes, keepdim: keepdim)
                 return expandedGradient * centered / (expandedY * divisor)
             }
-            return expandedGradient * centered * (2 / divisor)
+            // A Double first: `2 / divisor` inside a tensor expression would type-check as a
+            // float32 0-dim tensor (the literal as a Tensor) and round the factor.
+            let scale: Double = 2 / divisor
+            return expandedGradient * centered * scale
         }
     }
 

@@ -99,20 +99,29 @@ extension Tensor {
             return nil
         }
         var view = self
-        var axis = 0
+        // `axis` walks the view; `sourceAxis` the dimensions of `self`, which messages name.
+        var axis = 0, sourceAxis = 0
         var advanced: (Tensor, Int)?
         for index in indices {
             switch index {
             case .index(let position):
+                let size = view.shape[axis]
+                guard position >= -size && position < size else {
+                    reportError("index \(position) is out of bounds for dimension \(sourceAxis) with size \(size)")
+                    return nil
+                }
                 view = view.select(dim: axis, index: position)
+                sourceAxis += 1
             case .slice(let start, let end, let step):
                 view = view.slice(dim: axis, start: start, end: end, step: step)
                 axis += 1
+                sourceAxis += 1
             case .newAxis:
                 view = view.unsqueeze(axis)
                 axis += 1
             case .ellipsis:
                 axis += dim - consumed
+                sourceAxis += dim - consumed
             case .tensor(let tensor):
                 guard advanced == nil else {
                     reportError("indexing with more than one tensor index is not supported yet")
@@ -124,6 +133,7 @@ extension Tensor {
                 }
                 advanced = (tensor, axis)
                 axis += tensor.dtype == .bool ? Swift.max(tensor.dim, 1) : 1
+                sourceAxis += tensor.dtype == .bool ? Swift.max(tensor.dim, 1) : 1
             }
         }
         return (view, advanced)
@@ -135,11 +145,28 @@ extension Tensor {
         if indexTensor.dtype == .bool || indexTensor.dtype == .uint8 {
             return view.maskedSelect(indexTensor.truthValues(), startingAt: axis)
         }
-        let flat = indexTensor.reshape([-1])
-        let selected = view.indexSelect(dim: axis, index: flat)
+        let size = view.dim == 0 ? 1 : view.shape[axis]
+        guard let positions = indexValues(indexTensor, size: size, op: "index", axis: axis) else { return self }
         var shape = view.shape
         shape.replaceSubrange(axis...axis, with: indexTensor.shape)
-        return selected.reshape(shape)
+        return view.advancedIndex(axis: axis, positions: positions, resultShape: shape)
+    }
+
+    /// The slices at `positions` along `axis`, reshaped to `resultShape`, recorded as one
+    /// `IndexBackward0` node whose backward adds the gradient back at the positions.
+    private func advancedIndex(axis: Int, positions: [Int], resultShape: [Int]) -> Tensor {
+        let index = Tensor(positions.map(Int64.init), shape: [positions.count], device: device)
+        var selectedShape = shape
+        selectedShape[axis] = positions.count
+        let output = noGrad { indexSelect(dim: axis, index: index).reshape(resultShape) }
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            Tensor.record("IndexBackward0", inputs: [self], outputs: [output]) { gradients in
+                let gradient = gradients[0].reshape(selectedShape)
+                return [Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device).indexAdd(dim: axis, index: index, source: gradient)]
+            }
+        }
+        return output
     }
 
     private func assign(_ value: Tensor, at indices: [TensorIndex]) {
@@ -173,24 +200,12 @@ extension Tensor {
         return true
     }
 
-    /// Writes `value` over this view of `base` in place, recording the change on `base`
-    /// (PyTorch's `CopySlices`).
+    /// Writes `value` over this view of `base` in place, recording the change on `base`.
     private func copyAssign(_ value: Tensor, base: Tensor) {
         let recording = Tensor.isRecording(base, value)
         copyElements(from: value)
         base.version.bump()
-        guard recording else { return }
-        let (region, byteCount) = ((shape, strides, offset), base.storage.byteCount)
-        let layout = (base.shape, base.strides, base.offset)
-        base.recordInPlace("CopySlices", inputs: [base.previousHistory(), value]) { gradients in
-            // Lay the gradient out like `base` so the written region has the same strides in it.
-            let mirror = Tensor(storage: Storage(byteCount: byteCount), shape: layout.0, strides: layout.1, offset: layout.2, dtype: gradients[0].dtype)
-            mirror.copyElements(from: gradients[0])
-            let window = mirror.makeView(shape: region.0, strides: region.1, offset: region.2)
-            let gradientValue = window.cloneContiguous()
-            window.fillElements(.integer(0))
-            return [mirror, gradientValue]
-        }
+        if recording { base.recordCopySlices(region: self, source: value) }
     }
 }
 
@@ -207,14 +222,15 @@ extension Tensor {
         return true
     }
 
-    /// The elements where `mask` is true, as `t[mask]` gives them (a copy).
+    /// The elements where `mask` is true, as `t[mask]` gives them (a copy, recorded as
+    /// `IndexBackward0`).
     func maskedSelect(_ mask: Tensor, startingAt axis: Int = 0) -> Tensor {
         guard checkMask(mask, startingAt: axis) else { return self }
         let positions = mask.nonzeroFlat()
-        let maskDims = mask.dim
-        let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + maskDims)...])
-        let flat = reshape(flatShape)
-        return flat.indexSelect(dim: axis, index: Tensor(positions.map(Int64.init), shape: [positions.count]))
+        let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
+        var resultShape = flatShape
+        resultShape[axis] = positions.count
+        return reshape(flatShape).advancedIndex(axis: axis, positions: positions, resultShape: resultShape)
     }
 
     /// Writes `value` where `mask` is true, in place (`t[mask] = value`).
@@ -248,6 +264,25 @@ extension Tensor {
         noGrad { view(newShape) }
     }
 
+    /// The indices of the nonzero elements, one row of coordinates per element in row-major
+    /// order, as int64 (`torch.nonzero`).
+    ///
+    /// ```swift
+    /// Tensor([0, 1, 2, 0] as [Float], shape: [2, 2]).nonzero()   // [[0, 1], [1, 0]]
+    /// ```
+    public func nonzero() -> Tensor {
+        let positions = nonzeroFlat()
+        var coordinates = [Int64](repeating: 0, count: positions.count * dim)
+        for (row, position) in positions.enumerated() {
+            var remainder = position
+            for axis in stride(from: dim - 1, through: 0, by: -1) {
+                coordinates[row * dim + axis] = Int64(remainder % shape[axis])
+                remainder /= shape[axis]
+            }
+        }
+        return Tensor(coordinates, shape: [positions.count, dim], device: device)
+    }
+
     /// Flat positions of the true elements, in row-major order.
     func nonzeroFlat() -> [Int] {
         let values = truthValues().contiguous()
@@ -268,14 +303,14 @@ private struct MaskedFillKernel: ElementVisitor {
 
 extension Tensor {
     /// Validates an index tensor for `indexSelect` and friends; returns its values.
-    private func indexValues(_ index: Tensor, size: Int, op: String) -> [Int]? {
+    private func indexValues(_ index: Tensor, size: Int, op: String, axis: Int = 0) -> [Int]? {
         guard index.dtype == .int64 || index.dtype == .int32 else {
             reportError("\(op)(): Expected dtype int32 or int64 for index")
             return nil
         }
         let values = index.toArray(as: Int.self)
         for value in values where value < -size || value >= size {
-            reportError(op == "index_select" ? "index out of range in self" : "index \(value) is out of bounds for dimension 0 with size \(size)")
+            reportError(op == "index_select" ? "index out of range in self" : "index \(value) is out of bounds for dimension \(axis) with size \(size)")
             return nil
         }
         return values.map { $0 < 0 ? $0 + size : $0 }
@@ -338,7 +373,7 @@ extension Tensor {
     /// Copies `source`'s slices to positions `index` along `dim` in place (index_put / setitem).
     fileprivate func indexCopyInPlace(dim axis: Int, index: Tensor, source: Tensor, base: Tensor) {
         let size = self.dim == 0 ? 1 : shape[axis]
-        guard let positions = indexValues(index, size: size, op: "index_put") else { return }
+        guard let positions = indexValues(index, size: size, op: "index_put", axis: axis) else { return }
         var sourceShape = shape
         sourceShape[axis] = positions.count
         guard let broadcast = Tensor.broadcastShapes(sourceShape, source.shape), broadcast == sourceShape else {

@@ -79,7 +79,7 @@ extension Tensor {
         }
         if extent == 0 { return [self] }
         let count = (extent + size - 1) / size
-        return split((0..<count).map { Swift.min(size, extent - $0 * size) }, dim: axis)
+        return splitViews((0..<count).map { Swift.min(size, extent - $0 * size) }, axis: axis, nodeName: "SplitBackward0")
     }
 
     /// Views of pieces with the given sizes along `dim`, which must sum to its size
@@ -91,11 +91,41 @@ extension Tensor {
                 "split_with_sizes expects split_sizes to sum exactly to \(shape[axis]) (input tensor's size at dimension \(axis)), but got split_sizes=\(Tensor.describe(sizes))")
             return [self]
         }
+        return splitViews(sizes, axis: axis, nodeName: "SplitWithSizesBackward0")
+    }
+
+    /// The pieces as views, recorded as one node with an output per piece, as PyTorch does:
+    /// its backward joins the pieces' gradients (zeros for pieces left unused).
+    private func splitViews(_ sizes: [Int], axis: Int, nodeName: String) -> [Tensor] {
         var start = 0
-        return sizes.map { size in
-            defer { start += size }
-            return narrow(dim: axis, start: start, length: size)
+        let pieces = noGrad {
+            sizes.map { size in
+                defer { start += size }
+                return narrow(dim: axis, start: start, length: size)
+            }
         }
+        if Tensor.isRecording(self) {
+            Tensor.record(nodeName, inputs: [self], outputs: pieces) { gradients in [Tensor.cat(gradients, dim: axis)] }
+        }
+        return pieces
+    }
+
+    /// The slices along `dim` as views, one dimension fewer each (`torch.unbind`).
+    ///
+    /// ```swift
+    /// let rows = Tensor.arange(6).reshape(2, 3).unbind()   // two tensors of shape [3]
+    /// ```
+    public func unbind(dim: Int = 0) -> [Tensor] {
+        guard self.dim > 0 else {
+            reportError("Dimension specified as \(dim) but tensor has no dimensions")
+            return [self]
+        }
+        let axis = normalizedDim(dim)
+        let pieces = noGrad { (0..<shape[axis]).map { select(dim: axis, index: $0) } }
+        if Tensor.isRecording(self) {
+            Tensor.record("UnbindBackward0", inputs: [self], outputs: pieces) { gradients in [Tensor.stack(gradients, dim: axis)] }
+        }
+        return pieces
     }
 
     /// At most `chunks` views of equal size along `dim`, the last smaller (`chunk`).

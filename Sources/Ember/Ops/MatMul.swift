@@ -177,6 +177,10 @@ extension Tensor {
     /// The matrix product with NumPy's rules for every rank (`torch.matmul`): 1-d operands act
     /// as vectors, and leading dimensions are batch dimensions that broadcast.
     ///
+    /// The cases are PyTorch's (`_matmul_impl`), so that results round alike and the backward
+    /// nodes have PyTorch's names: a batch folded into one `mm` or `mv` when that needs no
+    /// copy (or saves one in backward), `bmm` over broadcast batches otherwise.
+    ///
     /// ```swift
     /// Tensor.randn(10, 3, 4).matmul(Tensor.randn(4, 5))   // [10, 3, 5]
     /// ```
@@ -187,34 +191,71 @@ extension Tensor {
             return self
         case (1, 1): return dot(other)
         case (2, 1): return mv(other)
-        case (1, 2): return unsqueeze(0).mm(other).squeeze(0)
+        case (1, 2): return unsqueeze(0).mm(other).squeezedInPlace(0)
         case (2, 2): return mm(other)
-        case (3..., 1), (3..., 2):
-            // Fold the batch into the rows: one large product instead of many small ones.
-            let vector = other.dim == 1
-            let matrix = vector ? other.unsqueeze(1) : other
-            let rows = shape.dropLast().reduce(1, *)
-            let product = reshape([rows, shape[dim - 1]]).mm(matrix)
-            let resultShape = Array(shape.dropLast()) + (vector ? [] : [other.shape[1]])
-            return product.unsafeView(resultShape)
         default:
-            let left = dim == 1 ? unsqueeze(0) : self
-            let right = other.dim == 1 ? other.unsqueeze(1) : other
-            let (n, k) = (left.shape[left.dim - 2], left.shape[left.dim - 1])
-            let (k2, p) = (right.shape[right.dim - 2], right.shape[right.dim - 1])
-            guard let batch = Tensor.broadcastShapes(Array(left.shape.dropLast(2)), Array(right.shape.dropLast(2))) else { return self }
-            let batchCount = batch.reduce(1, *)
-            let a = left.expand(batch + [n, k]).reshape([batchCount, n, k])
-            let b = right.expand(batch + [k2, p]).reshape([batchCount, k2, p])
-            guard k == k2 else {
-                reportError("Expected size for first two dimensions of batch2 tensor to be: [\(batchCount), \(k)] but got: [\(batchCount), \(k2)].")
-                return self
+            if Tensor.shouldFold(self, other) { return foldedMatmul(other) }
+            // A batch of one against a longer batch: drop it rather than expand, so backward
+            // need not sum over the expanded batch.
+            if dim == 3 && other.dim == 3 && shape[0] != other.shape[0] {
+                if shape[0] == 1 && requiresGrad { return squeeze(0).matmul(other) }
+                if other.shape[0] == 1 && other.requiresGrad { return matmul(other.squeeze(0)) }
             }
-            var result = a.bmm(b).view(batch + [n, p])
-            if dim == 1 { result = result.squeeze(-2) }
-            if other.dim == 1 { result = result.squeeze(-1) }
-            return result
+            return batchedMatmul(other)
         }
+    }
+
+    /// Whether `a · b` can fold the batch of the operand with more dimensions into the rows of
+    /// one `mm` (or `mv`): PyTorch's `should_fold`.
+    private static func shouldFold(_ a: Tensor, _ b: Tensor) -> Bool {
+        let aIsLarger = a.dim >= b.dim
+        // The larger operand, transposed in its last two dimensions when it is on the right.
+        var (shape, strides) = aIsLarger ? (a.shape, a.strides) : (b.shape, b.strides)
+        if !aIsLarger {
+            shape.swapAt(shape.count - 1, shape.count - 2)
+            strides.swapAt(strides.count - 1, strides.count - 2)
+        }
+        guard shape.count >= 3 && (aIsLarger ? b.dim : a.dim) <= 2 else { return false }
+        // Folding saves backward a large expanded gradient of the smaller operand.
+        if aIsLarger ? b.requiresGrad : a.requiresGrad { return true }
+        // A matrix on the left would need a copy of the transposed result.
+        if a.dim == 2 { return false }
+        if shape.contains(0) { return true }
+        // The leading dimensions must merge into one without a copy.
+        return (0..<(shape.count - 2)).allSatisfy { strides[$0] == strides[$0 + 1] * shape[$0 + 1] }
+    }
+
+    /// The product with the larger operand's batch folded into rows: one `mm` or `mv`.
+    private func foldedMatmul(_ other: Tensor) -> Tensor {
+        let transpose = other.dim > dim
+        let larger = transpose ? other.transpose(-1, -2) : self
+        let smaller = !transpose ? other : (dim == 2 ? t() : self)
+        var outputShape = Array(larger.shape.dropLast())
+        let rows = outputShape.reduce(1, *)
+        let folded = larger.reshape([rows, larger.shape[larger.dim - 1]])
+        guard smaller.dim == 2 else { return folded.mv(smaller).unsafeView(outputShape) }
+        outputShape.append(smaller.shape[1])
+        let output = folded.mm(smaller).unsafeView(outputShape)
+        return transpose ? output.transpose(-1, -2).contiguous() : output
+    }
+
+    /// The product over broadcast batch dimensions: one `bmm`.
+    private func batchedMatmul(_ other: Tensor) -> Tensor {
+        let (n, m1) = (dim > 1 ? shape[dim - 2] : 1, shape[dim - 1])
+        let m2 = other.dim > 1 ? other.shape[other.dim - 2] : other.shape[0]
+        let p = other.dim > 1 ? other.shape[other.dim - 1] : 1
+        guard let batch = Tensor.broadcastShapes(Array(shape.dropLast(2)), Array(other.shape.dropLast(2))) else { return self }
+        let batchCount = batch.reduce(1, *)
+        let left = expand(batch + [n, m1]).reshape([batchCount, n, m1])
+        var outputShape = batch
+        if dim > 1 { outputShape.append(n) }
+        if other.dim > 1 { outputShape.append(p) }
+        if other.dim == 1 {
+            let right = other.expand(batch + [m2]).reshape([batchCount, m2])
+            return left.bmm(right.unsqueeze(-1)).squeeze(-1).unsafeView(outputShape)
+        }
+        let right = other.expand(batch + [m2, p]).reshape([batchCount, m2, p])
+        return left.bmm(right).unsafeView(outputShape)
     }
 
     /// A reshape of a fresh result recorded as PyTorch's `_unsafe_view`.

@@ -11,6 +11,7 @@ extension Tensor {
     private func recordView(_ name: String, _ output: Tensor, backward: @escaping (Tensor) -> Tensor) -> Tensor {
         if Tensor.isRecording(self) {
             Tensor.record(name, inputs: [self], outputs: [output]) { gradients in [backward(gradients[0])] }
+            if output.storage === storage { output.viewBase = viewBase ?? self }
         }
         return output
     }
@@ -174,7 +175,7 @@ extension Tensor {
     public func expand(_ shape: [Int]) -> Tensor {
         guard shape.count >= dim else {
             reportError(
-                "expand(\(dtype.legacyTypeName){\(Tensor.describe(self.shape))}, size=\(Tensor.describe(shape))): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))")
+                "expand(torch.\(dtype.legacyTypeName){\(Tensor.describe(self.shape))}, size=\(Tensor.describe(shape))): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))")
             return self
         }
         let lead = shape.count - dim
@@ -215,13 +216,19 @@ extension Tensor {
     }
 
     /// A view without dimension `dim` if it has size 1 (`squeeze(dim)`).
-    public func squeeze(_ dim: Int) -> Tensor {
+    public func squeeze(_ dim: Int) -> Tensor { squeeze(dim, nodeName: "SqueezeBackward1") }
+
+    /// `squeeze(dim)` of a fresh result that PyTorch squeezes in place (`squeeze_(dim)`, whose
+    /// node is `SqueezeBackward4`), as `matmul` of a vector and a matrix does.
+    func squeezedInPlace(_ dim: Int) -> Tensor { squeeze(dim, nodeName: "SqueezeBackward4") }
+
+    private func squeeze(_ dim: Int, nodeName: String) -> Tensor {
         let axis = normalizedDim(dim)
-        guard self.dim > 0 && shape[axis] == 1 else { return recordView("SqueezeBackward1", makeView(shape: shape, strides: strides)) { $0 } }
+        guard self.dim > 0 && shape[axis] == 1 else { return recordView(nodeName, makeView(shape: shape, strides: strides)) { $0 } }
         var newShape = shape, newStrides = strides
         newShape.remove(at: axis)
         newStrides.remove(at: axis)
-        return recordView("SqueezeBackward1", makeView(shape: newShape, strides: newStrides)) { $0.unsqueeze(axis) }
+        return recordView(nodeName, makeView(shape: newShape, strides: newStrides)) { $0.unsqueeze(axis) }
     }
 
     /// A view with a size-1 dimension inserted at `dim` (`unsqueeze`).
@@ -349,8 +356,14 @@ extension Tensor {
     /// The tensor as float64 (`double()`).
     public func double() -> Tensor { to(.float64) }
 
+    /// The tensor as float16 (`half()`).
+    public func half() -> Tensor { to(.float16) }
+
     /// The tensor as int64 (`long()`).
     public func long() -> Tensor { to(.int64) }
+
+    /// The tensor as int32 (`int()`).
+    public func int() -> Tensor { to(.int32) }
 
     /// The tensor as bool (`bool()`).
     public func bool() -> Tensor { to(.bool) }

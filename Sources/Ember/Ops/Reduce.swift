@@ -23,7 +23,8 @@ extension Tensor {
                 return nil
             }
         }
-        return seen.sorted()
+        // A 0-dim tensor accepts dim 0 and -1, but has no dimension to reduce.
+        return dim == 0 ? [] : seen.sorted()
     }
 
     /// Moves the reduced dimensions last and makes the input contiguous so every output
@@ -238,15 +239,39 @@ extension Tensor {
                 let keep = keepdim || dims.isEmpty
                 let gradient = Tensor.expandReduced(gradients[0], to: shape, dims: axes, keepdim: keep)
                 let product = Tensor.expandReduced(result.unpack(), to: shape, dims: axes, keepdim: keep)
-                // With one zero in a slice, the zero's gradient is the product of the others.
                 let isZero = x .== 0
                 let zeros = isZero.sum(dims: axes, keepdim: true)
-                let othersProduct = Tensor.where(isZero, 1.0, x).prod(dims: axes, keepdim: true, dtype: nil).expand(shape)
+                // Building the gradient's graph with two zeros in a slice: the gradient is 0
+                // there, but its derivative is not, so use the form that keeps it.
+                if GradMode.isEnabled && (zeros .> 1).toArray(as: Bool.self).contains(true) {
+                    return [gradient * Tensor.exclusiveProducts(x, axes: axes)]
+                }
+                // With one zero in a slice, the zero's gradient is the product of the others.
+                let nonzeroX = Tensor.where(isZero, 1.0, x)
+                let othersProduct = nonzeroX.prod(dims: axes, keepdim: true, dtype: nil).expand(shape)
                 let atZero = Tensor.where(zeros.expand(shape) .== 1, othersProduct, 0.0)
-                return [gradient * Tensor.where(isZero, atZero, product / x)]
+                // Dividing by 1 where x is 0 keeps the unused branch finite, so that its
+                // derivative (taken in double backward) is 0 there rather than NaN.
+                return [gradient * Tensor.where(isZero, atZero, product / nonzeroX)]
             }
         }
         return output
+    }
+
+    /// Π_{j≠i} xⱼ over the slice along `axes` of each element i: every product with one
+    /// element left out, as an n×n product per slice of n. Differentiable everywhere, zeros
+    /// included, which `product / x` is not; used only for double backward through zeros.
+    static func exclusiveProducts(_ x: Tensor, axes: [Int]) -> Tensor {
+        let kept = (0..<x.dim).filter { !axes.contains($0) }
+        let order = kept + axes
+        let arranged = x.permute(order)
+        let count = axes.reduce(1) { $0 * x.shape[$1] }
+        let rows = arranged.reshape(kept.map { x.shape[$0] } + [count])
+        let square = rows.unsqueeze(-2).expand(Array(rows.shape.dropLast()) + [count, count])
+        let products = Tensor.where(Tensor.eye(count, dtype: .bool, device: x.device), 1.0, square).prod(dim: -1)
+        var inverse = [Int](repeating: 0, count: order.count)
+        for (position, axis) in order.enumerated() { inverse[axis] = position }
+        return products.reshape(arranged.shape).permute(inverse)
     }
 
     /// The largest element (`torch.max()`); NaN if any element is NaN.
@@ -362,6 +387,10 @@ extension Tensor {
 
     private func argExtremum(dim: Int?, keepdim: Bool, largest: Bool) -> Tensor {
         guard let dim else {
+            guard numel > 0 else {
+                reportError("\(largest ? "argmax" : "argmin")(): Expected reduction dim to be specified for input.numel() == 0.")
+                return Tensor.zeros([], dtype: .int64, device: device)
+            }
             let flat = reshape([-1])
             let index = noGrad { flat.extremum(dim: 0, keepdim: false, largest: largest).indices }
             return keepdim ? index.reshape(shape.map { _ in 1 }) : index

@@ -15,6 +15,13 @@ enum ScalarValue: Sendable {
         }
     }
 
+    /// A `Double` argument that stands for a Python int when it is integral and for a Python
+    /// float otherwise: the bounds of `clamp(min:max:)` and the `alpha` of `add`, which Swift
+    /// spells as `Double`, so that `clamp(min: 0)` keeps an int64 tensor int64.
+    init(integralOrFloating value: Double) {
+        self = value.rounded() == value && Swift.abs(value) < 9e18 ? .integer(Int64(value)) : .floating(value)
+    }
+
     /// The dtype a tensor made of this number alone gets (`torch.tensor(2.5)` is float32).
     var defaultDType: DType {
         switch self {
@@ -46,9 +53,12 @@ enum ScalarValue: Sendable {
 
 extension Tensor {
     /// A 0-dim tensor holding a Swift number, marked as a wrapped number so that type
-    /// promotion treats it as PyTorch treats a Python scalar.
+    /// promotion treats it as PyTorch treats a Python scalar. A floating number is kept in
+    /// double precision, as PyTorch keeps a Python float, and rounds once, to the dtype the
+    /// operation computes in (`x * 0.1` on float64 multiplies by the double 0.1).
     static func wrapped(_ value: ScalarValue, device: Device = .cpu) -> Tensor {
-        let tensor = Tensor.full([], value, dtype: value.defaultDType, device: device)
+        let dtype: DType = if case .floating = value { .float64 } else { value.defaultDType }
+        let tensor = Tensor.full([], value, dtype: dtype, device: device)
         tensor.isWrappedNumber = true
         return tensor
     }

@@ -28,6 +28,13 @@ enum Rsqrt: UnaryFloatOp {
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -0.5 * gradient * result!.pow(3) }
 }
 
+enum Reciprocal: UnaryFloatOp {
+    static let name = "reciprocal", cuda = "1.0f / x"
+    static let saves: SavedOperands = .result
+    @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / x }
+    static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -gradient * (result! * result!) }
+}
+
 enum Sin: UnaryFloatOp {
     static let name = "sin", cuda = "sin(x)"
     static let saves: SavedOperands = .input
@@ -63,22 +70,24 @@ enum Sigmoid: UnaryFloatOp {
 enum Neg: UnaryNumericOp {
     static let name = "neg", cuda = "-x"
     static let saves: SavedOperands = []
-    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { .subtract(.zero, x) }
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { .negate(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -gradient }
 }
 
 enum Abs: UnaryNumericOp {
     static let name = "abs", cuda = "(x < 0 ? -x : x)"
     static let saves: SavedOperands = .input
-    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .subtract(.zero, x) : x }
+    // Zero maps to +0: |-0.0| is 0.0.
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .negate(x) : (x == .zero ? .zero : x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * input!.sign() }
 }
 
 enum Sign: UnaryNumericOp {
     static let name = "sign", cuda = "(x > 0 ? 1 : (x < 0 ? -1 : 0))"
     static let saves: SavedOperands = []
+    // PyTorch's `(0 < x) - (x < 0)`: NaN gives 0.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T {
-        x.isNaN ? x : (T.lessThan(.zero, x) ? .one : (T.lessThan(x, .zero) ? .subtract(.zero, .one) : .zero))
+        T.lessThan(.zero, x) ? .one : (T.lessThan(x, .zero) ? .negate(.one) : .zero)
     }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { Tensor.zerosLike(gradient) }
 }
@@ -86,7 +95,8 @@ enum Sign: UnaryNumericOp {
 enum Relu: UnaryNumericOp {
     static let name = "relu", cuda = "(x > 0 ? x : 0)"
     static let saves: SavedOperands = .result
-    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(.zero, x) || x.isNaN ? x : .zero }
+    // Only negative values become 0: NaN and -0.0 pass through, as in PyTorch.
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
         gradient.maskedFill(result! .<= 0, 0)
     }
@@ -101,6 +111,8 @@ extension Tensor {
     public func sqrt() -> Tensor { unary(Sqrt.self) }
     /// 1/√x, elementwise (`torch.rsqrt`).
     public func rsqrt() -> Tensor { unary(Rsqrt.self) }
+    /// 1/x, elementwise (`torch.reciprocal`); integer tensors give float32.
+    public func reciprocal() -> Tensor { unary(Reciprocal.self) }
     /// The sine, elementwise (`torch.sin`).
     public func sin() -> Tensor { unary(Sin.self) }
     /// The cosine, elementwise (`torch.cos`).

@@ -141,11 +141,39 @@ extension Tensor {
             reportError("number of steps must be non-negative")
             return zeros([0], dtype: dtype)
         }
-        // PyTorch fills the first half forward from start and the second half backward from end.
-        let step = steps > 1 ? (end - start) / Double(steps - 1) : 0
-        let half = steps / 2
-        let values = (0..<steps).map { i in i < half ? start + step * Double(i) : end - step * Double(steps - i - 1) }
+        // PyTorch computes in the result's type (in double for integer types, from the bounds
+        // converted to that type): the first half forward from start, the second half
+        // backward from end, each value one fused multiply-add (its compiler contracts
+        // `start + step * i`), except in half types, which round after every operation.
+        let values: [Double]
+        switch dtype {
+        case .float32: values = Self.linspaceValues(Float(start), Float(end), steps: steps).map(Double.init)
+        case .float16: values = Self.linspaceValues(start, end, steps: steps) { Half(Float($0)).doubleValue }
+        case .bfloat16: values = Self.linspaceValues(start, end, steps: steps) { BFloat16(Float($0)).doubleValue }
+        case _ where dtype.isFloatingPoint: values = Self.linspaceValues(start, end, steps: steps)
+        default:
+            values = Self.linspaceValues(Double(Int64(truncatingFloat: start)), Double(Int64(truncatingFloat: end)), steps: steps)
+        }
         return Tensor(values, shape: [steps], device: device).to(dtype).requiringGradFromFactory(requiresGrad)
+    }
+
+    /// `linspace` in `T`'s precision with fused multiply-adds.
+    private static func linspaceValues<T: BinaryFloatingPoint>(_ start: T, _ end: T, steps: Int) -> [T] {
+        guard steps > 1 else { return Array(repeating: start, count: steps) }
+        let step = (end - start) / T(steps - 1)
+        let half = steps / 2
+        return (0..<steps).map { i in i < half ? start.addingProduct(step, T(i)) : end.addingProduct(-step, T(steps - i - 1)) }
+    }
+
+    /// `linspace` with every operation rounded by `round` (to a half type).
+    private static func linspaceValues(_ start: Double, _ end: Double, steps: Int, round: (Double) -> Double) -> [Double] {
+        let (start, end) = (round(start), round(end))
+        guard steps > 1 else { return Array(repeating: start, count: steps) }
+        let step = round(round(end - start) / Double(steps - 1))
+        let half = steps / 2
+        return (0..<steps).map { i in
+            i < half ? round(start + round(step * Double(i))) : round(end - round(step * Double(steps - i - 1)))
+        }
     }
 
     /// Checks a requested shape: no negative sizes.
@@ -186,8 +214,18 @@ extension Tensor: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, Expres
     public convenience init(booleanLiteral value: Bool) { self.init([value], shape: []) }
 
     /// A tensor from nested literals, stacked along a new first dimension with the promoted
-    /// dtype, as `torch.tensor([[1, 2], [3, 4]])` does.
+    /// dtype, as `torch.tensor([[1, 2], [3, 4]])` does. Ragged nesting is refused in PyTorch's
+    /// words (its dim counted from the list being built, which is the outermost one unless an
+    /// inner list is itself ragged).
     public convenience init(arrayLiteral elements: Tensor...) {
+        if let first = elements.first, let ragged = elements.first(where: { $0.dim == first.dim && $0.shape != first.shape }),
+            let axis = first.shape.indices.first(where: { first.shape[$0] != ragged.shape[$0] })
+        {
+            reportError("expected sequence of length \(first.shape[axis]) at dim \(axis + 1) (got \(ragged.shape[axis]))")
+            let placeholder = Tensor.zeros([0])
+            self.init(storage: placeholder.storage, shape: [0], strides: [1], offset: 0, dtype: first.dtype)
+            return
+        }
         let stacked = elements.isEmpty ? Tensor.zeros([0]) : Tensor.stack(elements.map { $0 }, dim: 0)
         self.init(storage: stacked.storage, shape: stacked.shape, strides: stacked.strides, offset: stacked.offset, dtype: stacked.dtype)
     }

@@ -38,6 +38,9 @@ public final class Tensor: @unchecked Sendable {
     var retainsGradient = false
     var hooks: [(Tensor) -> Tensor?] = []
     weak var gradAccumulator: AccumulateGrad?
+    /// For a view recorded by autograd, the tensor whose memory it views, so that in-place
+    /// changes to the view update the base's history too.
+    var viewBase: Tensor?
     /// Set on 0-dim tensors made from Swift numbers: they promote like Python scalars.
     var isWrappedNumber = false
 

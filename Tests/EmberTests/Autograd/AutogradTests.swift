@@ -100,6 +100,26 @@ struct AutogradTests {
         #expect(y.gradFn?.name == "MulBackward0")
     }
 
+    @Test func inPlaceThroughAViewUpdatesTheBase() {
+        let x = Tensor([1.0, 2.0, 3.0], requiresGrad: true)
+        let a = x * 1
+        let view = a[0..<2]
+        view.mul_(2)
+        #expect(values(a) == [2, 4, 3])
+        #expect(a.gradFn?.name == "CopySlices")
+        (a * a).sum().backward()   // a = [2x₀, 2x₁, x₂], so d/dx Σa² = [8x₀, 8x₁, 2x₂]
+        #expect(values(x.grad) == [8, 16, 6])
+    }
+
+    @Test func assigningAGradientCarryingValue() {
+        let w = Tensor([5.0], requiresGrad: true)
+        let a = Tensor.zeros([3], dtype: .float64)
+        a[1] = (w * 2).sum()
+        #expect(values(a) == [0, 10, 0])
+        (a * 3).sum().backward()
+        #expect(values(w.grad) == [6])
+    }
+
     @Test func graphIsFreedAfterBackward() {
         weak var node: Node?
         let x = Tensor.randn(4, requiresGrad: true)
@@ -152,6 +172,9 @@ struct AutogradTests {
         #expect(message { w.zero_() } == "a leaf Variable that requires grad is being used in an in-place operation.")
         noGrad { w += 1 }
         #expect(values(w) == [2])
+        let pair = Tensor([1.0, 2.0], requiresGrad: true)
+        #expect(message { pair[0..<1].mul_(2) } == "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        #expect(message { pair[0] = 5 } == "a view of a leaf Variable that requires grad is being used in an in-place operation.")
     }
 
     @Test func modifiedSavedTensorIsCaught() {
@@ -160,7 +183,7 @@ struct AutogradTests {
         y.add_(1)
         #expect(
             message { y.sum().backward() }
-                == "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of Add, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+                == "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of Exp, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
         )
     }
 
