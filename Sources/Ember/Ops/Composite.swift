@@ -32,6 +32,7 @@ extension Tensor {
         guard requireFloatingPoint("softmax_lastdim_kernel_impl") else { return self }
         let alongLastDim = axis == Swift.max(self.dim - 1, 0)
         return composite("SoftmaxBackward0") {
+            if alongLastDim, let fused = fusedLastDim(log: false) { return fused }
             // Half types compute in float32 and round once, as PyTorch's kernels do.
             let x = self.dtype.itemSize == 2 ? converted(to: .float32) : self
             let shifted = (x - x.amax(dim: axis, keepdim: true)).exp()
@@ -50,7 +51,9 @@ extension Tensor {
         if let dtype, dtype != self.dtype { return to(dtype).logSoftmax(dim: dim) }
         let axis = normalizedDim(dim)
         guard requireFloatingPoint("log_softmax_lastdim_kernel_impl") else { return self }
+        let alongLastDim = axis == Swift.max(self.dim - 1, 0)
         return composite("LogSoftmaxBackward0") {
+            if alongLastDim, let fused = fusedLastDim(log: true) { return fused }
             // Half types compute in float32 and round once, as PyTorch's kernels do.
             let x = self.dtype.itemSize == 2 ? converted(to: .float32) : self
             let shifted = x - x.amax(dim: axis, keepdim: true)
@@ -58,6 +61,19 @@ extension Tensor {
         } backward: { gradient, _, y in
             gradient - y.exp() * gradient.sum(dim: axis, keepdim: true)
         }
+    }
+
+    /// Softmax or log-softmax along the last dimension of a contiguous float32/float64 tensor in
+    /// one pass per row, rounding exactly as the composite form does; `nil` for other layouts.
+    private func fusedLastDim(log: Bool) -> Tensor? {
+        guard isContiguous, dim > 0, numel > 0, dtype == .float32 || dtype == .float64 else { return nil }
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        if dtype == .float32 {
+            FusedSoftmax<Float>.run(self, into: output, log: log)
+        } else {
+            FusedSoftmax<Double>.run(self, into: output, log: log)
+        }
+        return output
     }
 
     /// log Σ exp(x) over `dims`, computed stably (`torch.logsumexp`).
@@ -136,5 +152,30 @@ extension Tensor {
     /// Removes the given size-1 dimensions.
     func squeezeDims(_ axes: [Int]) -> Tensor {
         axes.sorted(by: >).reduce(self) { $0.squeeze($1) }
+    }
+}
+
+/// The row loop of the fused softmax: max, exp and sum (accumulated as `sum` does), then scale.
+private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
+    static func run(_ input: Tensor, into output: Tensor, log: Bool) {
+        let rowLength = input.shape[input.dim - 1]
+        let rows = input.numel / rowLength
+        let source = input.elementPointer(as: T.self), target = output.elementPointer(as: T.self)
+        Parallel.forRanges(count: rows, grain: Swift.max(1, 16_384 / rowLength)) { range in
+            for row in range {
+                let x = source + row * rowLength, y = target + row * rowLength
+                var peak = x[0]
+                for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
+                if log {
+                    for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
+                    let logSum: T = T.log(T(SumRowsKernel.sum(y, count: rowLength)))
+                    for i in 0..<rowLength { y[i] = (x[i] - peak) - logSum }
+                } else {
+                    for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
+                    let scale: T = 1 / T(SumRowsKernel.sum(y, count: rowLength))
+                    for i in 0..<rowLength { y[i] = T.multiply(y[i], scale) }
+                }
+            }
+        }
     }
 }

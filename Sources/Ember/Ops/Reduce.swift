@@ -52,7 +52,7 @@ extension Tensor {
 // MARK: - Kernels
 
 /// Sums (or multiplies) each row; floating rows accumulate in Double, integers in Int64.
-private struct SumRowsKernel: ElementVisitor {
+struct SumRowsKernel: ElementVisitor {
     let layout: ReductionLayout, output: Tensor, product: Bool
     func visit<E: Element>(_ type: E.Type) {
         let source = layout.input.elementPointer(as: E.self)
@@ -111,6 +111,27 @@ private struct ExtremumRowsKernel: ElementVisitor {
         let source = layout.input.elementPointer(as: E.self)
         let inner = layout.inner
         let valueOut = values?.elementPointer(as: E.self), indexOut = indices?.elementPointer(as: Int64.self)
+        if E.self == Float.self && layout.outer == 1 && inner >= 4096, let valueOut {
+            // One long float row (`max()` of a whole tensor): eight lanes wide on each core.
+            let floats = UnsafeRawPointer(source)
+            let chunks = Swift.min(Parallel.threadCount, inner / 65_536 + 1)
+            var partial = [Float](repeating: 0, count: chunks)
+            partial.withUnsafeMutableBufferPointer { partial in
+                Parallel.forRanges(count: chunks, grain: 1) { range in
+                    for chunk in range {
+                        let start = inner * chunk / chunks, end = inner * (chunk + 1) / chunks
+                        partial[chunk] = Self.extremum(floats, from: start, to: end, largest: largest)
+                    }
+                }
+            }
+            let best = partial.dropFirst().reduce(partial[0]) { $0.isNaN ? $0 : ($1.isNaN ? $1 : (largest ? Swift.max($0, $1) : Swift.min($0, $1))) }
+            valueOut[0] = unsafeBitCast(best, to: E.self)
+            if let indexOut {
+                let values = source.withMemoryRebound(to: Float.self, capacity: inner) { $0 }
+                indexOut[0] = Int64((0..<inner).first { best.isNaN ? values[$0].isNaN : values[$0] == best } ?? 0)
+            }
+            return
+        }
         Parallel.forRanges(count: layout.outer, grain: Swift.max(1, 16_384 / Swift.max(inner, 1))) { rows in
             for row in rows {
                 let start = source + row * inner
@@ -133,6 +154,30 @@ private struct ExtremumRowsKernel: ElementVisitor {
                 indexOut?[row] = Int64(bestIndex)
             }
         }
+    }
+}
+
+extension ExtremumRowsKernel {
+    /// The largest (or smallest) float in `[start, end)`, NaN if any element is NaN.
+    static func extremum(_ floats: UnsafeRawPointer, from start: Int, to end: Int, largest: Bool) -> Float {
+        var lanes = SIMD8<Float>(repeating: floats.load(fromByteOffset: start * 4, as: Float.self))
+        var sawNaN = SIMDMask<SIMD8<Int32>>()
+        var index = start
+        while index + 8 <= end {
+            let values = floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+            sawNaN .|= values .!= values
+            lanes.replace(with: values, where: largest ? values .> lanes : values .< lanes)
+            index += 8
+        }
+        if any(sawNaN) { return .nan }
+        var best = largest ? lanes.max() : lanes.min()
+        while index < end {
+            let value = floats.load(fromByteOffset: index * 4, as: Float.self)
+            if value.isNaN { return .nan }
+            best = largest ? Swift.max(best, value) : Swift.min(best, value)
+            index += 1
+        }
+        return best
     }
 }
 

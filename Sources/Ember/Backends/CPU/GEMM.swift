@@ -1,22 +1,85 @@
-// TEMPORARY STUB: replaced by the real GEMM (helper). Naive reference implementation.
+/// Dense matrix multiply on row-major buffers: a run-time-loaded BLAS when one is found,
+/// else Ember's built-in kernel (see `GEMM+Builtin.swift`).
+///
+/// ```swift
+/// // c (2×2) = a (2×3) · b (3×2)
+/// GEMM.sgemm(transA: false, transB: false, m: 2, n: 2, k: 3, alpha: 1, a: a, lda: 3,
+///            b: b, ldb: 2, beta: 0, c: c, ldc: 2)
+/// ```
 enum GEMM {
-    static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m { for j in 0..<n {
-            var acc: Float = 0
-            for p in 0..<k { acc += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]) }
-            c[i * ldc + j] = alpha * acc + (beta == 0 ? 0 : beta * c[i * ldc + j])
-        } }
+    /// "OpenBLAS (libopenblas.so.0)", "Accelerate" or "built-in": what ``sgemm`` and ``dgemm`` run.
+    static var implementation: String { BLASLibrary.shared?.name ?? "built-in" }
+
+    /// C = alpha·op(A)·op(B) + beta·C, all row-major; op(X) = Xᵀ when the flag is set.
+    ///
+    /// A is m×k (stored k×m when `transA`), B is k×n (stored n×k when `transB`), C is m×n.
+    /// Each leading dimension is the distance between stored rows, at least the stored row length.
+    /// When `beta` is 0, C is only written, so it may hold garbage such as NaN; when k is 0, C
+    /// becomes beta·C. Calls on different C buffers may run concurrently.
+    static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if let blas = BLASLibrary.shared,
+           let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        {
+            blas.sgemm(
+                BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+        } else {
+            builtinSgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
     }
-    static func dgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                      a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                      beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        for i in 0..<m { for j in 0..<n {
-            var acc: Double = 0
-            for p in 0..<k { acc += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]) }
-            c[i * ldc + j] = alpha * acc + (beta == 0 ? 0 : beta * c[i * ldc + j])
-        } }
+
+    /// The `Double` counterpart of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    static func dgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        if let blas = BLASLibrary.shared,
+           let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        {
+            blas.dgemm(
+                BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+        } else {
+            builtinDgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
     }
-    static var implementation: String { "stub" }
+}
+
+/// A GEMM call's sizes as CBLAS takes them, or `nil` when the built-in kernel should run instead.
+///
+/// ```swift
+/// BLASShape(transA: false, transB: false, m: 1, n: 2, k: 0, lda: 0, ldb: 2, ldc: 2)  // nil: k is 0
+/// ```
+private struct BLASShape {
+    let transA: Int32, transB: Int32
+    let m: Int32, n: Int32, k: Int32
+    let lda: Int32, ldb: Int32, ldc: Int32
+
+    init?(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) {
+        // Empty products stay built-in: CBLAS rejects a leading dimension of 0, which callers
+        // legitimately pass for empty matrices, and there is no work worth a library call.
+        guard m > 0, n > 0, k > 0 else { return nil }
+        // CBLAS wants ld >= stored row length even for a single row, whose stride is never used.
+        func leading(_ ld: Int, rows: Int, columns: Int) -> Int { rows == 1 ? columns : ld }
+        // 32-bit CBLAS cannot express larger sizes; the built-in kernel can.
+        guard let m = Int32(exactly: m), let n = Int32(exactly: n), let k = Int32(exactly: k),
+              let lda = Int32(exactly: transA ? leading(lda, rows: Int(k), columns: Int(m))
+                                              : leading(lda, rows: Int(m), columns: Int(k))),
+              let ldb = Int32(exactly: transB ? leading(ldb, rows: Int(n), columns: Int(k))
+                                              : leading(ldb, rows: Int(k), columns: Int(n))),
+              let ldc = Int32(exactly: leading(ldc, rows: Int(m), columns: Int(n)))
+        else { return nil }
+        self.transA = transA ? BLASLibrary.transpose : BLASLibrary.noTranspose
+        self.transB = transB ? BLASLibrary.transpose : BLASLibrary.noTranspose
+        (self.m, self.n, self.k, self.lda, self.ldb, self.ldc) = (m, n, k, lda, ldb, ldc)
+    }
 }

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A CBLAS library found at run time with `dlopen`, so that building Ember needs no BLAS.
+///
+/// ```swift
+/// if let blas = BLASLibrary.shared { print(blas.name) }  // "OpenBLAS (libopenblas.so.0)"
+/// ```
+struct BLASLibrary: Sendable {
+    /// `cblas_sgemm`: order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc.
+    typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+    /// `cblas_dgemm`, with the same argument order as ``SGEMM``.
+    typealias DGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32
+    ) -> Void
+
+    /// `CBLAS_ORDER` / `CBLAS_TRANSPOSE` values shared by every CBLAS header.
+    static let rowMajor: Int32 = 101
+    static let noTranspose: Int32 = 111
+    static let transpose: Int32 = 112
+
+    /// The name shown in benchmarks, e.g. "OpenBLAS (libopenblas.so.0)" or "Accelerate".
+    let name: String
+    let sgemm: SGEMM
+    let dgemm: DGEMM
+
+    /// The library used by ``GEMM``, or `nil` when none loads or `EMBER_BLAS=builtin`.
+    ///
+    /// `EMBER_BLAS=/path/to/libblas.so` is tried before the usual names.
+    static let shared: BLASLibrary? = {
+        let request = getenv("EMBER_BLAS").map { String(cString: $0) } ?? ""
+        if request == "builtin" { return nil }
+        let candidates = (request.isEmpty ? [] : [request]) + defaultPaths
+        return candidates.lazy.compactMap(BLASLibrary.init(path:)).first
+    }()
+
+    #if canImport(Darwin)
+    private static let defaultPaths = ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]
+    #else
+    private static let defaultPaths = [
+        "libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblaso.so.0", "libblas.so.3",
+    ]
+    #endif
+
+    /// Loads the library at `path` (a file path or a name for the dynamic loader's search),
+    /// or returns `nil` when it does not load or lacks `cblas_sgemm` / `cblas_dgemm`.
+    init?(path: String) {
+        // The handle is never closed: the function pointers live as long as the process.
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { return nil }
+        guard let sgemm = dlsym(handle, "cblas_sgemm"), let dgemm = dlsym(handle, "cblas_dgemm") else {
+            dlclose(handle)
+            return nil
+        }
+        self.sgemm = unsafeBitCast(sgemm, to: SGEMM.self)
+        self.dgemm = unsafeBitCast(dgemm, to: DGEMM.self)
+        let fileName = path.split(separator: "/").last.map(String.init) ?? path
+        if path.hasSuffix("/Accelerate") {
+            name = "Accelerate"
+        } else if let setThreads = dlsym(handle, "openblas_set_num_threads") {
+            name = "OpenBLAS (\(fileName))"
+            // Keeps EMBER_NUM_THREADS in charge of OpenBLAS's pool too, so one knob sizes both.
+            if getenv("EMBER_NUM_THREADS") != nil {
+                typealias SetThreads = @convention(c) (Int32) -> Void
+                unsafeBitCast(setThreads, to: SetThreads.self)(Int32(clamping: Parallel.threadCount))
+            }
+        } else {
+            name = "BLAS (\(fileName))"
+        }
+    }
+}

@@ -1,0 +1,306 @@
+import Testing
+
+@testable import Ember
+
+/// Checks both GEMM paths (the loaded BLAS when there is one, and the built-in kernel called
+/// directly) against a naive `Double` reference.
+@Suite("GEMM")
+struct GEMMTests {
+    /// Shapes (m, n, k) around the kernel's tile edges (6×8 floats, 6×4 doubles), its cache blocks
+    /// (96 rows, 256 deep, 2048 columns), thin products it computes transposed, and the seed
+    /// workload's small products.
+    static let shapes: [Shape] = [
+        Shape(1, 1, 1), Shape(1, 17, 3), Shape(3, 1, 17), Shape(17, 3, 1), Shape(6, 8, 5), Shape(7, 9, 4),
+        Shape(17, 63, 65), Shape(63, 65, 17), Shape(65, 129, 3), Shape(129, 17, 63), Shape(13, 11, 257),
+        Shape(129, 65, 17), Shape(200, 5, 31), Shape(64, 10, 100), Shape(64, 100, 10), Shape(3, 2100, 2),
+    ]
+
+    static let transpositions: [Transposition] = [
+        Transposition(a: false, b: false), Transposition(a: true, b: false),
+        Transposition(a: false, b: true), Transposition(a: true, b: true),
+    ]
+
+    @Test("matches the reference", arguments: shapes, transpositions)
+    func matchesReference(shape: Shape, transposition: Transposition) {
+        for path in Path.entryPoints {
+            check(Float.self, path, shape, transposition, alpha: 1, beta: 0)
+            check(Double.self, path, shape, transposition, alpha: 1, beta: 0)
+        }
+    }
+
+    @Test("scales by alpha and beta", arguments: [(2.5, -1.5), (-1, 1), (0.5, 0), (0, 2), (0, 0)])
+    func alphaBeta(alpha: Double, beta: Double) {
+        for path in Path.entryPoints {
+            for transposition in Self.transpositions {
+                check(Float.self, path, Shape(19, 23, 29), transposition, alpha: Float(alpha), beta: Float(beta))
+                check(Double.self, path, Shape(19, 23, 29), transposition, alpha: alpha, beta: beta)
+            }
+        }
+    }
+
+    @Test("honours leading dimensions larger than the rows")
+    func stridedRows() {
+        for path in Path.entryPoints {
+            for transposition in Self.transpositions {
+                for shape in [Shape(17, 19, 23), Shape(70, 9, 300)] {
+                    check(Float.self, path, shape, transposition, alpha: 1.5, beta: 0.5, padding: 5)
+                    check(Double.self, path, shape, transposition, alpha: 1.5, beta: 0.5, padding: 3)
+                }
+            }
+        }
+    }
+
+    @Test("k = 0 leaves beta·C, without reading C when beta is 0")
+    func emptyDepth() {
+        for path in Path.entryPoints {
+            for beta in [0.0, 1, -2] {
+                check(Float.self, path, Shape(5, 7, 0), Transposition(a: false, b: false), alpha: 1, beta: Float(beta))
+                check(Double.self, path, Shape(9, 3, 0), Transposition(a: true, b: true), alpha: 1, beta: beta)
+            }
+        }
+    }
+
+    @Test("empty C is not touched", arguments: [Shape(0, 5, 3), Shape(4, 0, 3), Shape(0, 0, 0)])
+    func emptyOutput(shape: Shape) {
+        for path in Path.entryPoints {
+            check(Float.self, path, shape, Transposition(a: false, b: true), alpha: 1, beta: 1)
+        }
+    }
+
+    @Test("splits products across threads by rows or by columns")
+    func threadedShapes() {
+        // Ragged last tiles; the second shape has too few rows to share out, so its columns are.
+        for shape in [Shape(61, 37, 50), Shape(13, 150, 50)] {
+            check(Float.self, .threaded, shape, Transposition(a: false, b: false), alpha: 1, beta: 1)
+            check(Double.self, .threaded, shape, Transposition(a: true, b: true), alpha: 1, beta: 1)
+        }
+    }
+
+    @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")
+    func sequentialSums() {
+        // Deeper than one depth block, thin enough to be computed transposed, and threaded.
+        for (shape, transposition) in [
+            (Shape(13, 11, 600), Transposition(a: false, b: false)),
+            (Shape(64, 10, 1000), Transposition(a: true, b: false)),
+            (Shape(37, 90, 700), Transposition(a: false, b: true)),
+        ] {
+            exactCheck(Float.self, shape, transposition)
+            exactCheck(Double.self, shape, transposition)
+        }
+    }
+
+    @Test("ignores the leading dimension of a single row")
+    func loneRow() {
+        // [1 2 3] · [[1 2], [3 4], [5 6]] = [22 28], with lda 0: a lone row's stride is never used.
+        let a: [Float] = [1, 2, 3], b: [Float] = [1, 2, 3, 4, 5, 6]
+        for path in Path.entryPoints {
+            var c: [Float] = [.nan, .nan]
+            Float.gemm(
+                path, transA: false, transB: false, m: 1, n: 2, k: 3, alpha: 1, a: a, lda: 0, b: b, ldb: 2,
+                beta: 0, c: &c, ldc: 0)
+            #expect(c == [22, 28], "\(path)")
+        }
+    }
+
+    @Test("names its implementation")
+    func implementationName() {
+        #expect(GEMM.implementation == (BLASLibrary.shared?.name ?? "built-in"))
+        #expect(!GEMM.implementation.isEmpty)
+    }
+}
+
+extension GEMMTests {
+    /// m×n output, k deep.
+    struct Shape: CustomTestStringConvertible, Sendable {
+        let m, n, k: Int
+        init(_ m: Int, _ n: Int, _ k: Int) { (self.m, self.n, self.k) = (m, n, k) }
+        var testDescription: String { "\(m)×\(n)×\(k)" }
+    }
+
+    struct Transposition: CustomTestStringConvertible, Sendable {
+        let a, b: Bool
+        var testDescription: String { "\(a ? "Aᵀ" : "A")·\(b ? "Bᵀ" : "B")" }
+    }
+
+    /// Which entry point a check calls.
+    enum Path {
+        /// `GEMM.sgemm` / `dgemm`: the loaded BLAS, or the built-in kernel when there is none.
+        case dispatcher
+        /// `GEMM.builtinSgemm` / `builtinDgemm`, whatever BLAS is loaded.
+        case builtin
+        /// The built-in kernel, split across threads however little work the product is.
+        case threaded
+
+        /// The entry points that production code calls.
+        static let entryPoints: [Path] = [.dispatcher, .builtin]
+    }
+
+    /// A row-major matrix whose rows are `padding` elements longer than needed; the gaps hold NaN
+    /// so that reading them poisons the result and writing them shows up as a changed value.
+    struct PaddedMatrix<T: GEMMTestScalar> {
+        let rows, columns, stride: Int
+        var storage: [T]
+
+        init(rows: Int, columns: Int, padding: Int, seed: inout UInt64, fill: T? = nil) {
+            (self.rows, self.columns, stride) = (rows, columns, columns + padding)
+            storage = Array(repeating: .nan, count: max(rows * stride, 1))
+            for i in 0..<rows {
+                for j in 0..<columns { storage[i * stride + j] = fill ?? T(GEMMTests.nextUniform(&seed)) }
+            }
+        }
+
+        subscript(i: Int, j: Int) -> T { storage[i * stride + j] }
+    }
+
+    /// A deterministic value in [-1, 1) (SplitMix64), so failures reproduce.
+    static func nextUniform(_ state: inout UInt64) -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 52) - 1
+    }
+
+    /// Runs one product through `path` and compares every element of C, gaps included, with a
+    /// `Double` reference, to within the rounding bound of a k-term dot product in `T`.
+    func check<T: GEMMTestScalar>(
+        _: T.Type, _ path: Path, _ shape: Shape, _ transposition: Transposition, alpha: T, beta: T,
+        padding: Int = 0, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        var seed = UInt64(m * 1_000_003 + n * 1_009 + k)
+        let a = transposition.a
+            ? PaddedMatrix<T>(rows: k, columns: m, padding: padding, seed: &seed)
+            : PaddedMatrix<T>(rows: m, columns: k, padding: padding, seed: &seed)
+        let b = transposition.b
+            ? PaddedMatrix<T>(rows: n, columns: k, padding: padding, seed: &seed)
+            : PaddedMatrix<T>(rows: k, columns: n, padding: padding, seed: &seed)
+        // With beta 0, C starts as NaN: the product must overwrite it without reading it.
+        var c = PaddedMatrix<T>(rows: m, columns: n, padding: padding, seed: &seed, fill: beta == 0 ? .nan : nil)
+        let original = c
+        let opA = { (i: Int, p: Int) in Double(transposition.a ? a[p, i] : a[i, p]) }
+        let opB = { (p: Int, j: Int) in Double(transposition.b ? b[j, p] : b[p, j]) }
+
+        a.storage.withUnsafeBufferPointer { aBuffer in
+            b.storage.withUnsafeBufferPointer { bBuffer in
+                c.storage.withUnsafeMutableBufferPointer { cBuffer in
+                    T.gemm(
+                        path, transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: alpha,
+                        a: aBuffer.baseAddress!, lda: a.stride, b: bBuffer.baseAddress!, ldb: b.stride,
+                        beta: beta, c: cBuffer.baseAddress!, ldc: c.stride)
+                }
+            }
+        }
+
+        var mismatches = 0
+        for i in 0..<m {
+            for j in 0..<c.stride {
+                let actual = c[i, j]
+                guard j < n else {
+                    // Gaps past the last column stay NaN.
+                    if !actual.isNaN { mismatches += 1 }
+                    continue
+                }
+                var sum = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    sum += opA(i, p) * opB(p, j)
+                    magnitude += abs(opA(i, p) * opB(p, j))
+                }
+                let start = beta == 0 ? 0 : Double(beta) * Double(original[i, j])
+                let expected = Double(alpha) * sum + start
+                let bound = Double(T.ulpOfOne) * Double(k + 2) * (abs(Double(alpha)) * magnitude + abs(start))
+                if !(abs(Double(actual) - expected) <= bound) { mismatches += 1 }
+            }
+        }
+        #expect(
+            mismatches == 0,
+            """
+            \(mismatches) wrong elements: \(T.self) \(path) \(shape.testDescription) \
+            \(transposition.testDescription) alpha \(alpha) beta \(beta) padding \(padding)
+            """,
+            sourceLocation: sourceLocation)
+    }
+}
+
+extension GEMMTests {
+    /// Compares the built-in kernel with `sum += a * b` over k in `T`, for exact equality.
+    func exactCheck<T: GEMMTestScalar>(
+        _: T.Type, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        var seed: UInt64 = 7
+        let (aRows, aColumns) = transposition.a ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposition.b ? (n, k) : (k, n)
+        let a = PaddedMatrix<T>(rows: aRows, columns: aColumns, padding: 0, seed: &seed)
+        let b = PaddedMatrix<T>(rows: bRows, columns: bColumns, padding: 0, seed: &seed)
+        var c = [T](repeating: .nan, count: m * n)
+        T.gemm(
+            .builtin, transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
+            a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
+        var mismatches = 0
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: T = 0
+                for p in 0..<k {
+                    sum += (transposition.a ? a[p, i] : a[i, p]) * (transposition.b ? b[j, p] : b[p, j])
+                }
+                if c[i * n + j] != sum { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0, "\(T.self) \(shape.testDescription)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Float and Double, routed to the matching GEMM entry points.
+protocol GEMMTestScalar: GEMMScalar {
+    static func gemm(
+        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension Float: GEMMTestScalar {
+    static func gemm(
+        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        switch path {
+        case .dispatcher:
+            GEMM.sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .builtin:
+            GEMM.builtinSgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .threaded:
+            BuiltinGEMM.run(
+                Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
+                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1)
+        }
+    }
+}
+
+extension Double: GEMMTestScalar {
+    static func gemm(
+        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        switch path {
+        case .dispatcher:
+            GEMM.dgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .builtin:
+            GEMM.builtinDgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .threaded:
+            BuiltinGEMM.run(
+                Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
+                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1)
+        }
+    }
+}
