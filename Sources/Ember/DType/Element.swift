@@ -9,6 +9,9 @@ import Darwin
 protocol ComputeScalar: Equatable, Sendable {
     static var zero: Self { get }
     static var one: Self { get }
+    /// The smallest and largest values, -∞ and +∞ for floating point.
+    static var lowest: Self { get }
+    static var highest: Self { get }
     static func add(_ a: Self, _ b: Self) -> Self
     static func subtract(_ a: Self, _ b: Self) -> Self
     static func multiply(_ a: Self, _ b: Self) -> Self
@@ -55,6 +58,8 @@ extension ComputeScalar where Self: Numeric & Comparable {
 
 extension FloatCompute {
     @inline(__always) static var zero: Self { 0 }
+    @inline(__always) static var lowest: Self { -.infinity }
+    @inline(__always) static var highest: Self { .infinity }
     @inline(__always) static func add(_ a: Self, _ b: Self) -> Self { a + b }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a - b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a * b }
@@ -80,6 +85,8 @@ extension FloatCompute {
 
 extension IntegerCompute {
     @inline(__always) static var zero: Self { 0 }
+    @inline(__always) static var lowest: Self { .min }
+    @inline(__always) static var highest: Self { .max }
     @inline(__always) static func add(_ a: Self, _ b: Self) -> Self { a &+ b }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a &- b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a &* b }
@@ -145,6 +152,8 @@ extension UInt8: IntegerCompute {}
 extension Bool: ComputeScalar {
     static var zero: Bool { false }
     static var one: Bool { true }
+    static var lowest: Bool { false }
+    static var highest: Bool { true }
     // PyTorch's bool arithmetic: + is "or", * is "and", - is refused before it gets here.
     static func add(_ a: Bool, _ b: Bool) -> Bool { a || b }
     static func subtract(_ a: Bool, _ b: Bool) -> Bool { a != b }

@@ -34,17 +34,19 @@ enum NotEqual: CompareOp {
 
 private struct CompareKernel<Op: CompareOp>: ElementVisitor {
     let a: Tensor, b: Tensor, output: Tensor
-    func visit<E: Element>(_ type: E.Type) {
-        mapElements(into: output, a, b) { (x: E, y: E) in Op.apply(x.compute, y.compute) }
+    struct Map<E: Element>: BinaryElementFunction {
+        @inline(__always) func callAsFunction(_ a: E, _ b: E) -> Bool { Op.apply(a.compute, b.compute) }
     }
+    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, a, b, Map<E>()) }
 }
 
 /// Reads any dtype as truth values: nonzero is true.
 private struct TruthKernel: ElementVisitor {
     let input: Tensor, output: Tensor
-    func visit<E: Element>(_ type: E.Type) {
-        mapElements(into: output, input) { (x: E) in x.compute != E.Compute.zero }
+    struct Map<E: Element>: UnaryElementFunction {
+        @inline(__always) func callAsFunction(_ x: E) -> Bool { x.compute != E.Compute.zero }
     }
+    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, input, Map<E>()) }
 }
 
 extension Tensor {
@@ -123,9 +125,10 @@ extension Tensor {
 
 private struct WhereKernel: ElementVisitor {
     let condition: Tensor, a: Tensor, b: Tensor, output: Tensor
-    func visit<E: Element>(_ type: E.Type) {
-        mapElements(into: output, condition, a, b) { (take: Bool, x: E, y: E) in take ? x : y }
+    struct Map<E: Element>: TernaryElementFunction {
+        @inline(__always) func callAsFunction(_ take: Bool, _ a: E, _ b: E) -> E { take ? a : b }
     }
+    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, condition, a, b, Map<E>()) }
 }
 
 extension Tensor {
@@ -340,13 +343,19 @@ extension Tensor {
 private struct ClampKernel: ElementVisitor {
     let tensor: Tensor, lower: Double?, upper: Double?
     func visit<E: Element>(_ type: E.Type) {
-        let low = lower.map { E(converting: $0).compute }, high = upper.map { E(converting: $0).compute }
-        mapElements(into: tensor, tensor) { (x: E) in
-            var value = x.compute
+        // A missing bound is the type's extreme, so the loop has no branch on it.
+        let low = lower.map { E(converting: $0).compute } ?? .lowest, high = upper.map { E(converting: $0).compute } ?? .highest
+        mapElements(into: tensor, tensor, Map<E>(low: low, high: high))
+    }
+
+    struct Map<E: Element>: UnaryElementFunction {
+        let low: E.Compute, high: E.Compute
+        @inline(__always) func callAsFunction(_ x: E) -> E {
+            let value = x.compute
             if value.isNaN { return x }
-            if let low, E.Compute.lessThan(value, low) { value = low }
-            if let high, E.Compute.lessThan(high, value) { value = high }
-            return E(compute: value)
+            // min(max(x, low), high), so that low > high gives high as in PyTorch.
+            let raised = E.Compute.lessThan(value, low) ? low : value
+            return E(compute: E.Compute.lessThan(high, raised) ? high : raised)
         }
     }
 }
@@ -355,12 +364,17 @@ private struct ClampKernel: ElementVisitor {
 private struct PowScalarKernel: ElementVisitor {
     let tensor: Tensor, exponent: Double
     func visit<E: Element>(_ type: E.Type) {
-        let p = E(converting: exponent).compute
-        switch exponent {
-        case 1: return
-        case 2: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(x.compute, x.compute)) }
-        case 3: mapElements(into: tensor, tensor) { (x: E) in E(compute: .multiply(.multiply(x.compute, x.compute), x.compute)) }
-        default: mapElements(into: tensor, tensor) { (x: E) in E(compute: .power(x.compute, p)) }
+        if exponent != 1 { mapElements(into: tensor, tensor, Map<E>(exponent: exponent, p: E(converting: exponent).compute)) }
+    }
+
+    struct Map<E: Element>: UnaryElementFunction {
+        let exponent: Double, p: E.Compute
+        @inline(__always) func callAsFunction(_ x: E) -> E {
+            switch exponent {
+            case 2: E(compute: .multiply(x.compute, x.compute))
+            case 3: E(compute: .multiply(.multiply(x.compute, x.compute), x.compute))
+            default: E(compute: .power(x.compute, p))
+            }
         }
     }
 }
@@ -371,16 +385,30 @@ private struct PowScalarKernel: ElementVisitor {
 private struct FloatPowScalarKernel: FloatElementVisitor {
     let tensor: Tensor, exponent: Double
     func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
-        let p = E.Compute(exponent)
         switch exponent {
         case 1: return
-        case 2: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute * x.compute) }
-        case 3: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute * x.compute * x.compute) }
-        case 0.5: mapElements(into: tensor, tensor) { (x: E) in E(compute: x.compute.squareRoot()) }
-        case -0.5: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / x.compute.squareRoot()) }
-        case -1: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / x.compute) }
-        case -2: mapElements(into: tensor, tensor) { (x: E) in E(compute: 1 / (x.compute * x.compute)) }
-        default: mapElements(into: tensor, tensor) { (x: E) in E(compute: .pow(x.compute, p)) }
+        case 2: mapElements(into: tensor, tensor, Square<E>())
+        default: mapElements(into: tensor, tensor, Map<E>(exponent: exponent, p: E.Compute(exponent)))
+        }
+    }
+
+    /// x·x, alone so that the seed's `pow(2)` loop has no branch to hoist.
+    struct Square<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
+        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: x.compute * x.compute) }
+    }
+
+    struct Map<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
+        let exponent: Double, p: E.Compute
+        @inline(__always) func callAsFunction(_ x: E) -> E {
+            let x = x.compute
+            return switch exponent {
+            case 3: E(compute: x * x * x)
+            case 0.5: E(compute: x.squareRoot())
+            case -0.5: E(compute: 1 / x.squareRoot())
+            case -1: E(compute: 1 / x)
+            case -2: E(compute: 1 / (x * x))
+            default: E(compute: .pow(x, p))
+            }
         }
     }
 }

@@ -58,23 +58,28 @@ extension BinaryOp {
 
 private struct UnaryFloatKernel<Op: UnaryFloatOp>: FloatElementVisitor {
     let input: Tensor, output: Tensor
+    struct Map<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
+        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: Op.apply(x.compute)) }
+    }
     func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
-        mapElements(into: output, input, grain: 8192) { (x: E) in E(compute: Op.apply(x.compute)) }
+        mapElements(into: output, input, grain: 8192, Map<E>())
     }
 }
 
 private struct UnaryNumericKernel<Op: UnaryNumericOp>: ElementVisitor {
     let input: Tensor, output: Tensor
-    func visit<E: Element>(_ type: E.Type) {
-        mapElements(into: output, input) { (x: E) in E(compute: Op.apply(x.compute)) }
+    struct Map<E: Element>: UnaryElementFunction {
+        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: Op.apply(x.compute)) }
     }
+    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, input, Map<E>()) }
 }
 
 private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
     let a: Tensor, b: Tensor, output: Tensor
-    func visit<E: Element>(_ type: E.Type) {
-        mapElements(into: output, a, b) { (x: E, y: E) in E(compute: Op.apply(x.compute, y.compute)) }
+    struct Map<E: Element>: BinaryElementFunction {
+        @inline(__always) func callAsFunction(_ a: E, _ b: E) -> E { E(compute: Op.apply(a.compute, b.compute)) }
     }
+    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, a, b, Map<E>()) }
 }
 
 /// Converts every element to another dtype (`to(dtype)`, `copy_`).
@@ -86,16 +91,22 @@ private struct CastKernel: ElementVisitor {
 
     private struct CastInto<Source: Element>: ElementVisitor {
         let input: Tensor, output: Tensor
-        func visit<Target: Element>(_ type: Target.Type) {
-            if Source.self == Target.self {
-                mapElements(into: output, input) { (x: Source) in unsafeBitCast(x, to: Target.self) }
-            } else if Source.dtype.isFloatingPoint {
-                mapElements(into: output, input) { (x: Source) in Target(converting: x.doubleValue) }
-            } else {
-                mapElements(into: output, input) { (x: Source) in Target(converting: x.int64Value) }
+        func visit<Target: Element>(_ type: Target.Type) { mapElements(into: output, input, Map<Target>()) }
+
+        struct Map<Target: Element>: UnaryElementFunction {
+            @inline(__always) func callAsFunction(_ x: Source) -> Target {
+                // The type tests fold away once the loop is specialized.
+                if Source.self == Target.self { return unsafeBitCast(x, to: Target.self) }
+                return Source.dtype.isFloatingPoint ? Target(converting: x.doubleValue) : Target(converting: x.int64Value)
             }
         }
     }
+}
+
+/// Every element becomes one value.
+struct Constant<E: Element>: UnaryElementFunction {
+    let element: E
+    @inline(__always) func callAsFunction(_ x: E) -> E { element }
 }
 
 private struct FillKernel: ElementVisitor {
@@ -108,7 +119,7 @@ private struct FillKernel: ElementVisitor {
                 (pointer + range.lowerBound).initialize(repeating: element, count: range.count)
             }
         } else {
-            mapElements(into: output, output) { (_: E) in element }
+            mapElements(into: output, output, Constant(element: element))
         }
     }
 }

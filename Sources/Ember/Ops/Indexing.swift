@@ -295,7 +295,12 @@ private struct MaskedFillKernel: ElementVisitor {
     let mask: Tensor, value: Tensor, tensor: Tensor
     func visit<E: Element>(_ type: E.Type) {
         let element = value.elementPointer(as: E.self)[0]
-        mapElements(into: tensor, mask, tensor) { (take: Bool, x: E) in take ? element : x }
+        mapElements(into: tensor, mask, tensor, Map(element: element))
+    }
+
+    struct Map<E: Element>: BinaryElementFunction {
+        let element: E
+        @inline(__always) func callAsFunction(_ take: Bool, _ x: E) -> E { take ? element : x }
     }
 }
 

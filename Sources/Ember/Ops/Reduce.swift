@@ -450,6 +450,11 @@ private struct DivideKernel: ElementVisitor {
     func visit<E: Element>(_ type: E.Type) {
         // For half types the compute type is Float, which holds the count exactly.
         let divisor = E.Compute.self == Float.self ? (Float(divisor) as! E.Compute) : E(converting: divisor).compute
-        mapElements(into: tensor, tensor) { (x: E) in E(compute: .divide(x.compute, divisor)) }
+        mapElements(into: tensor, tensor, Map<E>(divisor: divisor))
+    }
+
+    struct Map<E: Element>: UnaryElementFunction {
+        let divisor: E.Compute
+        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: .divide(x.compute, divisor)) }
     }
 }

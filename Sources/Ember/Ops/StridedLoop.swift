@@ -79,18 +79,46 @@ struct StridedLoop {
 
     /// Runs `body` over all rows, split across cores when there are enough elements.
     @inline(__always)
-    func run(grain: Int = 32_768, _ body: (UnsafeMutableBufferPointer<Int>, Int) -> Void) {
+    func run(grain: Int = 65_536, _ body: (UnsafeMutableBufferPointer<Int>, Int) -> Void) {
         Parallel.forRanges(count: count, grain: grain) { range in forEachRow(in: range, body) }
     }
 }
 
 // MARK: - Elementwise kernels
 
+// Element functions are values of their own types, not closures: the loops are specialized on
+// them, so the function is inlined even in the copies of the loop that run on other threads
+// (a captured closure would be called indirectly for every element there).
+
+/// An elementwise function of one operand.
+protocol UnaryElementFunction {
+    associatedtype Input: Element
+    associatedtype Output: Element
+    func callAsFunction(_ x: Input) -> Output
+}
+
+/// An elementwise function of two operands.
+protocol BinaryElementFunction {
+    associatedtype First: Element
+    associatedtype Second: Element
+    associatedtype Output: Element
+    func callAsFunction(_ a: First, _ b: Second) -> Output
+}
+
+/// An elementwise function of three operands.
+protocol TernaryElementFunction {
+    associatedtype First: Element
+    associatedtype Second: Element
+    associatedtype Third: Element
+    associatedtype Output: Element
+    func callAsFunction(_ a: First, _ b: Second, _ c: Third) -> Output
+}
+
 /// `out[i] = f(a[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
-func mapElements<R: Element, A: Element>(into out: Tensor, _ a: Tensor, grain: Int = 32_768, _ f: (A) -> R) {
+func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: Int = 65_536, _ f: F) {
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides])
-    let o = out.elementPointer(as: R.self), x = a.elementPointer(as: A.self)
+    let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.Input.self)
     let (so, sa) = (loop.innerStride(0), loop.innerStride(1))
     loop.run(grain: grain) { offsets, length in
         let o = o + offsets[0], x = x + offsets[1]
@@ -104,11 +132,9 @@ func mapElements<R: Element, A: Element>(into out: Tensor, _ a: Tensor, grain: I
 
 /// `out[i] = f(a[i], b[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
-func mapElements<R: Element, A: Element, B: Element>(
-    into out: Tensor, _ a: Tensor, _ b: Tensor, grain: Int = 32_768, _ f: (A, B) -> R
-) {
+func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, grain: Int = 65_536, _ f: F) {
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides])
-    let o = out.elementPointer(as: R.self), x = a.elementPointer(as: A.self), y = b.elementPointer(as: B.self)
+    let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
     let (so, sa, sb) = (loop.innerStride(0), loop.innerStride(1), loop.innerStride(2))
     loop.run(grain: grain) { offsets, length in
         let o = o + offsets[0], x = x + offsets[1], y = y + offsets[2]
@@ -128,12 +154,10 @@ func mapElements<R: Element, A: Element, B: Element>(
 
 /// `out[i] = f(a[i], b[i], c[i])` over tensors of one shape (inputs already broadcast).
 @inline(__always)
-func mapElements<R: Element, A: Element, B: Element, C: Element>(
-    into out: Tensor, _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (A, B, C) -> R
-) {
+func mapElements<F: TernaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: F) {
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides, c.strides])
-    let o = out.elementPointer(as: R.self), x = a.elementPointer(as: A.self)
-    let y = b.elementPointer(as: B.self), z = c.elementPointer(as: C.self)
+    let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self)
+    let y = b.elementPointer(as: F.Second.self), z = c.elementPointer(as: F.Third.self)
     let (so, sa, sb, sc) = (loop.innerStride(0), loop.innerStride(1), loop.innerStride(2), loop.innerStride(3))
     loop.run { offsets, length in
         let o = o + offsets[0], x = x + offsets[1], y = y + offsets[2], z = z + offsets[3]
