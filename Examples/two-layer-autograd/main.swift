@@ -1,9 +1,14 @@
 // The seed's second program: the same network, with autograd computing the backward pass.
 // `swift run -c release two-layer-autograd cuda` runs it on the GPU.
 import Ember
+import Foundation
 
 manualSeed(0)
 let device = CommandLine.arguments.dropFirst().first == "cuda" ? Device.cuda(0) : Device.cpu
+if device != .cpu && !Device.isCUDAAvailable {
+    print("error: \(device) was requested, but no usable CUDA device was found (\(Device.cudaDeviceCount) GPUs)")
+    exit(1)
+}
 let (N, DIn, H, DOut) = (64, 1000, 100, 10)
 let x = Tensor.randn(N, DIn, device: device)
 let y = Tensor.randn(N, DOut, device: device)

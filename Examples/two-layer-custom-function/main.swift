@@ -1,6 +1,7 @@
 // The seed's third program: autograd with a user-defined ReLU function.
 // `swift run -c release two-layer-custom-function cuda` runs it on the GPU.
 import Ember
+import Foundation
 
 struct MyReLU: Function {
     static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
@@ -18,6 +19,10 @@ struct MyReLU: Function {
 
 manualSeed(0)
 let device = CommandLine.arguments.dropFirst().first == "cuda" ? Device.cuda(0) : Device.cpu
+if device != .cpu && !Device.isCUDAAvailable {
+    print("error: \(device) was requested, but no usable CUDA device was found (\(Device.cudaDeviceCount) GPUs)")
+    exit(1)
+}
 let (N, DIn, H, DOut) = (64, 1000, 100, 10)
 let x = Tensor.randn(N, DIn, device: device)
 let y = Tensor.randn(N, DOut, device: device)

@@ -45,7 +45,7 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
     public static var isCUDAAvailable: Bool { cudaDeviceCount > 0 }
 
     /// The number of usable NVIDIA GPUs; 0 when there is no driver.
-    public static var cudaDeviceCount: Int { 0 }
+    public static var cudaDeviceCount: Int { CUDA.deviceCount }
 
     /// Whether tensors can be placed here; reports why not otherwise.
     func checkAvailable() -> Bool {

@@ -38,12 +38,12 @@ enum Pow: BinaryOp {
 }
 
 enum Maximum: BinaryOp {
-    static let name = "maximum", cuda = "(a != a || a > b) ? a : b"
+    static let name = "maximum", cuda = "(a != a) ? a : ((b != b) ? b : ((a < b) ? b : a))"
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .maximum(a, b) }
 }
 
 enum Minimum: BinaryOp {
-    static let name = "minimum", cuda = "(a != a || a < b) ? a : b"
+    static let name = "minimum", cuda = "(a != a) ? a : ((b != b) ? b : ((b < a) ? b : a))"
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .minimum(a, b) }
 }
 

@@ -75,7 +75,7 @@ enum Neg: UnaryNumericOp {
 }
 
 enum Abs: UnaryNumericOp {
-    static let name = "abs", cuda = "(x < 0 ? -x : x)"
+    static let name = "abs", cuda = "(x < 0 ? -x : (x == 0 ? 0 : x))"
     static let saves: SavedOperands = .input
     // Zero maps to +0: |-0.0| is 0.0.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .negate(x) : (x == .zero ? .zero : x) }
@@ -93,7 +93,7 @@ enum Sign: UnaryNumericOp {
 }
 
 enum Relu: UnaryNumericOp {
-    static let name = "relu", cuda = "(x > 0 ? x : 0)"
+    static let name = "relu", cuda = "(x < 0 ? 0 : x)"
     static let saves: SavedOperands = .result
     // Only negative values become 0: NaN and -0.0 pass through, as in PyTorch.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
