@@ -122,8 +122,14 @@ extension Tensor {
 
     /// Whether an operation on `inputs` must record a backward node now.
     @inline(__always)
-    static func isRecording(_ inputs: Tensor...) -> Bool {
-        inputs.contains { $0.requiresGrad } && GradMode.isEnabled
+    static func isRecording(_ input: Tensor) -> Bool {
+        input.requiresGrad && GradMode.isEnabled
+    }
+
+    /// Whether an operation on two inputs must record a backward node now.
+    @inline(__always)
+    static func isRecording(_ a: Tensor, _ b: Tensor) -> Bool {
+        (a.requiresGrad || b.requiresGrad) && GradMode.isEnabled
     }
 
     /// Whether an operation on `inputs` must record a backward node now.

@@ -117,6 +117,14 @@ protocol TernaryElementFunction {
 /// `out[i] = f(a[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
 func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: Int = 65_536, _ f: F) {
+    if out.isContiguous && a.isContiguous && out.shape == a.shape {
+        // The common case needs no loop plan, which matters for small tensors.
+        let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.Input.self)
+        Parallel.forRanges(count: out.numel, grain: grain) { range in
+            for i in range { o[i] = f(x[i]) }
+        }
+        return
+    }
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides])
     let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.Input.self)
     let (so, sa) = (loop.innerStride(0), loop.innerStride(1))
@@ -133,6 +141,22 @@ func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: 
 /// `out[i] = f(a[i], b[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
 func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, grain: Int = 65_536, _ f: F) {
+    if out.isContiguous && a.isContiguous && out.shape == a.shape {
+        let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
+        if b.isContiguous && b.shape == out.shape {
+            Parallel.forRanges(count: out.numel, grain: grain) { range in
+                for i in range { o[i] = f(x[i], y[i]) }
+            }
+            return
+        }
+        if b.strides.allSatisfy({ $0 == 0 }) {
+            let scalar = y[0]
+            Parallel.forRanges(count: out.numel, grain: grain) { range in
+                for i in range { o[i] = f(x[i], scalar) }
+            }
+            return
+        }
+    }
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides])
     let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
     let (so, sa, sb) = (loop.innerStride(0), loop.innerStride(1), loop.innerStride(2))

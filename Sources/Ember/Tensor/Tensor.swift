@@ -15,34 +15,35 @@ import Synchronization
 /// ```
 public final class Tensor: @unchecked Sendable {
     // The memory and how this tensor reads it. `var` only so that `data`'s setter can swap
-    // them, as PyTorch's `x.data = y` does.
-    private(set) var storage: Storage
+    // them, as PyTorch's `x.data = y` does. Exclusivity is not checked at run time: these are
+    // read on every op, and the autograd fields are guarded by `AutogradLocks`.
+    @exclusivity(unchecked) private(set) var storage: Storage
     /// The size of each dimension.
-    public private(set) var shape: [Int]
+    @exclusivity(unchecked) public private(set) var shape: [Int]
     /// The distance in elements between neighbours along each dimension.
-    public private(set) var strides: [Int]
+    @exclusivity(unchecked) public private(set) var strides: [Int]
     /// Where element `[0, 0, …]` sits in `storage`, in elements.
-    private(set) var offset: Int
+    @exclusivity(unchecked) private(set) var offset: Int
     /// The element type.
-    public private(set) var dtype: DType
+    @exclusivity(unchecked) public private(set) var dtype: DType
 
     /// Counts in-place modifications of this tensor's memory, shared with its views, so that
     /// autograd can tell when a tensor it saved has changed.
     let version: VersionCounter
 
     // Autograd state, guarded by `AutogradLocks` (see Tensor+Autograd.swift).
-    var leafRequiresGrad = false
-    var storedGrad: Tensor?
-    var storedGradFn: Node?
-    var outputNumber = 0
-    var retainsGradient = false
-    var hooks: [(Tensor) -> Tensor?] = []
+    @exclusivity(unchecked) var leafRequiresGrad = false
+    @exclusivity(unchecked) var storedGrad: Tensor?
+    @exclusivity(unchecked) var storedGradFn: Node?
+    @exclusivity(unchecked) var outputNumber = 0
+    @exclusivity(unchecked) var retainsGradient = false
+    @exclusivity(unchecked) var hooks: [(Tensor) -> Tensor?] = []
     weak var gradAccumulator: AccumulateGrad?
     /// For a view recorded by autograd, the tensor whose memory it views, so that in-place
     /// changes to the view update the base's history too.
-    var viewBase: Tensor?
+    @exclusivity(unchecked) var viewBase: Tensor?
     /// Set on 0-dim tensors made from Swift numbers: they promote like Python scalars.
-    var isWrappedNumber = false
+    @exclusivity(unchecked) var isWrappedNumber = false
 
     init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType, version: VersionCounter = VersionCounter()) {
         self.storage = storage
