@@ -67,7 +67,9 @@ extension Tensor {
         let number = outputNumber
         node.gradientHooks[number, default: []].append { [weak self] gradient in
             guard let self else { return nil }
-            withAutogradLock { storedGrad = storedGrad.map { $0 + gradient } ?? gradient.detach().clone() }
+            // No tensor op may run under an autograd lock: locks are striped and not reentrant.
+            let accumulated = grad.map { $0 + gradient } ?? gradient.detach().clone()
+            grad = accumulated
             return nil
         }
     }
@@ -115,6 +117,9 @@ extension Tensor {
 // MARK: - Recording operations
 
 extension Tensor {
+    /// Runs `body` holding this tensor's stripe of `AutogradLocks`. The body must only read
+    /// and write fields: the locks are striped and not reentrant, so a tensor op inside it
+    /// can deadlock on another tensor that shares the stripe.
     @inline(__always)
     func withAutogradLock<R>(_ body: () throws -> R) rethrows -> R {
         try AutogradLocks.lock(for: self).withLock(body)
