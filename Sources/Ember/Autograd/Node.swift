@@ -18,7 +18,6 @@ public class Node: @unchecked Sendable, CustomStringConvertible {
     /// Shape and dtype of each forward output, to make zero gradients for unused outputs.
     let outputMetadata: [TensorMetadata]
     private var body: (([Tensor]) -> [Tensor?])?
-    private var released = false
     /// Hooks on the gradient of each output, registered through the output tensors.
     var gradientHooks: [Int: [(Tensor) -> Tensor?]] = [:]
 
@@ -58,11 +57,7 @@ public class Node: @unchecked Sendable, CustomStringConvertible {
     /// Frees what the node saved for backward (done after backward unless `retainGraph`).
     func release() {
         body = nil
-        released = true
     }
-
-    /// Whether `release()` was called.
-    var isReleased: Bool { released }
 }
 
 /// Where a gradient goes: input `inputNumber` of `node`.
