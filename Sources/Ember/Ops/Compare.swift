@@ -351,11 +351,12 @@ private struct ClampKernel: ElementVisitor {
     struct Map<E: Element>: UnaryElementFunction {
         let low: E.Compute, high: E.Compute
         @inline(__always) func callAsFunction(_ x: E) -> E {
+            // min(max(x, low), high), so that low > high gives high as in PyTorch; NaN stays.
+            // Selects rather than an early return, so the loop vectorizes.
             let value = x.compute
-            if value.isNaN { return x }
-            // min(max(x, low), high), so that low > high gives high as in PyTorch.
             let raised = E.Compute.lessThan(value, low) ? low : value
-            return E(compute: E.Compute.lessThan(high, raised) ? high : raised)
+            let clamped = E.Compute.lessThan(high, raised) ? high : raised
+            return E(compute: value.isNaN ? value : clamped)
         }
     }
 }

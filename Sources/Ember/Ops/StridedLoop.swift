@@ -144,6 +144,14 @@ func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: T
     if out.isContiguous && a.isContiguous && out.shape == a.shape {
         let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
         if b.isContiguous && b.shape == out.shape {
+            if Int(bitPattern: o) == Int(bitPattern: x) {
+                // In place: reading through `o` alone lets the loop vectorize, where the
+                // compiler's overlap check between `o` and `x` would fall back to scalar code.
+                Parallel.forRanges(count: out.numel, grain: grain) { range in
+                    for i in range { o[i] = f(unsafeBitCast(o[i], to: F.First.self), y[i]) }
+                }
+                return
+            }
             Parallel.forRanges(count: out.numel, grain: grain) { range in
                 for i in range { o[i] = f(x[i], y[i]) }
             }
