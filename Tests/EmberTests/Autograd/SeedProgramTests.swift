@@ -47,25 +47,33 @@ struct SeedProgramTests {
         Self.expectClose(losses, try Self.expectedLosses("manual"))
     }
 
-    @Test("Autograd matches PyTorch and prints the seed's format")
-    func autograd() throws {
+    /// Ten steps of the second (or, with `MyReLU`, third) program; returns the losses and the
+    /// first step's loss and hidden activation for the format checks.
+    static func trainWithAutograd(relu: (Tensor) -> Tensor) -> (losses: [Double], firstLoss: Tensor, firstHidden: Tensor) {
         let generator = Generator(seed: 0)
-        let x = Tensor.randn(Self.N, Self.DIn, generator: generator), y = Tensor.randn(Self.N, Self.DOut, generator: generator)
-        let w1 = Tensor.randn(Self.DIn, Self.H, requiresGrad: true, generator: generator)
-        let w2 = Tensor.randn(Self.H, Self.DOut, requiresGrad: true, generator: generator)
-        var losses: [Double] = []
-        for step in 0..<10 {
-            let yPred = x.mm(w1).clamp(min: 0).mm(w2)
-            let loss = (yPred - y).pow(2).sum()
-            if step == 0 { #expect(loss.description == "tensor(29428664., grad_fn=<SumBackward0>)") }
+        let x = Tensor.randn(N, DIn, generator: generator), y = Tensor.randn(N, DOut, generator: generator)
+        let w1 = Tensor.randn(DIn, H, requiresGrad: true, generator: generator)
+        let w2 = Tensor.randn(H, DOut, requiresGrad: true, generator: generator)
+        var losses: [Double] = [], first: (Tensor, Tensor)?
+        for _ in 0..<10 {
+            let hidden = relu(x.mm(w1))
+            let loss = (hidden.mm(w2) - y).pow(2).sum()
+            if first == nil { first = (loss, hidden) }
             losses.append(loss.item())
             loss.backward()
-            w1.data -= Self.learningRate * w1.grad!.data
-            w2.data -= Self.learningRate * w2.grad!.data
+            w1.data -= learningRate * w1.grad!.data
+            w2.data -= learningRate * w2.grad!.data
             w1.grad!.data.zero_()
             w2.grad!.data.zero_()
         }
-        Self.expectClose(losses, try Self.expectedLosses("autograd"))
+        return (losses, first!.0, first!.1)
+    }
+
+    @Test("Autograd matches PyTorch and prints the seed's format")
+    func autograd() throws {
+        let run = Self.trainWithAutograd { $0.clamp(min: 0) }
+        #expect(run.firstLoss.description == "tensor(29428664., grad_fn=<SumBackward0>)")
+        Self.expectClose(run.losses, try Self.expectedLosses("autograd"))
     }
 
     struct MyReLU: Function {
@@ -84,24 +92,9 @@ struct SeedProgramTests {
 
     @Test("A custom Function matches PyTorch and names its node")
     func customFunction() throws {
-        let generator = Generator(seed: 0)
-        let x = Tensor.randn(Self.N, Self.DIn, generator: generator), y = Tensor.randn(Self.N, Self.DOut, generator: generator)
-        let w1 = Tensor.randn(Self.DIn, Self.H, requiresGrad: true, generator: generator)
-        let w2 = Tensor.randn(Self.H, Self.DOut, requiresGrad: true, generator: generator)
-        var losses: [Double] = []
-        for step in 0..<10 {
-            let relu = MyReLU.apply
-            let hidden = relu(x.mm(w1))
-            if step == 0 { #expect(hidden.gradFn?.name == "MyReLUBackward") }
-            let loss = (hidden.mm(w2) - y).pow(2).sum()
-            if step == 0 { #expect(loss.data.description == "tensor(29428664.)") }
-            losses.append(loss.item())
-            loss.backward()
-            w1.data -= Self.learningRate * w1.grad!.data
-            w2.data -= Self.learningRate * w2.grad!.data
-            w1.grad!.data.zero_()
-            w2.grad!.data.zero_()
-        }
-        Self.expectClose(losses, try Self.expectedLosses("autograd"))
+        let run = Self.trainWithAutograd(relu: MyReLU.apply)
+        #expect(run.firstHidden.gradFn?.name == "MyReLUBackward")
+        #expect(run.firstLoss.data.description == "tensor(29428664.)")
+        Self.expectClose(run.losses, try Self.expectedLosses("autograd"))
     }
 }
