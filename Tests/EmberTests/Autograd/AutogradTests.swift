@@ -80,6 +80,22 @@ struct AutogradTests {
         #expect(values(x.grad) == [36, 72])
     }
 
+    /// Hooks run tensor ops; with hundreds of retained tensors, some gradient shares an
+    /// autograd lock stripe with its tensor, which once deadlocked.
+    @Test(.timeLimit(.minutes(1))) func manyRetainedGradients() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        var values: [Tensor] = []
+        var total = x
+        for _ in 0..<500 {
+            total = total * 1
+            total.retainGrad()
+            values.append(total)
+        }
+        total.sum().backward()
+        #expect(values.allSatisfy { self.values($0.grad) == [1, 1] })
+        #expect(self.values(x.grad) == [1, 1])
+    }
+
     @Test func functionalGradWithHigherOrderDerivatives() {
         let x = Tensor([2.0], requiresGrad: true)
         let y = x.pow(3)
