@@ -161,7 +161,11 @@ extension Tensor {
         if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
         let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
-        let a = self.converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
+        let a = self.converted(to: dtype).broadcastView(to: shape)
+        // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's
+        // scalar path reads its single element (stride-less), which saves a tensor per op.
+        let b = other.dim == 0 && a.isContiguous && a.shape == shape
+            ? other.converted(to: dtype) : other.converted(to: dtype).broadcastView(to: shape)
         dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
         return output
     }

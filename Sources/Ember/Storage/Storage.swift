@@ -41,6 +41,9 @@ final class CPUAllocator: @unchecked Sendable {
     func allocate(_ byteCount: Int) -> UnsafeMutableRawPointer {
         let size = Self.roundedSize(byteCount)
         if size >= smallBlock, let block = lock.withLock({ takeCached(size) }) { return block }
+        // Small blocks come from malloc (16-byte aligned; kernels load unaligned), which is
+        // cheaper than an aligned allocation for the many tiny tensors of autograd.
+        if size < smallBlock, let pointer = malloc(size) { return pointer }
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, 64, size) == 0, let pointer else {
             fatalError("Ember: out of memory allocating \(byteCount) bytes on the CPU")
