@@ -201,6 +201,10 @@ extension Tensor {
     /// Converts every element into this tensor's memory from `source` (same shape after
     /// broadcasting), casting as needed; no autograd, no version bump.
     func copyElements(from source: Tensor) {
+        if let literal = source.floatLiteral {
+            fillElements(.floating(literal))
+            return
+        }
         var source = source.broadcastView(to: shape)
         if source.storage === storage && (source.strides != strides || source.offset != offset) { source = source.cloneContiguous() }
         source.dtype.dispatch(CastKernel(input: source, output: self))
@@ -221,6 +225,7 @@ extension Tensor {
     /// A copy converted to `dtype` outside autograd; `self` when it already has that dtype.
     func converted(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
+        if let literal = floatLiteral { return Tensor.full([], .floating(literal), dtype: dtype, device: device) }
         let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         self.dtype.dispatch(CastKernel(input: self, output: copy))
         return copy

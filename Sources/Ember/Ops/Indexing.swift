@@ -240,8 +240,8 @@ extension Tensor {
             let expandedMask = mask.reshape(Array(repeating: 1, count: axis) + mask.shape + Array(repeating: 1, count: dim - axis - mask.dim))
                 .broadcastView(to: shape)
             let recording = Tensor.isRecording(base, value)
-            let scalar = value.reshape([])
-            dtype.dispatch(MaskedFillKernel(mask: expandedMask, value: scalar.converted(to: dtype), tensor: self))
+            let scalar = value.converted(to: dtype).reshape([])
+            dtype.dispatch(MaskedFillKernel(mask: expandedMask, value: scalar, tensor: self))
             base.version.bump()
             if recording {
                 let savedMask = expandedMask.contiguous()

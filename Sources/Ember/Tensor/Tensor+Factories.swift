@@ -205,10 +205,17 @@ private struct StoreScalars<S: TensorScalar>: ElementVisitor {
 
 extension Tensor: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
     /// A 0-dim int64 tensor: `let t: Tensor = 3`.
-    public convenience init(integerLiteral value: Int) { self.init([value], shape: []) }
+    public convenience init(integerLiteral value: Int) {
+        self.init(uninitializedShape: [], dtype: .int64)
+        elementPointer(as: Int64.self).pointee = Int64(value)
+    }
 
     /// A 0-dim float32 tensor: `let t: Tensor = 0.5`.
-    public convenience init(floatLiteral value: Double) { self.init([Float(value)], shape: []) }
+    public convenience init(floatLiteral value: Double) {
+        self.init(uninitializedShape: [], dtype: .float32)
+        elementPointer(as: Float.self).pointee = Float(value)
+        floatLiteral = value
+    }
 
     /// A 0-dim bool tensor.
     public convenience init(booleanLiteral value: Bool) { self.init([value], shape: []) }

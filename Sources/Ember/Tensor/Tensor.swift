@@ -42,6 +42,10 @@ public final class Tensor: @unchecked Sendable {
     /// For a view recorded by autograd, the tensor whose memory it views, so that in-place
     /// changes to the view update the base's history too.
     @exclusivity(unchecked) var viewBase: Tensor?
+    /// The exact value of a tensor written as a float literal (`x * 0.1`, `t[mask] = 0.1`):
+    /// Swift may pick the tensor overload for a literal, and like a Python float it must
+    /// round once, to the dtype the operation computes in, not first to float32.
+    @exclusivity(unchecked) var floatLiteral: Double?
     /// Set on 0-dim tensors made from Swift numbers: they promote like Python scalars.
     @exclusivity(unchecked) var isWrappedNumber = false
 

@@ -102,6 +102,22 @@ struct PropertyTests {
         #expect(flags.dtype == .bool)
     }
 
+    /// Swift may resolve `x * 0.1` through the tensor literal; the value must still round once,
+    /// to float64 here, as a Python float does in PyTorch.
+    @Test func floatLiteralsKeepDoublePrecision() {
+        let x = Tensor([1.0, 3.0])
+        #expect((x * 0.1).toArray(as: Double.self) == [0.1, 3.0 * 0.1])
+        #expect((0.1 + x).toArray(as: Double.self) == [1.1, 3.1])
+        #expect((x .< 1.0000000001).toArray(as: Bool.self) == [true, false])
+        x[x .> 2] = 0.1
+        #expect(x.toArray(as: Double.self) == [1.0, 0.1])
+        #expect(x.maskedFill(x .< 0.5, 0.3).toArray(as: Double.self) == [1.0, 0.3])
+        let single = Tensor([1.0] as [Float]) * 0.1
+        #expect(single.dtype == .float32 && single.item(as: Float.self) == Float(0.1))
+        let literal: Tensor = 0.1
+        #expect(literal.dtype == .float32 && literal.description == "tensor(0.1000)")
+    }
+
     @Test func largeTensorsSplitAcrossCoresGiveTheSameValues() {
         let n = 1 << 20
         let x = Tensor.arange(0.0, Double(n), dtype: .float64)
