@@ -103,14 +103,14 @@ extension Tensor {
     /// ```
     public var data: Tensor {
         get {
-            Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype)
+            Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype, version: VersionCounter())
         }
         set { setData(from: newValue) }
     }
 
     /// A tensor object sharing this one's memory, layout and version counter, without graph.
     func alias() -> Tensor {
-        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype, version: version)
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype, version: separateVersion)
     }
 }
 

@@ -4,7 +4,7 @@
 extension Tensor {
     /// A view of the same memory with another shape and strides, sharing the version counter.
     func makeView(shape: [Int], strides: [Int], offset: Int? = nil) -> Tensor {
-        Tensor(storage: storage, shape: shape, strides: strides, offset: offset ?? self.offset, dtype: dtype, version: version)
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset ?? self.offset, dtype: dtype, version: separateVersion)
     }
 
     /// Records a view's derivative.

@@ -46,7 +46,7 @@ extension Tensor {
         for axis in self.shape.indices where self.shape[axis] == shape[axis + lead] {
             newStrides[axis + lead] = strides[axis]
         }
-        return Tensor(storage: storage, shape: shape, strides: newStrides, offset: offset, dtype: dtype, version: version)
+        return Tensor(storage: storage, shape: shape, strides: newStrides, offset: offset, dtype: dtype, version: separateVersion)
     }
 
     /// Sums a broadcast gradient back to `shape` (PyTorch's `sum_to`).

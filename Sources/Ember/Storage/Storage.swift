@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,6 +10,9 @@ final class Storage: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
     let byteCount: Int
     let device: Device
+    /// Counts in-place modifications, for autograd's checks of saved tensors; shared by every
+    /// tensor viewing this memory, as PyTorch's version counter is shared by views.
+    let version = Atomic<Int>(0)
 
     /// Allocates uninitialized CPU memory from the caching allocator.
     init(byteCount: Int, device: Device = .cpu) {

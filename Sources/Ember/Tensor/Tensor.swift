@@ -27,9 +27,9 @@ public final class Tensor: @unchecked Sendable {
     /// The element type.
     @exclusivity(unchecked) public private(set) var dtype: DType
 
-    /// Counts in-place modifications of this tensor's memory, shared with its views, so that
-    /// autograd can tell when a tensor it saved has changed.
-    let version: VersionCounter
+    /// A version counter of its own (`.data`'s); `nil` for the storage's, which views share,
+    /// so that autograd can tell when a tensor it saved has changed.
+    let separateVersion: VersionCounter?
 
     // Autograd state, guarded by `AutogradLocks` (see Tensor+Autograd.swift).
     @exclusivity(unchecked) var leafRequiresGrad = false
@@ -49,13 +49,13 @@ public final class Tensor: @unchecked Sendable {
     /// Set on 0-dim tensors made from Swift numbers: they promote like Python scalars.
     @exclusivity(unchecked) var isWrappedNumber = false
 
-    init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType, version: VersionCounter = VersionCounter()) {
+    init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType, version: VersionCounter? = nil) {
         self.storage = storage
         self.shape = shape
         self.strides = strides
         self.offset = offset
         self.dtype = dtype
-        self.version = version
+        separateVersion = version
     }
 
     /// Allocates an uninitialized contiguous tensor.
@@ -118,7 +118,30 @@ extension Tensor {
     }
 }
 
-/// A counter of in-place modifications, shared by a tensor and its views.
+extension Tensor {
+    /// The counter of in-place modifications this tensor bumps: its storage's, shared by
+    /// every view, unless it has one of its own (`.data`).
+    var version: Version { Version(storage: storage, separate: separateVersion) }
+}
+
+/// A handle on a version counter; the common one lives inside `Storage`, so making a tensor
+/// allocates no counter.
+struct Version {
+    let storage: Storage
+    let separate: VersionCounter?
+
+    var value: Int { separate?.value ?? storage.version.load(ordering: .relaxed) }
+
+    func bump() {
+        if let separate {
+            separate.bump()
+        } else {
+            storage.version.add(1, ordering: .relaxed)
+        }
+    }
+}
+
+/// A counter of in-place modifications of its own, for `.data`, which PyTorch does not track.
 final class VersionCounter: Sendable {
     private let count = Atomic<Int>(0)
 
