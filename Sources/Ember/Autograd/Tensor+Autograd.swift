@@ -9,7 +9,7 @@ extension Tensor {
     /// w.requiresGrad = true
     /// ```
     public var requiresGrad: Bool {
-        get { withAutogradLock { leafRequiresGrad || storedGradFn != nil } }
+        get { requiresGradFlag.load(ordering: .relaxed) }
         set { setRequiresGrad(newValue, message: "only Tensors of floating point and complex dtype can require gradients") }
     }
 
@@ -117,6 +117,11 @@ extension Tensor {
 // MARK: - Recording operations
 
 extension Tensor {
+    /// Keeps the lock-free `requiresGrad` in step with the fields it summarizes.
+    func updateRequiresGradFlag() {
+        requiresGradFlag.store(leafRequiresGrad || storedGradFn != nil, ordering: .relaxed)
+    }
+
     /// Runs `body` holding this tensor's stripe of `AutogradLocks`. The body must only read
     /// and write fields: the locks are striped and not reentrant, so a tensor op inside it
     /// can deadlock on another tensor that shares the stripe.

@@ -32,9 +32,11 @@ public final class Tensor: @unchecked Sendable {
     let separateVersion: VersionCounter?
 
     // Autograd state, guarded by `AutogradLocks` (see Tensor+Autograd.swift).
-    @exclusivity(unchecked) var leafRequiresGrad = false
+    @exclusivity(unchecked) var leafRequiresGrad = false { didSet { updateRequiresGradFlag() } }
     @exclusivity(unchecked) var storedGrad: Tensor?
-    @exclusivity(unchecked) var storedGradFn: Node?
+    @exclusivity(unchecked) var storedGradFn: Node? { didSet { updateRequiresGradFlag() } }
+    /// `leafRequiresGrad || storedGradFn != nil`, readable without a lock: every op asks.
+    let requiresGradFlag = Atomic<Bool>(false)
     @exclusivity(unchecked) var outputNumber = 0
     @exclusivity(unchecked) var retainsGradient = false
     @exclusivity(unchecked) var hooks: [(Tensor) -> Tensor?] = []
