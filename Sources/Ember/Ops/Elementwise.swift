@@ -130,7 +130,7 @@ extension Tensor {
     /// Runs a floating-point unary op, promoting integer inputs, and records its derivative.
     func unary<Op: UnaryFloatOp>(_ op: Op.Type) -> Tensor {
         let input = converted(to: dtype.isFloatingPoint ? dtype : .defaultFloat)
-        let output = Tensor(uninitializedShape: shape, dtype: input.dtype, device: device)
+        let output = input.uninitializedLike(dtype: input.dtype)
         input.dtype.dispatchFloat(UnaryFloatKernel<Op>(input: input, output: output))
         recordUnary(Op.self, output: output)
         return output
@@ -138,7 +138,7 @@ extension Tensor {
 
     /// Runs a dtype-preserving unary op and records its derivative.
     func unary<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
-        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let output = uninitializedLike(dtype: dtype)
         dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: output))
         recordUnary(Op.self, output: output)
         return output
@@ -160,7 +160,7 @@ extension Tensor {
         var dtype = resultType([promotionOperand, other.promotionOperand])
         if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
-        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let output = shape == self.shape ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         let a = self.converted(to: dtype).broadcastView(to: shape)
         // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's
         // scalar path reads its single element (stride-less), which saves a tensor per op.

@@ -18,7 +18,8 @@ extension Tensor {
 
     /// The shape two shapes broadcast to, or PyTorch's error.
     static func broadcastShapes(_ a: [Int], _ b: [Int]) -> [Int]? {
-        if a == b { return a }
+        if a == b || b.isEmpty { return a }
+        if a.isEmpty { return b }
         let rank = Swift.max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
         for axis in 0..<rank {

@@ -62,10 +62,32 @@ public final class Tensor: @unchecked Sendable {
 
     /// Allocates an uninitialized contiguous tensor.
     convenience init(uninitializedShape shape: [Int], dtype: DType, device: Device = .cpu) {
+        self.init(uninitializedShape: shape, strides: Self.contiguousStrides(for: shape), dtype: dtype, device: device)
+    }
+
+    /// Allocates an uninitialized tensor with row-major `strides` computed by the caller
+    /// (an operand's own, which saves building the array again on every small op).
+    convenience init(uninitializedShape shape: [Int], strides: [Int], dtype: DType, device: Device = .cpu) {
         let count = shape.reduce(1, *)
         self.init(
             storage: Storage(byteCount: count * dtype.itemSize, device: device), shape: shape,
-            strides: Self.contiguousStrides(for: shape), offset: 0, dtype: dtype)
+            strides: strides, offset: 0, dtype: dtype)
+    }
+
+    /// An uninitialized contiguous tensor shaped like this one.
+    func uninitializedLike(dtype: DType) -> Tensor {
+        Tensor(uninitializedShape: shape, strides: Tensor.contiguousStrides(forContiguous: shape, strides), dtype: dtype, device: device)
+    }
+
+    /// `strides` when they are exactly the row-major ones for `shape` (size-1 dimensions
+    /// included), else a freshly computed row-major array.
+    static func contiguousStrides(forContiguous shape: [Int], _ strides: [Int]) -> [Int] {
+        var expected = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            if strides[axis] != expected { return contiguousStrides(for: shape) }
+            expected *= Swift.max(shape[axis], 1)
+        }
+        return strides
     }
 
     /// Replaces this tensor's memory and layout with `other`'s (PyTorch's `set_data`).
