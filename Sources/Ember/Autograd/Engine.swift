@@ -51,13 +51,14 @@ enum Engine {
         var ready = ReadyQueue()
         func deliver(_ gradient: Tensor?, to edge: Edge) {
             let id = ObjectIdentifier(edge.node)
+            let empty = { [Tensor?](repeating: nil, count: edge.node.outputMetadata.count) }
             if let gradient {
-                var buffer = buffers[id] ?? [Tensor?](repeating: nil, count: edge.node.outputMetadata.count)
                 let shaped = conform(gradient, to: edge)
-                buffer[edge.inputNumber] = buffer[edge.inputNumber].map { $0 + shaped } ?? shaped
-                buffers[id] = buffer
+                let existing = buffers[id]?[edge.inputNumber] ?? nil
+                // Mutated in place in the dictionary: copying the array out would copy it.
+                buffers[id, default: empty()][edge.inputNumber] = existing.map { $0 + shaped } ?? shaped
             } else if buffers[id] == nil {
-                buffers[id] = [Tensor?](repeating: nil, count: edge.node.outputMetadata.count)
+                buffers[id] = empty()
             }
         }
         for (edge, gradient) in rootEdges { deliver(gradient, to: edge) }
@@ -75,7 +76,7 @@ enum Engine {
                 for (number, hooks) in node.gradientHooks {
                     for hook in hooks { if let gradient = gradients[number], let replaced = hook(gradient) { gradients[number] = replaced } }
                 }
-                if let slots = captureSlots[id] {
+                if !captureSlots.isEmpty, let slots = captureSlots[id] {
                     for (number, slot) in slots { captured[slot] = gradients[number] }
                 }
                 if let accumulator = node as? AccumulateGrad {
@@ -89,8 +90,9 @@ enum Engine {
                     guard let edge else { continue }
                     deliver(gradient, to: edge)
                     let target = ObjectIdentifier(edge.node)
-                    dependencies[target]! -= 1
-                    if dependencies[target] == 0 { ready.push(edge.node) }
+                    let remaining = dependencies[target, default: 1] - 1
+                    dependencies[target] = remaining
+                    if remaining == 0 { ready.push(edge.node) }
                 }
             }
         }
