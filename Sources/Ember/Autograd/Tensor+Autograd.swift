@@ -180,8 +180,8 @@ extension Tensor {
         return node
     }
 
-    /// Records an in-place operation on this tensor: its history now ends in a new node.
-    /// Refuses leaves that require grad, as PyTorch does.
+    /// Records an in-place operation on this tensor: its history now ends in a new node
+    /// (callers first ask `checkInPlaceAllowed`, which refuses leaves that require grad).
     func recordInPlace(_ name: String, inputs: [Tensor], backward: @escaping ([Tensor]) -> [Tensor?]) {
         Tensor.record(name, inputs: inputs, outputs: [self], backward: backward)
         // The view's base changed too: its history now passes through this view's new node.

@@ -34,7 +34,6 @@ protocol ComputeScalar: Equatable, Sendable {
     /// (1 for a base of 1, ±1 for -1, else 0).
     static func power(_ a: Self, _ b: Self) -> Self
     var isNaN: Bool { get }
-    var asDouble: Double { get }
 }
 
 /// The floating-point compute types, with the math that unary ops need.
@@ -112,7 +111,6 @@ extension IntegerCompute {
         return result
     }
     @inline(__always) var isNaN: Bool { false }
-    @inline(__always) var asDouble: Double { Double(self) }
 }
 
 extension Float: FloatCompute {
@@ -122,7 +120,6 @@ extension Float: FloatCompute {
     @inline(__always) static func cos(_ x: Float) -> Float { cosf(x) }
     @inline(__always) static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
-    @inline(__always) var asDouble: Double { Double(self) }
 }
 
 extension Double: FloatCompute {
@@ -132,7 +129,6 @@ extension Double: FloatCompute {
     @inline(__always) static func cos(_ x: Double) -> Double { Glibc_cos(x) }
     @inline(__always) static func tanh(_ x: Double) -> Double { Glibc_tanh(x) }
     @inline(__always) static func pow(_ x: Double, _ y: Double) -> Double { Glibc_pow(x, y) }
-    @inline(__always) var asDouble: Double { self }
 }
 
 // The C library's double functions, named apart from the protocol requirements they implement.
@@ -167,7 +163,6 @@ extension Bool: ComputeScalar {
     static func minimum(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func power(_ a: Bool, _ b: Bool) -> Bool { a || !b }
     var isNaN: Bool { false }
-    var asDouble: Double { self ? 1 : 0 }
 }
 
 // MARK: - Scalars and storage elements

@@ -232,7 +232,10 @@ extension Tensor {
     }
 
     /// PyTorch's refusal to mix devices in one op.
-    static func checkSameDevice(_ tensors: Tensor...) -> Bool {
+    static func checkSameDevice(_ tensors: Tensor...) -> Bool { checkSameDevice(tensors) }
+
+    /// PyTorch's refusal to mix devices in one op; Swift numbers go anywhere.
+    static func checkSameDevice(_ tensors: [Tensor]) -> Bool {
         guard let first = tensors.first, let other = tensors.first(where: { $0.device != first.device && !$0.isWrappedNumber }),
             !first.isWrappedNumber
         else { return true }

@@ -256,12 +256,8 @@ extension Tensor {
         }
         let positions = mask.nonzeroFlat()
         let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
-        let flat = makeViewIfPossible(flatShape)
+        let flat = noGrad { view(flatShape) }
         flat.indexCopyInPlace(dim: axis, index: Tensor(positions.map(Int64.init), shape: [positions.count]), source: value, base: base)
-    }
-
-    private func makeViewIfPossible(_ newShape: [Int]) -> Tensor {
-        noGrad { view(newShape) }
     }
 
     /// The indices of the nonzero elements, one row of coordinates per element in row-major

@@ -138,10 +138,4 @@ extension Tensor {
         let extent = shape[axis]
         return split(Swift.max((extent + chunks - 1) / chunks, extent == 0 ? 0 : 1), dim: axis)
     }
-
-    static func checkSameDevice(_ tensors: [Tensor]) -> Bool {
-        guard let first = tensors.first else { return true }
-        for tensor in tensors.dropFirst() where !checkSameDevice(first, tensor) { return false }
-        return true
-    }
 }

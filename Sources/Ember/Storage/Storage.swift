@@ -69,15 +69,6 @@ final class CPUAllocator: @unchecked Sendable {
         free(pointer)
     }
 
-    /// Returns every cached block to the system.
-    func emptyCache() {
-        lock.withLock {
-            for blocks in freeBlocks.values { blocks.forEach { free($0) } }
-            freeBlocks = [:]
-            cachedBytes = 0
-        }
-    }
-
     private func takeCached(_ size: Int) -> UnsafeMutableRawPointer? {
         guard let block = freeBlocks[size]?.popLast() else { return nil }
         cachedBytes -= size
