@@ -13,7 +13,8 @@ let package = Package(
     ],
     targets: [
         // MARK: - Public API
-        .target(name: "Ember", path: "Sources/Ember"),
+        .target(name: "Ember", dependencies: ["CEmberKernels"], path: "Sources/Ember"),
+        .target(name: "CEmberKernels", path: "Sources/CEmberKernels"),
 
         // MARK: - Examples
         .executableTarget(name: "TwoLayerTensors", dependencies: ["Ember"], path: "Examples/two-layer-tensors"),

@@ -1,0 +1,25 @@
+#ifndef EMBER_CPU_H
+#define EMBER_CPU_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The widest vector instruction set this CPU and its operating system both support.
+typedef enum {
+    /// x86-64 baseline (SSE2) or a non-x86 CPU: no C kernel beats the Swift one.
+    EMBER_CPU_BASELINE = 0,
+    /// AVX2 with FMA (Haswell, Zen and later).
+    EMBER_CPU_AVX2_FMA = 1,
+    /// AVX-512 F/VL/DQ/BW on top of AVX2 and FMA (Skylake-X, Ice Lake, Zen 4 and later).
+    EMBER_CPU_AVX512 = 2,
+} ember_cpu_level;
+
+/// Reads CPUID and XGETBV once; cheap to call again.
+ember_cpu_level ember_cpu_detect(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
