@@ -18,6 +18,16 @@ typedef enum {
 /// Reads CPUID and XGETBV once; cheap to call again.
 ember_cpu_level ember_cpu_detect(void);
 
+/// Tells the core that this thread is spin-waiting (x86 `pause`, ARM `yield`), which saves
+/// power and lets a sibling hyperthread run.
+static inline void ember_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -230,8 +230,10 @@ extension Tensor {
         }
         let bounds = [min, max].compactMap { $0 }.map { Tensor.wrapped(ScalarValue(integralOrFloating: $0)) }
         let dtype = resultType([promotionOperand] + bounds.map(\.promotionOperand))
-        let output = converted(to: dtype).cloneIfShared(with: self)
-        output.clampElements(min: min, max: max)
+        // Bounds that raise the dtype (an int tensor clamped to 0.5) convert first, in place after.
+        let source = converted(to: dtype)
+        let output = source === self ? uninitializedLike(dtype: dtype) : source
+        dtype.dispatch(ClampKernel(source: source, output: output, lower: min, upper: max))
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
@@ -247,7 +249,7 @@ extension Tensor {
         let wasRecording = Tensor.isRecording(self)
         guard checkInPlaceAllowed() else { return self }
         let original = wasRecording ? noGrad { clone() } : nil
-        clampElements(min: min, max: max)
+        dtype.dispatch(ClampKernel(source: self, output: self, lower: min, upper: max))
         version.bump()
         if let original {
             recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
@@ -263,12 +265,6 @@ extension Tensor {
         let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
         if let aboveMin, let belowMax { return aboveMin.logicalAnd(belowMax) }
         return aboveMin ?? belowMax!
-    }
-
-    private func cloneIfShared(with other: Tensor) -> Tensor { self === other ? cloneContiguous() : self }
-
-    private func clampElements(min: Double?, max: Double?) {
-        dtype.dispatch(ClampKernel(tensor: self, lower: min, upper: max))
     }
 
     /// Raises every element to `exponent` (`torch.pow` with a scalar exponent).
@@ -290,11 +286,12 @@ extension Tensor {
             reportError("Integers to negative integer powers are not allowed.")
             return self
         }
-        let output = converted(to: dtype).cloneIfShared(with: self)
+        let source = converted(to: dtype)
+        let output = source === self ? uninitializedLike(dtype: dtype) : source
         if dtype.isFloatingPoint {
-            dtype.dispatchFloat(FloatPowScalarKernel(tensor: output, exponent: exponent))
+            dtype.dispatchFloat(FloatPowScalarKernel(source: source, output: output, exponent: exponent))
         } else {
-            dtype.dispatch(PowScalarKernel(tensor: output, exponent: exponent))
+            dtype.dispatch(PowScalarKernel(source: source, output: output, exponent: exponent))
         }
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
@@ -341,31 +338,30 @@ extension Tensor {
 }
 
 private struct ClampKernel: ElementVisitor {
-    let tensor: Tensor, lower: Double?, upper: Double?
+    let source: Tensor, output: Tensor, lower: Double?, upper: Double?
     func visit<E: Element>(_ type: E.Type) {
         // A missing bound is the type's extreme, so the loop has no branch on it.
         let low = lower.map { E(converting: $0).compute } ?? .lowest, high = upper.map { E(converting: $0).compute } ?? .highest
-        mapElements(into: tensor, tensor, Map<E>(low: low, high: high))
+        mapElements(into: output, source, Map<E>(low: low, high: high))
     }
 
     struct Map<E: Element>: UnaryElementFunction {
         let low: E.Compute, high: E.Compute
         @inline(__always) func callAsFunction(_ x: E) -> E {
-            // min(max(x, low), high), so that low > high gives high as in PyTorch; NaN stays.
-            // Selects rather than an early return, so the loop vectorizes.
+            // min(max(x, low), high), so that low > high gives high as in PyTorch. A NaN fails
+            // both comparisons and passes through, and selects let the loop vectorize.
             let value = x.compute
             let raised = E.Compute.lessThan(value, low) ? low : value
-            let clamped = E.Compute.lessThan(high, raised) ? high : raised
-            return E(compute: value.isNaN ? value : clamped)
+            return E(compute: E.Compute.lessThan(high, raised) ? high : raised)
         }
     }
 }
 
 /// Integer and bool powers: x·x for 2, x·x·x for 3, else repeated squaring (PyTorch's `powi`).
 private struct PowScalarKernel: ElementVisitor {
-    let tensor: Tensor, exponent: Double
+    let source: Tensor, output: Tensor, exponent: Double
     func visit<E: Element>(_ type: E.Type) {
-        if exponent != 1 { mapElements(into: tensor, tensor, Map<E>(exponent: exponent, p: E(converting: exponent).compute)) }
+        mapElements(into: output, source, Map<E>(exponent: exponent, p: E(converting: exponent).compute))
     }
 
     struct Map<E: Element>: UnaryElementFunction {
@@ -384,12 +380,12 @@ private struct PowScalarKernel: ElementVisitor {
 /// 1/sqrt for -0.5, 1/x for -1 and 1/(x·x) for -2, which round differently from `pow` (and keep
 /// the sign of -0.0 under sqrt). Half types compute in float and round once.
 private struct FloatPowScalarKernel: FloatElementVisitor {
-    let tensor: Tensor, exponent: Double
+    let source: Tensor, output: Tensor, exponent: Double
     func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
-        switch exponent {
-        case 1: return
-        case 2: mapElements(into: tensor, tensor, Square<E>())
-        default: mapElements(into: tensor, tensor, Map<E>(exponent: exponent, p: E.Compute(exponent)))
+        if exponent == 2 {
+            mapElements(into: output, source, Square<E>())
+        } else {
+            mapElements(into: output, source, Map<E>(exponent: exponent, p: E.Compute(exponent)))
         }
     }
 
@@ -403,6 +399,7 @@ private struct FloatPowScalarKernel: FloatElementVisitor {
         @inline(__always) func callAsFunction(_ x: E) -> E {
             let x = x.compute
             return switch exponent {
+            case 1: E(compute: x)
             case 3: E(compute: x * x * x)
             case 0.5: E(compute: x.squareRoot())
             case -0.5: E(compute: 1 / x.squareRoot())

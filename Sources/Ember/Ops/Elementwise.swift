@@ -115,7 +115,7 @@ private struct FillKernel: ElementVisitor {
         let element = value.element(as: E.self)
         if output.isContiguous {
             let pointer = output.elementPointer(as: E.self)
-            Parallel.forRanges(count: output.numel, grain: 65_536) { range in
+            Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
                 (pointer + range.lowerBound).initialize(repeating: element, count: range.count)
             }
         } else {

@@ -57,7 +57,11 @@ struct SumRowsKernel: ElementVisitor {
     func visit<E: Element>(_ type: E.Type) {
         let source = layout.input.elementPointer(as: E.self)
         let inner = layout.inner
-        if E.dtype.isFloatingPoint {
+        if E.dtype.isFloatingPoint && !product && layout.outer == 1 && inner >= 2 * Parallel.defaultGrain {
+            // One long row (`sum()` of a whole tensor): each core sums a part.
+            let total = splitRow(inner) { Self.sum(source + $0.lowerBound, count: $0.count) }.reduce(0, +)
+            output.dtype.dispatch(StoreRows(values: [.floating(total)], output: output))
+        } else if E.dtype.isFloatingPoint {
             let results = rowResults(count: layout.outer, inner: inner) { row -> Double in
                 let start = source + row * inner
                 if product {
@@ -88,11 +92,16 @@ struct SumRowsKernel: ElementVisitor {
         if E.self == Float.self {
             let floats = UnsafeRawPointer(start)
             while index + 256 <= count {
-                var lanes = SIMD8<Float>()
-                for block in stride(from: index, to: index + 256, by: 8) {
-                    lanes += floats.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+                // Four independent accumulators, so additions overlap instead of waiting on
+                // each other's latency.
+                var lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                for block in stride(from: index * 4, to: (index + 256) * 4, by: 128) {
+                    lanes.0 += floats.loadUnaligned(fromByteOffset: block, as: SIMD8<Float>.self)
+                    lanes.1 += floats.loadUnaligned(fromByteOffset: block + 32, as: SIMD8<Float>.self)
+                    lanes.2 += floats.loadUnaligned(fromByteOffset: block + 64, as: SIMD8<Float>.self)
+                    lanes.3 += floats.loadUnaligned(fromByteOffset: block + 96, as: SIMD8<Float>.self)
                 }
-                total += Double(lanes.sum())
+                total += Double(((lanes.0 + lanes.1) + (lanes.2 + lanes.3)).sum())
                 index += 256
             }
         }
@@ -114,16 +123,7 @@ private struct ExtremumRowsKernel: ElementVisitor {
         if E.self == Float.self && layout.outer == 1 && inner >= 4096, let valueOut {
             // One long float row (`max()` of a whole tensor): eight lanes wide on each core.
             let floats = UnsafeRawPointer(source)
-            let chunks = Swift.min(Parallel.threadCount, inner / 65_536 + 1)
-            var partial = [Float](repeating: 0, count: chunks)
-            partial.withUnsafeMutableBufferPointer { partial in
-                Parallel.forRanges(count: chunks, grain: 1) { range in
-                    for chunk in range {
-                        let start = inner * chunk / chunks, end = inner * (chunk + 1) / chunks
-                        partial[chunk] = Self.extremum(floats, from: start, to: end, largest: largest)
-                    }
-                }
-            }
+            let partial = splitRow(inner) { Self.extremum(floats, from: $0.lowerBound, to: $0.upperBound, largest: largest) }
             let best = partial.dropFirst().reduce(partial[0]) { $0.isNaN ? $0 : ($1.isNaN ? $1 : (largest ? Swift.max($0, $1) : Swift.min($0, $1))) }
             valueOut[0] = unsafeBitCast(best, to: E.self)
             if let indexOut {
@@ -160,17 +160,35 @@ private struct ExtremumRowsKernel: ElementVisitor {
 extension ExtremumRowsKernel {
     /// The largest (or smallest) float in `[start, end)`, NaN if any element is NaN.
     static func extremum(_ floats: UnsafeRawPointer, from start: Int, to end: Int, largest: Bool) -> Float {
-        var lanes = SIMD8<Float>(repeating: floats.load(fromByteOffset: start * 4, as: Float.self))
-        var sawNaN = SIMDMask<SIMD8<Int32>>()
+        largest ? extremum(floats, from: start, to: end, Largest.self) : extremum(floats, from: start, to: end, Smallest.self)
+    }
+
+    /// Which way an extremum looks, as a type so that the loop is specialized for it.
+    protocol Direction { static func better(_ candidate: SIMD16<Float>, than best: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> }
+    enum Largest: Direction { @inline(__always) static func better(_ a: SIMD16<Float>, than b: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> { a .> b } }
+    enum Smallest: Direction { @inline(__always) static func better(_ a: SIMD16<Float>, than b: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> { a .< b } }
+
+    @inline(__always)
+    static func extremum<D: Direction>(_ floats: UnsafeRawPointer, from start: Int, to end: Int, _: D.Type) -> Float {
+        // Two accumulators of 16 lanes, so comparisons overlap instead of waiting on each other.
+        var lanes = (
+            SIMD16<Float>(repeating: floats.load(fromByteOffset: start * 4, as: Float.self)),
+            SIMD16<Float>(repeating: floats.load(fromByteOffset: start * 4, as: Float.self))
+        )
+        var sawNaN = SIMDMask<SIMD16<Int32>>()
         var index = start
-        while index + 8 <= end {
-            let values = floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
-            sawNaN .|= values .!= values
-            lanes.replace(with: values, where: largest ? values .> lanes : values .< lanes)
-            index += 8
+        while index + 32 <= end {
+            let first = floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
+            let second = floats.loadUnaligned(fromByteOffset: index * 4 + 64, as: SIMD16<Float>.self)
+            sawNaN .|= (first .!= first) .| (second .!= second)
+            lanes.0.replace(with: first, where: D.better(first, than: lanes.0))
+            lanes.1.replace(with: second, where: D.better(second, than: lanes.1))
+            index += 32
         }
         if any(sawNaN) { return .nan }
-        var best = largest ? lanes.max() : lanes.min()
+        lanes.0.replace(with: lanes.1, where: D.better(lanes.1, than: lanes.0))
+        let largest = D.self == Largest.self
+        var best = largest ? lanes.0.max() : lanes.0.min()
         while index < end {
             let value = floats.load(fromByteOffset: index * 4, as: Float.self)
             if value.isNaN { return .nan }
@@ -187,6 +205,18 @@ private struct StoreRows: ElementVisitor {
     func visit<E: Element>(_ type: E.Type) {
         let pointer = output.elementPointer(as: E.self)
         for (index, value) in values.enumerated() { pointer[index] = value.element(as: E.self) }
+    }
+}
+
+/// `body`'s results for each core's part of `0..<count`, in order.
+private func splitRow<R>(_ count: Int, _ body: (Range<Int>) -> R) -> [R] {
+    let parts = Swift.max(1, Swift.min(Parallel.threadCount, count / Parallel.defaultGrain))
+    return [R](unsafeUninitializedCapacity: parts) { buffer, initialized in
+        let base = buffer.baseAddress!
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range { (base + part).initialize(to: body(count * part / parts..<count * (part + 1) / parts)) }
+        }
+        initialized = parts
     }
 }
 

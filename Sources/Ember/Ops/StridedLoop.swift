@@ -79,7 +79,7 @@ struct StridedLoop {
 
     /// Runs `body` over all rows, split across cores when there are enough elements.
     @inline(__always)
-    func run(grain: Int = 65_536, _ body: (UnsafeMutableBufferPointer<Int>, Int) -> Void) {
+    func run(grain: Int = Parallel.defaultGrain, _ body: (UnsafeMutableBufferPointer<Int>, Int) -> Void) {
         Parallel.forRanges(count: count, grain: grain) { range in forEachRow(in: range, body) }
     }
 }
@@ -116,10 +116,17 @@ protocol TernaryElementFunction {
 
 /// `out[i] = f(a[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
-func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: Int = 65_536, _ f: F) {
+func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: Int = Parallel.defaultGrain, _ f: F) {
     if out.isContiguous && a.isContiguous && out.shape == a.shape {
         // The common case needs no loop plan, which matters for small tensors.
         let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.Input.self)
+        if Int(bitPattern: o) == Int(bitPattern: x) {
+            // In place: see the binary loop below.
+            Parallel.forRanges(count: out.numel, grain: grain) { range in
+                for i in range { o[i] = f(unsafeBitCast(o[i], to: F.Input.self)) }
+            }
+            return
+        }
         Parallel.forRanges(count: out.numel, grain: grain) { range in
             for i in range { o[i] = f(x[i]) }
         }
@@ -140,7 +147,7 @@ func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: 
 
 /// `out[i] = f(a[i], b[i])` over tensors of one shape (inputs already broadcast), any layouts.
 @inline(__always)
-func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, grain: Int = 65_536, _ f: F) {
+func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, grain: Int = Parallel.defaultGrain, _ f: F) {
     if out.isContiguous && a.isContiguous && out.shape == a.shape {
         let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
         if b.isContiguous && b.shape == out.shape {

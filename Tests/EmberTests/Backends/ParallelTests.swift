@@ -1,0 +1,101 @@
+import Synchronization
+import Testing
+
+@testable import Ember
+
+/// The worker pool and the loops that split work across it: results equal a serial reference
+/// computed element by element in Swift, whatever the split.
+@Suite("Parallel")
+struct ParallelTests {
+    /// Large enough that every op below splits across threads.
+    static let count = 4 * Parallel.defaultGrain + 37
+
+    static func values(_ count: Int = count, seed: UInt64 = 1) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(state >> 40) - (1 << 23)) / Float(1 << 21)
+        }
+    }
+
+    @Test func poolRunsEveryChunkOnceAndCallersMayOverlap() async {
+        // Several tasks use the pool at once, some from inside a job: each chunk runs exactly once.
+        await withTaskGroup(of: Bool.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    let runs = ChunkCounts(chunks: 7)
+                    for _ in 0..<200 {
+                        WorkerPool.shared.run(chunks: 7) { chunk in
+                            runs.record(chunk)
+                            if task.isMultiple(of: 2) { WorkerPool.shared.run(chunks: 2) { _ in } }
+                        }
+                    }
+                    return runs.counts == Array(repeating: 200, count: 7)
+                }
+            }
+            for await ranOnce in group { #expect(ranOnce) }
+        }
+    }
+
+    final class ChunkCounts: @unchecked Sendable {
+        private let lock = Lock()
+        private var runs: [Int]
+        init(chunks: Int) { runs = Array(repeating: 0, count: chunks) }
+        func record(_ chunk: Int) { lock.withLock { runs[chunk] += 1 } }
+        var counts: [Int] { lock.withLock { runs } }
+    }
+
+    @Test func forRangesCoversTheRangeInOrderedDisjointChunks() {
+        let seen = Mutex<[Range<Int>]>([])
+        Parallel.forRanges(count: 1_000_003, grain: 1000) { range in seen.withLock { $0.append(range) } }
+        let ranges = seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 1_000_003)
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(ranges.count == Swift.min(Parallel.threadCount, 1000))
+    }
+
+    @Test func elementwiseOpsMatchSerialReference() {
+        let a = Self.values(), b = Self.values(seed: 2)
+        let x = Tensor(a, shape: [a.count]), y = Tensor(b, shape: [b.count])
+        #expect((x + y).toArray(as: Float.self) == zip(a, b).map { $0 + $1 })
+        #expect((x * 3).toArray(as: Float.self) == a.map { $0 * 3 })
+        #expect(x.clamp(min: -0.5, max: 0.25).toArray(as: Float.self) == a.map { Swift.min(Swift.max($0, -0.5), 0.25) })
+        #expect(x.pow(2).toArray(as: Float.self) == a.map { $0 * $0 })
+        #expect(x.relu().toArray(as: Float.self) == a.map { Swift.max($0, 0) })
+        let inPlace = x.clone()
+        inPlace.clamp_(min: 0)
+        inPlace.add_(y)
+        #expect(inPlace.toArray(as: Float.self) == zip(a, b).map { Swift.max($0, 0) + $1 })
+        // A strided view takes the planned loop.
+        let strided = x[0..<(a.count / 2) * 2].view(-1, 2).t()[1]
+        #expect((strided * 2).toArray(as: Float.self) == stride(from: 1, to: a.count - 1, by: 2).map { a[$0] * 2 })
+    }
+
+    @Test func clampKeepsNaNAndPromotesIntegers() {
+        var a = Self.values()
+        a[5] = .nan
+        a[a.count - 1] = .nan
+        let clamped = Tensor(a, shape: [a.count]).clamp(min: -1, max: 1).toArray(as: Float.self)
+        #expect(clamped[5].isNaN && clamped[a.count - 1].isNaN)
+        #expect(clamped.enumerated().allSatisfy { $0.element.isNaN || $0.element == Swift.min(Swift.max(a[$0.offset], -1), 1) })
+        let integers = Tensor.arange(0, Double(Self.count)).to(.int64)
+        let half = integers.clamp(max: 0.5)
+        #expect(half.dtype == .float32 && half[10].item() == 0.5 && half[0].item() == 0)
+    }
+
+    @Test(arguments: [0, 1, 33_000, count / 2, count - 1])
+    func wholeTensorExtremaAndSum(nanAt nanIndex: Int) {
+        let a = Self.values()
+        let x = Tensor(a, shape: [a.count])
+        #expect(x.max().item(as: Float.self) == a.max()!)
+        #expect(x.min().item(as: Float.self) == a.min()!)
+        #expect(x.argmax().item(as: Int64.self) == Int64(a.firstIndex(of: a.max()!)!))
+        let exact = a.reduce(0.0) { $0 + Double($1) }
+        #expect(Swift.abs(x.sum().item() - exact) <= 1e-6 * a.reduce(0.0) { $0 + Double(Swift.abs($1)) })
+        var withNaN = a
+        withNaN[nanIndex] = .nan
+        let y = Tensor(withNaN, shape: [a.count])
+        #expect(y.max().item().isNaN && y.min().item().isNaN && y.sum().item().isNaN)
+        #expect(y.argmax().item(as: Int64.self) == Int64(nanIndex))
+    }
+}
