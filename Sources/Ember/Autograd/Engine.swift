@@ -16,83 +16,84 @@ enum Engine {
             rootEdges.append((edge, gradient))
         }
 
-        // Discover the graph and count, for each node, the edges that lead into it.
-        var dependencies: [ObjectIdentifier: Int] = [:]
+        // Discover the graph and count, for each node, the edges that lead into it. Nodes are
+        // numbered in discovery order; the per-node state below is indexed by that number.
+        var index = NodeIndex()
         var nodes: [Node] = []
-        var seen: Set<ObjectIdentifier> = []
-        var stack: [Node] = []
-        for (edge, _) in rootEdges where seen.insert(ObjectIdentifier(edge.node)).inserted { stack.append(edge.node) }
-        while let node = stack.popLast() {
-            nodes.append(node)
-            for case let edge? in node.nextEdges {
-                let id = ObjectIdentifier(edge.node)
-                dependencies[id, default: 0] += 1
-                if seen.insert(id).inserted { stack.append(edge.node) }
+        var dependencies: [Int] = []
+        func discover(_ node: Node) {
+            if index.insert(node, as: nodes.count) {
+                nodes.append(node)
+                dependencies.append(0)
             }
+        }
+        for (edge, _) in rootEdges { discover(edge.node) }
+        var next = 0
+        while next < nodes.count {
+            for case let edge? in nodes[next].nextEdges {
+                discover(edge.node)
+                dependencies[index[edge.node]!] += 1
+            }
+            next += 1
         }
 
         // In the functional form, capture gradients where they reach the inputs and run only
         // the nodes that lead there.
-        var captureSlots: [ObjectIdentifier: [(inputNumber: Int, slot: Int)]] = [:]
-        var needed: Set<ObjectIdentifier>?
+        var captureSlots: [Int: [(inputNumber: Int, slot: Int)]] = [:]
+        var needed: [Bool]?
         if let inputs {
             for (slot, input) in inputs.enumerated() {
                 guard let edge = input.gradientEdge else {
                     reportError("One of the differentiated Tensors does not require grad")
                     return inputs.map { _ in nil }
                 }
-                captureSlots[ObjectIdentifier(edge.node), default: []].append((edge.inputNumber, slot))
+                // An input the graph never reaches keeps a nil gradient.
+                if let target = index[edge.node] { captureSlots[target, default: []].append((edge.inputNumber, slot)) }
             }
-            needed = neededNodes(nodes, targets: Set(captureSlots.keys))
+            needed = neededNodes(nodes, index: index, targets: Set(captureSlots.keys))
         }
 
         var captured = [Tensor?](repeating: nil, count: inputs?.count ?? 0)
-        var buffers: [ObjectIdentifier: [Tensor?]] = [:]
+        var buffers = [[Tensor?]?](repeating: nil, count: nodes.count)
         var ready = ReadyQueue()
-        func deliver(_ gradient: Tensor?, to edge: Edge) {
-            let id = ObjectIdentifier(edge.node)
-            let empty = { [Tensor?](repeating: nil, count: edge.node.outputMetadata.count) }
-            if let gradient {
-                let shaped = conform(gradient, to: edge)
-                let existing = buffers[id]?[edge.inputNumber] ?? nil
-                // Mutated in place in the dictionary: copying the array out would copy it.
-                buffers[id, default: empty()][edge.inputNumber] = existing.map { $0 + shaped } ?? shaped
-            } else if buffers[id] == nil {
-                buffers[id] = empty()
-            }
+        func deliver(_ gradient: Tensor?, to edge: Edge, at target: Int) {
+            if buffers[target] == nil { buffers[target] = [Tensor?](repeating: nil, count: edge.node.outputMetadata.count) }
+            guard let gradient else { return }
+            let shaped = conform(gradient, to: edge)
+            // Mutated in place: copying the array out would copy it.
+            buffers[target]![edge.inputNumber] = buffers[target]![edge.inputNumber].map { $0 + shaped } ?? shaped
         }
-        for (edge, gradient) in rootEdges { deliver(gradient, to: edge) }
-        var rootNodes = Set<ObjectIdentifier>()
+        for (edge, gradient) in rootEdges { deliver(gradient, to: edge, at: index[edge.node]!) }
+        var queued = Set<Int>()
         for (edge, _) in rootEdges {
-            let id = ObjectIdentifier(edge.node)
-            if dependencies[id, default: 0] == 0 && rootNodes.insert(id).inserted { ready.push(edge.node) }
+            let target = index[edge.node]!
+            if dependencies[target] == 0 && queued.insert(target).inserted { ready.push(edge.node, number: target) }
         }
 
         var executed: [Node] = []
         GradMode.$isEnabled.withValue(createGraph) {
-            while let node = ready.pop() {
-                let id = ObjectIdentifier(node)
-                var gradients = buffers.removeValue(forKey: id) ?? []
-                for (number, hooks) in node.gradientHooks {
-                    for hook in hooks { if let gradient = gradients[number], let replaced = hook(gradient) { gradients[number] = replaced } }
+            while let (node, number) = ready.pop() {
+                var gradients = buffers[number] ?? []
+                buffers[number] = nil
+                for (output, hooks) in node.gradientHooks {
+                    for hook in hooks { if let gradient = gradients[output], let replaced = hook(gradient) { gradients[output] = replaced } }
                 }
-                if !captureSlots.isEmpty, let slots = captureSlots[id] {
-                    for (number, slot) in slots { captured[slot] = gradients[number] }
+                if !captureSlots.isEmpty, let slots = captureSlots[number] {
+                    for (output, slot) in slots { captured[slot] = gradients[output] }
                 }
                 if let accumulator = node as? AccumulateGrad {
                     if inputs == nil, let gradient = gradients[0] { accumulate(gradient, into: accumulator.variable, createGraph: createGraph) }
                     continue
                 }
-                if let needed, !needed.contains(id) { continue }
+                if let needed, !needed[number] { continue }
                 let inputGradients = node.apply(gradients)
                 executed.append(node)
                 for (edge, gradient) in zip(node.nextEdges, inputGradients) {
                     guard let edge else { continue }
-                    deliver(gradient, to: edge)
-                    let target = ObjectIdentifier(edge.node)
-                    let remaining = dependencies[target, default: 1] - 1
-                    dependencies[target] = remaining
-                    if remaining == 0 { ready.push(edge.node) }
+                    let target = index[edge.node]!
+                    deliver(gradient, to: edge, at: target)
+                    dependencies[target] -= 1
+                    if dependencies[target] == 0 { ready.push(edge.node, number: target) }
                 }
             }
         }
@@ -134,40 +135,98 @@ enum Engine {
         }
     }
 
-    /// The nodes from which a target can be reached.
-    private static func neededNodes(_ nodes: [Node], targets: Set<ObjectIdentifier>) -> Set<ObjectIdentifier> {
-        var memo: [ObjectIdentifier: Bool] = [:]
-        func reaches(_ node: Node) -> Bool {
-            let id = ObjectIdentifier(node)
-            if let known = memo[id] { return known }
-            memo[id] = false
+    /// Which nodes (by number) can reach a target.
+    private static func neededNodes(_ nodes: [Node], index: NodeIndex, targets: Set<Int>) -> [Bool] {
+        var memo = [Bool?](repeating: nil, count: nodes.count)
+        func reaches(_ number: Int) -> Bool {
+            if let known = memo[number] { return known }
+            memo[number] = false
             var result = false
-            for case let edge? in node.nextEdges where targets.contains(ObjectIdentifier(edge.node)) || reaches(edge.node) {
-                result = true
+            for case let edge? in nodes[number].nextEdges {
+                let next = index[edge.node]!
+                if targets.contains(next) || reaches(next) { result = true }
             }
-            memo[id] = result
+            memo[number] = result
             return result
         }
-        return Set(nodes.filter(reaches).map(ObjectIdentifier.init))
+        return nodes.indices.map(reaches)
     }
 }
 
-/// Nodes ready to run, highest sequence number (most recently created) first.
-private struct ReadyQueue {
-    private var heap: [Node] = []
+/// Node → number, by open addressing on the node's address: the engine looks nodes up on
+/// every edge, and Dictionary's seeded hashing cost more than the rest of a small backward.
+///
+/// ```swift
+/// var index = NodeIndex()
+/// index.insert(node, as: 0)  // true
+/// index[node]                // 0
+/// ```
+struct NodeIndex {
+    private var keys: [UnsafeMutableRawPointer?] = Array(repeating: nil, count: 16)
+    private var numbers: [Int] = Array(repeating: 0, count: 16)
+    private var count = 0
 
-    mutating func push(_ node: Node) {
-        heap.append(node)
+    /// The number given to `node`, if it has one.
+    subscript(node: Node) -> Int? {
+        let key = Unmanaged.passUnretained(node).toOpaque()
+        var slot = Self.hash(key) & (keys.count - 1)
+        while let occupant = keys[slot] {
+            if occupant == key { return numbers[slot] }
+            slot = (slot + 1) & (keys.count - 1)
+        }
+        return nil
+    }
+
+    /// Numbers `node` unless it already has a number; returns whether it was new.
+    @discardableResult
+    mutating func insert(_ node: Node, as number: Int) -> Bool {
+        if 2 * (count + 1) > keys.count { grow() }
+        let key = Unmanaged.passUnretained(node).toOpaque()
+        var slot = Self.hash(key) & (keys.count - 1)
+        while let occupant = keys[slot] {
+            if occupant == key { return false }
+            slot = (slot + 1) & (keys.count - 1)
+        }
+        keys[slot] = key
+        numbers[slot] = number
+        count += 1
+        return true
+    }
+
+    private mutating func grow() {
+        let old = zip(keys, numbers).compactMap { key, number in key.map { ($0, number) } }
+        keys = Array(repeating: nil, count: 2 * keys.count)
+        numbers = Array(repeating: 0, count: keys.count)
+        for (key, number) in old {
+            var slot = Self.hash(key) & (keys.count - 1)
+            while keys[slot] != nil { slot = (slot + 1) & (keys.count - 1) }
+            keys[slot] = key
+            numbers[slot] = number
+        }
+    }
+
+    /// Fibonacci hashing: the high bits of address × 2⁶⁴/φ, since addresses' low bits are zero.
+    private static func hash(_ key: UnsafeMutableRawPointer) -> Int {
+        Int(truncatingIfNeeded: (UInt(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> 32)
+    }
+}
+
+/// Nodes ready to run, with their numbers, highest sequence number (most recently created) first.
+private struct ReadyQueue {
+    private var heap: [(node: Node, number: Int)] = []
+
+    mutating func push(_ node: Node, number: Int) {
+        heap.append((node, number))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].sequenceNumber > heap[parent].sequenceNumber else { break }
+            guard heap[child].node.sequenceNumber > heap[parent].node.sequenceNumber else { break }
             heap.swapAt(child, parent)
             child = parent
         }
     }
 
-    mutating func pop() -> Node? {
+    mutating func pop() -> (Node, Int)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let top = heap.removeLast()
@@ -175,8 +234,8 @@ private struct ReadyQueue {
         while true {
             let left = 2 * parent + 1, right = left + 1
             var largest = parent
-            if left < heap.count && heap[left].sequenceNumber > heap[largest].sequenceNumber { largest = left }
-            if right < heap.count && heap[right].sequenceNumber > heap[largest].sequenceNumber { largest = right }
+            if left < heap.count && heap[left].node.sequenceNumber > heap[largest].node.sequenceNumber { largest = left }
+            if right < heap.count && heap[right].node.sequenceNumber > heap[largest].node.sequenceNumber { largest = right }
             if largest == parent { break }
             heap.swapAt(parent, largest)
             parent = largest

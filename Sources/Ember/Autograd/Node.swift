@@ -48,8 +48,8 @@ public class Node: @unchecked Sendable, CustomStringConvertible {
             )
             return nextEdges.map { _ in nil }
         }
-        let filled = zip(gradients, outputMetadata).map { gradient, metadata in
-            gradient ?? Tensor.zeros(metadata.shape, dtype: metadata.dtype, device: metadata.device)
+        let filled = gradients.indices.map { output in
+            gradients[output] ?? Tensor.zeros(outputMetadata[output].shape, dtype: outputMetadata[output].dtype, device: outputMetadata[output].device)
         }
         return body(filled)
     }

@@ -150,6 +150,7 @@ extension Tensor {
 
     /// The edge that a gradient for this tensor travels along, if it needs one.
     var gradientEdge: Edge? {
+        guard requiresGrad else { return nil }  // the flag summarizes the fields read below
         let (node, number) = withAutogradLock { () -> (Node?, Int) in
             if let node = storedGradFn { return (node, outputNumber) }
             guard leafRequiresGrad else { return (nil, 0) }
