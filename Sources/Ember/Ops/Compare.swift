@@ -237,7 +237,7 @@ extension Tensor {
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
-                [gradients[0] * Tensor.clampPassesGradient(input.unpack(), min: min, max: max)]
+                [Tensor.where(Tensor.clampPassesGradient(input.unpack(), min: min, max: max), gradients[0], 0.0)]
             }
         }
         return output
@@ -253,14 +253,15 @@ extension Tensor {
         version.bump()
         if let original {
             recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
-                [gradients[0] * Tensor.clampPassesGradient(original, min: min, max: max)]
+                [Tensor.where(Tensor.clampPassesGradient(original, min: min, max: max), gradients[0], 0.0)]
             }
         }
         return self
     }
 
     /// Where clamp's gradient flows: strictly inside the bounds. An element equal to a bound
-    /// gets zero, the subgradient PyTorch picks (recorded in grads_extra.json).
+    /// gets zero, the subgradient PyTorch picks (recorded in grads_extra.json). Elsewhere the
+    /// gradient is selected away, not multiplied by 0, so an infinite gradient gives 0, not NaN.
     fileprivate static func clampPassesGradient(_ x: Tensor, min: Double?, max: Double?) -> Tensor {
         let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
         if let aboveMin, let belowMax { return aboveMin.logicalAnd(belowMax) }
@@ -297,7 +298,9 @@ extension Tensor {
             let input = SavedTensor(input: self)
             Tensor.record("PowBackward0", inputs: [self], outputs: [output]) { gradients in
                 if exponent == 0 { return [Tensor.zerosLike(gradients[0])] }
-                return [gradients[0] * exponent * input.unpack().pow(exponent - 1)]
+                // PyTorch's order, grad · (p · x^(p-1)), so the rounding matches; x¹ is x.
+                let x = input.unpack()
+                return [gradients[0] * (exponent * (exponent == 2 ? x : x.pow(exponent - 1)))]
             }
         }
         return output

@@ -23,6 +23,23 @@ struct AutogradTests {
         #expect(values(x.grad) == [6, 6])
     }
 
+    @Test func clampSelectsTheGradientRatherThanMultiplying() {
+        // PyTorch: where(inside, grad, 0), so an infinite gradient outside the bounds gives 0.
+        let x = Tensor([-2.0, 0.5, 3.0], requiresGrad: true)
+        x.clamp(min: 0, max: 1).backward(gradient: Tensor([Double.infinity, 1, .infinity]))
+        #expect(values(x.grad) == [0, 1, 0])
+    }
+
+    @Test func powGradientRoundsInPyTorchsOrder() {
+        // grad · (3 · x²), not (grad · 3) · x²: the two differ in the last bit for some floats.
+        let x = Tensor.randn([2000], requiresGrad: true, generator: Generator(seed: 0))
+        let g = Tensor.randn([2000], generator: Generator(seed: 1))
+        x.pow(3).backward(gradient: g)
+        let expected = g * (3 * x.detach().pow(2))
+        #expect(x.grad!.toArray(as: Float.self) == expected.toArray(as: Float.self))
+        #expect(((g * 3) * x.detach().pow(2)).toArray(as: Float.self) != expected.toArray(as: Float.self))
+    }
+
     @Test func broadcastingIsUndoneBySummingToTheInputShape() {
         let a = Tensor.ones([3, 1], dtype: .float64, requiresGrad: true)
         let b = Tensor.ones([4], dtype: .float64, requiresGrad: true)

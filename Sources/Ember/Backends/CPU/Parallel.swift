@@ -60,8 +60,10 @@ enum Parallel {
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Parallel.threadCount - 1)
 
-    /// How long an idle worker keeps polling for the next job before it parks.
-    static let spinDuration: Duration = .microseconds(200)
+    /// How long an idle worker keeps polling for the next job before it parks:
+    /// `EMBER_SPIN_MICROSECONDS`, else 50 µs (OpenMP's `GOMP_SPINCOUNT` plays this part).
+    static let spinDuration: Duration = .microseconds(
+        getenv("EMBER_SPIN_MICROSECONDS").flatMap { Int(String(cString: $0)) } ?? 50)
 
     private enum Slot {
         static let empty = 0, offered = 1, taken = 2
