@@ -108,15 +108,16 @@ if "elementwise" in suites:
         label = f"{count >> 20}M" if count >= 1 << 20 else f"{count >> 10}K"
         iterations = max(1, (1 << 22) // count)
         an, bn = np.random.standard_normal(count).astype(np.float32), np.random.standard_normal(count).astype(np.float32)
+        cn = np.empty_like(an)
         numpy_cases = {"add": lambda: an + bn, "mul": lambda: an * bn, "exp": lambda: np.exp(an),
                        "relu": lambda: np.maximum(an, 0), "clamp": lambda: np.clip(an, -0.5, 0.5),
-                       "add_ in place": lambda: np.add(an, bn, out=an)}
+                       "add_ in place": lambda: np.add(an, bn, out=an), "copy_": lambda: np.copyto(cn, an)}
         for name, body in numpy_cases.items():
             numpy_results[f"{name} {label}"] = median(body, 5, iterations)
         if torch is not None:
-            a, b = torch.randn(count), torch.randn(count)
+            a, b, c = torch.randn(count), torch.randn(count), torch.empty(count)
             cases = {"add": lambda: a + b, "mul": lambda: a * b, "exp": lambda: a.exp(), "relu": lambda: a.relu(),
-                     "clamp": lambda: a.clamp(-0.5, 0.5), "add_ in place": lambda: a.add_(b)}
+                     "clamp": lambda: a.clamp(-0.5, 0.5), "add_ in place": lambda: a.add_(b), "copy_": lambda: c.copy_(a)}
             for name, body in cases.items():
                 pytorch[f"{name} {label}"] = median(body, 5, iterations)
 

@@ -94,7 +94,7 @@ enum Suites {
     static func elementwise() -> [Measurement] {
         var results: [Measurement] = []
         for count in [1 << 10, 1 << 16, 1 << 20, 1 << 24] {
-            let a = Tensor.randn(count), b = Tensor.randn(count)
+            let a = Tensor.randn(count), b = Tensor.randn(count), c = Tensor.empty([count])
             let label = count >= 1 << 20 ? "\(count >> 20)M" : "\(count >> 10)K"
             let iterations = Swift.max(1, (1 << 22) / count)
             let bytes3 = Double(3 * 4 * count), bytes2 = Double(2 * 4 * count)
@@ -105,6 +105,8 @@ enum Suites {
                 ("relu \(label)", { _ = a.relu() }, bytes2),
                 ("clamp \(label)", { _ = a.clamp(min: -0.5, max: 0.5) }, bytes2),
                 ("add_ in place \(label)", { a.add_(b) }, bytes3),
+                // The copy bandwidth that in-place ops are measured against.
+                ("copy_ \(label)", { c.copy_(a) }, bytes2),
             ]
             for (name, body, bytes) in cases {
                 results.append(Measurement(suite: "elementwise", name: name, seconds: median(repeats: 5, iterations: iterations, body), work: bytes, unit: "GB/s"))

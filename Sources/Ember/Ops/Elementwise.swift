@@ -86,6 +86,13 @@ private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
 private struct CastKernel: ElementVisitor {
     let input: Tensor, output: Tensor
     func visit<Source: Element>(_ type: Source.Type) {
+        if input.dtype == output.dtype && input.isContiguous && output.isContiguous && input.shape == output.shape {
+            let source = input.elementPointer(as: Source.self), target = output.elementPointer(as: Source.self)
+            Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+                (target + range.lowerBound).update(from: source + range.lowerBound, count: range.count)
+            }
+            return
+        }
         output.dtype.dispatch(CastInto<Source>(input: input, output: output))
     }
 
