@@ -65,42 +65,42 @@ static void GEMM_STATIC(pack_b)(
 }
 
 /// C tile = alpha·(S + A micro-panel · B micro-panel) + beta·C tile, where S is the C tile itself
-/// when `resuming` and zero otherwise, storing only the `rows`×`columns` corner inside C. The B
-/// micro-panel's element (r, p) is `a[r * a_row + p * a_column]`: packed, or A itself. The B
-/// micro-panel and the tile are `vectors` registers wide: GEMM_VECTORS, or half that for a
-/// narrow last panel, which then wastes less arithmetic on padding columns.
+/// when `resuming` and zero otherwise, storing only the first `columns` columns. The A
+/// micro-panel's element (r, p) is `a[r * a_row + p * a_column]`: packed, or A itself. The tile
+/// is `rows` high (GEMM_ROWS, or fewer for a ragged last panel) and `vectors` registers wide
+/// (GEMM_VECTORS, or half that for a narrow last panel), so that edges waste no arithmetic on
+/// padding rows and little on padding columns.
 __attribute__((target(GEMM_TARGET), always_inline))
 static inline void GEMM_STATIC(tile)(
-    int vectors, ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
-    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c,
-    ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t rows, ptrdiff_t columns, GEMM_SCALAR alpha,
-    GEMM_SCALAR beta, int resuming) {
+    int rows, int vectors, ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
+    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t columns,
+    GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming) {
     int width = vectors * GEMM_LANES;
-    // A whole tile of contiguous C is read and written in place; any other goes through `edge`.
-    int direct = rows == GEMM_ROWS && columns == width && c_column == 1;
+    // A whole-width tile of contiguous C is read and written in place; any other goes through `edge`.
+    int direct = columns == width && c_column == 1;
     GEMM_SCALAR edge[GEMM_ROWS * GEMM_COLUMNS] __attribute__((aligned(64)));
     GEMM_SCALAR *tile = direct ? c : edge;
     ptrdiff_t tile_row = direct ? c_row : width;
     if (!direct && (resuming || beta != 0)) {
-        for (ptrdiff_t r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r++)
             for (ptrdiff_t j = 0; j < columns; j++) edge[r * width + j] = c[r * c_row + j * c_column];
     }
 
     GEMM_VECTOR sums[GEMM_ROWS][GEMM_VECTORS];
-    for (int r = 0; r < GEMM_ROWS; r++)
+    for (int r = 0; r < rows; r++)
         for (int v = 0; v < vectors; v++)
             sums[r][v] = resuming ? GEMM_LOAD(tile + r * tile_row + v * GEMM_LANES) : GEMM_ZERO();
     for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += width) {
         GEMM_VECTOR row[GEMM_VECTORS];
         for (int v = 0; v < vectors; v++) row[v] = GEMM_LOAD(b + v * GEMM_LANES);
-        for (int r = 0; r < GEMM_ROWS; r++) {
+        for (int r = 0; r < rows; r++) {
             GEMM_VECTOR element = GEMM_BROADCAST(a[r * a_row]);
             for (int v = 0; v < vectors; v++) sums[r][v] = GEMM_FMA(element, row[v], sums[r][v]);
         }
     }
 
     GEMM_VECTOR alphas = GEMM_BROADCAST(alpha), betas = GEMM_BROADCAST(beta);
-    for (int r = 0; r < GEMM_ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
         for (int v = 0; v < vectors; v++) {
             GEMM_SCALAR *target = tile + r * tile_row + v * GEMM_LANES;
             GEMM_VECTOR value = alpha == 1 ? sums[r][v] : GEMM_MULTIPLY(alphas, sums[r][v]);
@@ -109,32 +109,45 @@ static inline void GEMM_STATIC(tile)(
         }
     }
     if (!direct) {
-        for (ptrdiff_t r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r++)
             for (ptrdiff_t j = 0; j < columns; j++) c[r * c_row + j * c_column] = edge[r * width + j];
     }
 }
 
-// The micro-kernels proper, one per width with the width a constant so that the accumulators
-// live in registers. Not inlined: inside the blocking loops LLVM runs out of registers and
-// spills accumulators.
+// The micro-kernels proper, one per tile height and width, both constants so that the
+// accumulators live in registers. Not inlined: inside the blocking loops LLVM runs out of
+// registers and spills accumulators.
 
-__attribute__((target(GEMM_TARGET), noinline))
-static void GEMM_STATIC(full_tile)(
-    ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
-    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c,
-    ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t rows, ptrdiff_t columns, GEMM_SCALAR alpha,
-    GEMM_SCALAR beta, int resuming) {
-    GEMM_STATIC(tile)(GEMM_VECTORS, k, a, a_row, a_column, b, c, c_row, c_column, rows, columns, alpha, beta, resuming);
-}
+#define GEMM_TILE_PARAMETERS                                                                           \
+    ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,                   \
+        const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column,            \
+        ptrdiff_t columns, GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming
+#define GEMM_DEFINE_TILE(rows, vectors, name)                                                          \
+    __attribute__((target(GEMM_TARGET), noinline))                                                     \
+    static void GEMM_STATIC(name)(GEMM_TILE_PARAMETERS) {                                              \
+        GEMM_STATIC(tile)(rows, vectors, k, a, a_row, a_column, b, c, c_row, c_column, columns, alpha, \
+                          beta, resuming);                                                             \
+    }
+_Static_assert(GEMM_ROWS == 6, "one micro-kernel per height from 1 to 6");
+GEMM_DEFINE_TILE(1, GEMM_VECTORS / 2, tile_1_half)
+GEMM_DEFINE_TILE(1, GEMM_VECTORS, tile_1_full)
+GEMM_DEFINE_TILE(2, GEMM_VECTORS / 2, tile_2_half)
+GEMM_DEFINE_TILE(2, GEMM_VECTORS, tile_2_full)
+GEMM_DEFINE_TILE(3, GEMM_VECTORS / 2, tile_3_half)
+GEMM_DEFINE_TILE(3, GEMM_VECTORS, tile_3_full)
+GEMM_DEFINE_TILE(4, GEMM_VECTORS / 2, tile_4_half)
+GEMM_DEFINE_TILE(4, GEMM_VECTORS, tile_4_full)
+GEMM_DEFINE_TILE(5, GEMM_VECTORS / 2, tile_5_half)
+GEMM_DEFINE_TILE(5, GEMM_VECTORS, tile_5_full)
+GEMM_DEFINE_TILE(6, GEMM_VECTORS / 2, tile_6_half)
+GEMM_DEFINE_TILE(6, GEMM_VECTORS, tile_6_full)
 
-__attribute__((target(GEMM_TARGET), noinline))
-static void GEMM_STATIC(half_tile)(
-    ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
-    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c,
-    ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t rows, ptrdiff_t columns, GEMM_SCALAR alpha,
-    GEMM_SCALAR beta, int resuming) {
-    GEMM_STATIC(tile)(GEMM_VECTORS / 2, k, a, a_row, a_column, b, c, c_row, c_column, rows, columns, alpha, beta, resuming);
-}
+/// The micro-kernels by height − 1, then by width: half or full.
+static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
+    {GEMM_STATIC(tile_1_half), GEMM_STATIC(tile_1_full)}, {GEMM_STATIC(tile_2_half), GEMM_STATIC(tile_2_full)},
+    {GEMM_STATIC(tile_3_half), GEMM_STATIC(tile_3_full)}, {GEMM_STATIC(tile_4_half), GEMM_STATIC(tile_4_full)},
+    {GEMM_STATIC(tile_5_half), GEMM_STATIC(tile_5_full)}, {GEMM_STATIC(tile_6_half), GEMM_STATIC(tile_6_full)},
+};
 
 __attribute__((target(GEMM_TARGET)))
 void GEMM_ENTRY(
@@ -164,22 +177,20 @@ void GEMM_ENTRY(
             for (ptrdiff_t ic = 0; ic < m; ic += GEMM_ROW_BLOCK) {
                 ptrdiff_t mc = m - ic < GEMM_ROW_BLOCK ? m - ic : GEMM_ROW_BLOCK;
                 const GEMM_SCALAR *block = a + ic * a_row + pc * a_column;
-                // Whole panels of a row-major A are read in place: the kernel's broadcasts load
-                // from six rows as cheaply as from one packed column, and packing them cost about
-                // a fifth of the time of a 64×1000 · 1000×100 product. A ragged last panel is
-                // packed, zero-padded, so that the kernel reads no row past A's end.
-                ptrdiff_t whole = a_column == 1 ? mc / GEMM_ROWS * GEMM_ROWS : 0;
-                if (whole < mc)
-                    GEMM_STATIC(pack_a)(mc - whole, kc, block + whole * a_row, a_row, a_column, packed_a + whole * kc);
+                // A row-major A is read in place: the kernel's broadcasts load from six rows as
+                // cheaply as from one packed column, and packing them cost about a fifth of the
+                // time of a 64×1000 · 1000×100 product.
+                int in_place = a_column == 1;
+                if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
                     for (ptrdiff_t ir = 0; ir < mc; ir += GEMM_ROWS) {
-                        int in_place = ir < whole;
-                        (columns <= GEMM_COLUMNS / 2 ? GEMM_STATIC(half_tile) : GEMM_STATIC(full_tile))(
+                        ptrdiff_t rows = mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS;
+                        GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2](
                             kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
                             in_place ? 1 : GEMM_ROWS, packed_b + jr * kc,
-                            c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column,
-                            mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS, columns, block_alpha, block_beta, resuming);
+                            c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column, columns,
+                            block_alpha, block_beta, resuming);
                     }
                 }
             }
@@ -192,3 +203,5 @@ void GEMM_ENTRY(
 #undef GEMM_PASTE
 #undef GEMM_STATIC
 #undef GEMM_VECTORS
+#undef GEMM_TILE_PARAMETERS
+#undef GEMM_DEFINE_TILE

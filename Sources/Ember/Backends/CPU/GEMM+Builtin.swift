@@ -162,7 +162,9 @@ struct Operands<T: GEMMScalar> {
 
 /// Goto/BLIS-style blocked GEMM: op(B) is packed in `depthBlock`×`columnsPerTile` micro-panels
 /// that stay in L1, op(A) in `rowBlock`×`depthBlock` blocks that stay in L2, and the micro-kernel
-/// keeps a `rowsPerTile`×`columnsPerTile` tile of C in registers.
+/// keeps a `rowsPerTile`×`columnsPerTile` tile of C in registers. That Swift kernel runs at
+/// `.baseline`; at `.avx2` and above, ``run(_:m:n:k:alpha:beta:workPerThread:level:)`` hands each
+/// thread's share to the C kernels (``VectorKernel``), which block the same way with wider tiles.
 ///
 /// ```swift
 /// let operands = Operands(transA: false, transB: false, a: a, lda: 1000, b: b, ldb: 100, c: c, ldc: 100)
@@ -182,19 +184,23 @@ enum BuiltinGEMM {
     static let columnBlock = 2048
     /// Packing an element of A or B costs about as much as this many multiply-adds.
     static let packingCost = 4
-    /// Multiply-adds per thread (about 70 µs of work) below which a second thread costs more than
-    /// it saves: waking a parked worker took ~40 µs on the 2-core VM this was tuned on.
+    /// Multiply-adds per thread (about 70 µs of work for the Swift kernel) below which a second
+    /// thread costs more than it saves: waking a parked worker took ~40 µs on the 2-core VM this
+    /// was tuned on.
     static let minimumWorkPerThread = 1_500_000
+    /// The same 70 µs for the C kernels, which are about twice as fast.
+    static let minimumVectorWorkPerThread = 3_000_000
 
     /// Columns of C per micro-tile: 8 floats or 4 doubles.
     static func columnsPerTile<T: GEMMScalar>(_: T.Type) -> Int { lanesPerTile * T.laneWidth }
 
     /// C = alpha·op(A)·op(B) + beta·C for the m×n×k product `operands`, split across threads
-    /// when each would get at least `workPerThread` multiply-adds (tests lower it), computed by
-    /// the C kernels for `level` or, at `.baseline`, by the Swift one (tests pick each level).
+    /// when each would get at least `workPerThread` multiply-adds (by default the kernel's
+    /// minimum; tests lower it), computed by the C kernels for `level` or, at `.baseline`, by the
+    /// Swift one (tests pick each level).
     static func run<T: GEMMScalar>(
         _ operands: Operands<T>, m: Int, n: Int, k: Int, alpha: T, beta: T,
-        workPerThread: Int = minimumWorkPerThread, level: CPUFeatures.Level = CPUFeatures.level
+        workPerThread: Int? = nil, level: CPUFeatures.Level = CPUFeatures.level
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must not be negative")
         guard m > 0, n > 0 else { return }
@@ -204,6 +210,7 @@ enum BuiltinGEMM {
         }
         let kernel = T.vectorKernel(for: level)
         let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
+        let workPerThread = workPerThread ?? (kernel == nil ? minimumWorkPerThread : minimumVectorWorkPerThread)
         // The transposed product stores C a scalar at a time (its tile rows are C's columns), so it
         // must save a good share of the work to pay off: it does for C with few columns.
         let flip = 4 * cost(rows: n, columns: m, tile: (mr, nr)) < 3 * cost(rows: m, columns: n, tile: (mr, nr))
