@@ -177,10 +177,11 @@ void GEMM_ENTRY(
             for (ptrdiff_t ic = 0; ic < m; ic += GEMM_ROW_BLOCK) {
                 ptrdiff_t mc = m - ic < GEMM_ROW_BLOCK ? m - ic : GEMM_ROW_BLOCK;
                 const GEMM_SCALAR *block = a + ic * a_row + pc * a_column;
-                // A row-major A is read in place: the kernel's broadcasts load from six rows as
-                // cheaply as from one packed column, and packing them cost about a fifth of the
-                // time of a 64×1000 · 1000×100 product.
-                int in_place = a_column == 1;
+                // A row-major A feeding few B micro-panels is read in place: the kernel's
+                // broadcasts load from six rows as cheaply as from one packed column, and packing
+                // cost about a fifth of the time of a 64×1000 · 1000×100 product. Wider products
+                // pack, as reading a 1024- or 2048-column A in place was 10–20% slower.
+                int in_place = a_column == 1 && nc <= 8 * GEMM_COLUMNS;
                 if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
