@@ -36,19 +36,20 @@ enum GEMM {
 
     /// Whether the built-in kernel should run a product even though a BLAS is loaded: skinny
     /// mid-sized ones, 1–16 M multiply-adds with one side at least 8 times another, when the C
-    /// kernels run (the Swift one is 2.5 times slower).
+    /// kernels run (the Swift one is 2–4 times slower) on more than one thread.
     ///
-    /// OpenBLAS splits these across threads, whose wake-up on a busy 2-core VM costs more than
-    /// the split saves. Medians on the seed's products (Zen 4, 2 threads, other jobs running):
-    /// 64×1000·1000×100 took OpenBLAS 164–559 µs and the built-in AVX-512 kernel 157–174 µs;
-    /// 1000×64·64×100 (Aᵀ) 155–272 µs and 166–188 µs. Smaller products (64×10·10×100: 2.6 µs
-    /// against 3.3 µs) and square ones (128³: 28 µs against 41 µs) stay faster in OpenBLAS.
+    /// OpenBLAS splits these across its threads, which on this busy 2-core VM costs more than
+    /// the split saves. Medians of 5 ember-bench runs (Zen 4, other jobs running), OpenBLAS
+    /// against the built-in AVX-512 kernel: 64×1000·1000×100 259 µs against 225 µs on 2 threads,
+    /// 1000×64·64×100 (Aᵀ) 227 µs against 202 µs. On 1 thread OpenBLAS is 5–15% faster (138 µs
+    /// against 148 and 162 µs), and so it is on smaller products (64×10·10×100: 2.6 µs against
+    /// 3.1 µs, even on 2 threads).
     ///
     /// ```swift
-    /// GEMM.prefersBuiltin(m: 64, n: 100, k: 1000)  // true
+    /// GEMM.prefersBuiltin(m: 64, n: 100, k: 1000)  // true with AVX2 and 2 threads
     /// ```
     static func prefersBuiltin(m: Int, n: Int, k: Int) -> Bool {
-        CPUFeatures.level >= .avx2 && (1_000_000...16_000_000).contains(m * n * k)
+        CPUFeatures.level >= .avx2 && Parallel.threadCount > 1 && (1_000_000...16_000_000).contains(m * n * k)
             && max(m, n, k) >= 8 * min(m, n, k)
     }
 
