@@ -9,16 +9,18 @@
 //   GEMM_ENTRY                    the public function's name
 //
 // The scheme is Goto/BLIS: B is packed in GEMM_DEPTH_BLOCK×GEMM_COLUMNS micro-panels, A in
-// GEMM_ROW_BLOCK×GEMM_DEPTH_BLOCK blocks of GEMM_ROWS-row micro-panels, and the micro-kernel
-// streams one A micro-panel (L1) against one B micro-panel (L1/L2) into a register tile of C.
+// GEMM_ROW_BLOCK×GEMM_DEPTH_BLOCK blocks of GEMM_ROWS-row micro-panels, and each B micro-panel
+// stays in L1 while the micro-kernels stream the A block's micro-panels past it from L2, each
+// into a register tile of C.
 
 #define GEMM_PASTE2(x, y) x##_##y
 #define GEMM_PASTE(x, y) GEMM_PASTE2(x, y)
 #define GEMM_STATIC(name) GEMM_PASTE(GEMM_PREFIX, name)
 #define GEMM_VECTORS (GEMM_COLUMNS / GEMM_LANES)
 
-/// Copies the m×k block of A into GEMM_ROWS-row micro-panels, column by column, zero-padded, so
-/// that the micro-kernel reads A sequentially.
+/// Copies the m×k block of A into GEMM_ROWS-row micro-panels, column by column, so that the
+/// micro-kernel reads A sequentially. A ragged last panel keeps the stride of a whole one; its
+/// missing rows are never read, as a shorter micro-kernel runs it.
 __attribute__((target(GEMM_TARGET)))
 static void GEMM_STATIC(pack_a)(
     ptrdiff_t m, ptrdiff_t k, const GEMM_SCALAR *a, ptrdiff_t a_row, ptrdiff_t a_column,
@@ -32,17 +34,15 @@ static void GEMM_STATIC(pack_a)(
                 for (int r = 0; r < GEMM_ROWS; r++) packed[p * GEMM_ROWS + r] = panel[p * a_column + r];
             continue;
         }
-        // Padding rows are computed but never stored; zeros keep NaN or denormal garbage from
-        // slowing the arithmetic.
-        for (int r = rows; r < GEMM_ROWS; r++)
-            for (ptrdiff_t p = 0; p < k; p++) packed[p * GEMM_ROWS + r] = 0;
         for (int r = 0; r < rows; r++)
             for (ptrdiff_t p = 0; p < k; p++) packed[p * GEMM_ROWS + r] = panel[r * a_row + p * a_column];
     }
 }
 
 /// Copies the k×n block of B into GEMM_COLUMNS-column micro-panels, row by row, zero-padded; a
-/// last panel of at most GEMM_COLUMNS / 2 columns is packed that wide (see half_tile).
+/// last panel of at most GEMM_COLUMNS / 2 columns is packed that wide, for a half-width
+/// micro-kernel. Padding columns are computed but never stored; zeros keep NaN or denormal
+/// garbage from slowing the arithmetic.
 __attribute__((target(GEMM_TARGET)))
 static void GEMM_STATIC(pack_b)(
     ptrdiff_t k, ptrdiff_t n, const GEMM_SCALAR *b, ptrdiff_t b_row, ptrdiff_t b_column,
