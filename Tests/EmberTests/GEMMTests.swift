@@ -2,17 +2,19 @@ import Testing
 
 @testable import Ember
 
-/// Checks both GEMM paths (the loaded BLAS when there is one, and the built-in kernel called
-/// directly) against a naive `Double` reference.
+/// Checks every GEMM path (the loaded BLAS when there is one, and the built-in kernel called
+/// directly at each instruction-set level this CPU has) against a naive `Double` reference.
 @Suite("GEMM")
 struct GEMMTests {
-    /// Shapes (m, n, k) around the kernel's tile edges (6×8 floats, 6×4 doubles), its cache blocks
-    /// (96 rows, 256 deep, 2048 columns), thin products it computes transposed, and the seed
-    /// workload's small products.
+    /// Shapes (m, n, k) around the kernels' tile edges (6 rows; 8, 16 or 32 floats and 4, 8 or
+    /// 16 doubles, or half that in a narrow last panel), their cache blocks (96 or 144 rows, 256
+    /// deep, 2048 columns), thin products they compute transposed, and the seed workload's small
+    /// products.
     static let shapes: [Shape] = [
         Shape(1, 1, 1), Shape(1, 17, 3), Shape(3, 1, 17), Shape(17, 3, 1), Shape(6, 8, 5), Shape(7, 9, 4),
         Shape(17, 63, 65), Shape(63, 65, 17), Shape(65, 129, 3), Shape(129, 17, 63), Shape(13, 11, 257),
         Shape(129, 65, 17), Shape(200, 5, 31), Shape(64, 10, 100), Shape(64, 100, 10), Shape(3, 2100, 2),
+        Shape(12, 40, 9), Shape(150, 48, 300),
     ]
 
     static let transpositions: [Transposition] = [
@@ -70,22 +72,26 @@ struct GEMMTests {
     @Test("splits products across threads by rows or by columns")
     func threadedShapes() {
         // Ragged last tiles; the second shape has too few rows to share out, so its columns are.
-        for shape in [Shape(61, 37, 50), Shape(13, 150, 50)] {
-            check(Float.self, .threaded, shape, Transposition(a: false, b: false), alpha: 1, beta: 1)
-            check(Double.self, .threaded, shape, Transposition(a: true, b: true), alpha: 1, beta: 1)
+        for level in Path.levels {
+            for shape in [Shape(61, 37, 50), Shape(13, 150, 50)] {
+                check(Float.self, .threaded(level), shape, Transposition(a: false, b: false), alpha: 1, beta: 1)
+                check(Double.self, .threaded(level), shape, Transposition(a: true, b: true), alpha: 1, beta: 1)
+            }
         }
     }
 
     @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")
     func sequentialSums() {
         // Deeper than one depth block, thin enough to be computed transposed, and threaded.
-        for (shape, transposition) in [
-            (Shape(13, 11, 600), Transposition(a: false, b: false)),
-            (Shape(64, 10, 1000), Transposition(a: true, b: false)),
-            (Shape(37, 90, 700), Transposition(a: false, b: true)),
-        ] {
-            exactCheck(Float.self, shape, transposition)
-            exactCheck(Double.self, shape, transposition)
+        for level in Path.levels {
+            for (shape, transposition) in [
+                (Shape(13, 11, 600), Transposition(a: false, b: false)),
+                (Shape(64, 10, 1000), Transposition(a: true, b: false)),
+                (Shape(37, 90, 700), Transposition(a: false, b: true)),
+            ] {
+                exactCheck(Float.self, level, shape, transposition)
+                exactCheck(Double.self, level, shape, transposition)
+            }
         }
     }
 
@@ -126,13 +132,16 @@ extension GEMMTests {
     enum Path {
         /// `GEMM.sgemm` / `dgemm`: the loaded BLAS, or the built-in kernel when there is none.
         case dispatcher
-        /// `GEMM.builtinSgemm` / `builtinDgemm`, whatever BLAS is loaded.
-        case builtin
-        /// The built-in kernel, split across threads however little work the product is.
-        case threaded
+        /// `GEMM.builtinSgemm` / `builtinDgemm` with the kernels for a level, whatever BLAS is loaded.
+        case builtin(CPUFeatures.Level)
+        /// The built-in kernel for a level, split across threads however little work the product is.
+        case threaded(CPUFeatures.Level)
+
+        /// Every kernel level this CPU can run, whatever `EMBER_CPU` asks for.
+        static let levels = [CPUFeatures.Level.baseline, .avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
         /// The entry points that production code calls.
-        static let entryPoints: [Path] = [.dispatcher, .builtin]
+        static let entryPoints: [Path] = [.dispatcher] + levels.map { .builtin($0) }
     }
 
     /// A row-major matrix whose rows are `padding` elements longer than needed; the gaps hold NaN
@@ -223,9 +232,12 @@ extension GEMMTests {
 }
 
 extension GEMMTests {
-    /// Compares the built-in kernel with `sum += a * b` over k in `T`, for exact equality.
+    /// Compares the built-in kernel for `level` with the naive loop over k in `T`, for exact
+    /// equality: `sum += a * b` for the Swift kernel, and with each step one fused multiply-add
+    /// for the C kernels, which use FMA instructions.
     func exactCheck<T: GEMMTestScalar>(
-        _: T.Type, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation = #_sourceLocation
+        _: T.Type, _ level: CPUFeatures.Level, _ shape: Shape, _ transposition: Transposition,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let (m, n, k) = (shape.m, shape.n, shape.k)
         var seed: UInt64 = 7
@@ -235,19 +247,20 @@ extension GEMMTests {
         let b = PaddedMatrix<T>(rows: bRows, columns: bColumns, padding: 0, seed: &seed)
         var c = [T](repeating: .nan, count: m * n)
         T.gemm(
-            .builtin, transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
+            .builtin(level), transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
             a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
         var mismatches = 0
         for i in 0..<m {
             for j in 0..<n {
                 var sum: T = 0
                 for p in 0..<k {
-                    sum += (transposition.a ? a[p, i] : a[i, p]) * (transposition.b ? b[j, p] : b[p, j])
+                    let x = transposition.a ? a[p, i] : a[i, p], y = transposition.b ? b[j, p] : b[p, j]
+                    if level == .baseline { sum += x * y } else { sum.addProduct(x, y) }
                 }
                 if c[i * n + j] != sum { mismatches += 1 }
             }
         }
-        #expect(mismatches == 0, "\(T.self) \(shape.testDescription)", sourceLocation: sourceLocation)
+        #expect(mismatches == 0, "\(T.self) \(level) \(shape.testDescription)", sourceLocation: sourceLocation)
     }
 }
 
@@ -270,14 +283,14 @@ extension Float: GEMMTestScalar {
             GEMM.sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .builtin:
+        case .builtin(let level):
             GEMM.builtinSgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .threaded:
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, level: level)
+        case .threaded(let level):
             BuiltinGEMM.run(
                 Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1)
+                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)
         }
     }
 }
@@ -293,14 +306,14 @@ extension Double: GEMMTestScalar {
             GEMM.dgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .builtin:
+        case .builtin(let level):
             GEMM.builtinDgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .threaded:
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, level: level)
+        case .threaded(let level):
             BuiltinGEMM.run(
                 Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1)
+                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)
         }
     }
 }

@@ -1,26 +1,30 @@
+internal import CEmberKernels
+
 extension GEMM {
     /// The built-in kernel for `Float`, taking the arguments of
-    /// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded.
+    /// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded, run
+    /// with the kernels for `level` (at most `CPUFeatures.detected`).
     static func builtinSgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, level: CPUFeatures.Level = CPUFeatures.level
     ) {
         BuiltinGEMM.run(
             Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-            m: m, n: n, k: k, alpha: alpha, beta: beta)
+            m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
     }
 
     /// The built-in kernel for `Double`, taking the arguments of
-    /// ``dgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded.
+    /// ``dgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded, run
+    /// with the kernels for `level` (at most `CPUFeatures.detected`).
     static func builtinDgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, level: CPUFeatures.Level = CPUFeatures.level
     ) {
         BuiltinGEMM.run(
             Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-            m: m, n: n, k: k, alpha: alpha, beta: beta)
+            m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
     }
 }
 
@@ -45,9 +49,24 @@ protocol GEMMScalar: BinaryFloatingPoint {
     static func multiplyLanes(_ x: Lane, _ y: Lane) -> Lane
     /// `sum + x * y`, element-wise, rounded twice (unfused, as baseline x86_64 has no FMA).
     static func multiplyAddLanes(_ sum: Lane, _ x: Lane, _ y: Lane) -> Lane
+    /// The C micro-kernel family for `level`, or `nil` where only the Swift kernel exists.
+    static func vectorKernel(for level: CPUFeatures.Level) -> VectorKernel<Self>?
 }
 
 extension Float: GEMMScalar {
+    static func vectorKernel(for level: CPUFeatures.Level) -> VectorKernel<Float>? {
+        #if arch(x86_64)
+        switch level {
+        case .baseline: nil
+        case .avx2: VectorKernel(rows: EMBER_SGEMM_AVX2_ROWS, columns: EMBER_SGEMM_AVX2_COLUMNS, product: ember_sgemm_avx2)
+        case .avx512:
+            VectorKernel(rows: EMBER_SGEMM_AVX512_ROWS, columns: EMBER_SGEMM_AVX512_COLUMNS, product: ember_sgemm_avx512)
+        }
+        #else
+        nil
+        #endif
+    }
+
     static var laneWidth: Int { 4 }
     @inline(__always) static func splat(_ value: Float) -> SIMD4<Float> { SIMD4(repeating: value) }
     @inline(__always) static func multiplyLanes(_ x: SIMD4<Float>, _ y: SIMD4<Float>) -> SIMD4<Float> { x * y }
@@ -58,6 +77,19 @@ extension Float: GEMMScalar {
 }
 
 extension Double: GEMMScalar {
+    static func vectorKernel(for level: CPUFeatures.Level) -> VectorKernel<Double>? {
+        #if arch(x86_64)
+        switch level {
+        case .baseline: nil
+        case .avx2: VectorKernel(rows: EMBER_DGEMM_AVX2_ROWS, columns: EMBER_DGEMM_AVX2_COLUMNS, product: ember_dgemm_avx2)
+        case .avx512:
+            VectorKernel(rows: EMBER_DGEMM_AVX512_ROWS, columns: EMBER_DGEMM_AVX512_COLUMNS, product: ember_dgemm_avx512)
+        }
+        #else
+        nil
+        #endif
+    }
+
     static var laneWidth: Int { 2 }
     @inline(__always) static func splat(_ value: Double) -> SIMD2<Double> { SIMD2(repeating: value) }
     @inline(__always) static func multiplyLanes(_ x: SIMD2<Double>, _ y: SIMD2<Double>) -> SIMD2<Double> { x * y }
@@ -65,6 +97,25 @@ extension Double: GEMMScalar {
     static func multiplyAddLanes(_ sum: SIMD2<Double>, _ x: SIMD2<Double>, _ y: SIMD2<Double>) -> SIMD2<Double> {
         sum + x * y
     }
+}
+
+/// A C micro-kernel family (`Sources/CEmberKernels/GEMM.c`): its register tile, and the blocked
+/// product that packs for it and runs it on the calling thread.
+///
+/// ```swift
+/// let kernel = Float.vectorKernel(for: .avx2)!
+/// kernel.product(m, n, k, 1, a, k, 1, b, n, 1, 0, c, n, 1)  // C = A·B, all row-major
+/// ```
+struct VectorKernel<T: GEMMScalar> {
+    /// C = alpha·A·B + beta·C with (m, n, k, alpha, a, aRow, aColumn, b, bRow, bColumn, beta, c, cRow,
+    /// cColumn), the strides as in ``Operands``; m, n, k > 0 and alpha ≠ 0.
+    typealias Product = (
+        Int, Int, Int, T, UnsafePointer<T>, Int, Int, UnsafePointer<T>, Int, Int, T, UnsafeMutablePointer<T>, Int, Int
+    ) -> Void
+
+    /// Rows and columns of the block of C that the kernel keeps in registers.
+    let rows, columns: Int
+    let product: Product
 }
 
 /// The three matrices of one product as pointers and strides, which hide the transposition flags.
@@ -111,7 +162,9 @@ struct Operands<T: GEMMScalar> {
 
 /// Goto/BLIS-style blocked GEMM: op(B) is packed in `depthBlock`×`columnsPerTile` micro-panels
 /// that stay in L1, op(A) in `rowBlock`×`depthBlock` blocks that stay in L2, and the micro-kernel
-/// keeps a `rowsPerTile`×`columnsPerTile` tile of C in registers.
+/// keeps a `rowsPerTile`×`columnsPerTile` tile of C in registers. That Swift kernel runs at
+/// `.baseline`; at `.avx2` and above, ``run(_:m:n:k:alpha:beta:workPerThread:level:)`` hands each
+/// thread's share to the C kernels (``VectorKernel``), which block the same way with wider tiles.
 ///
 /// ```swift
 /// let operands = Operands(transA: false, transB: false, a: a, lda: 1000, b: b, ldb: 100, c: c, ldc: 100)
@@ -131,18 +184,23 @@ enum BuiltinGEMM {
     static let columnBlock = 2048
     /// Packing an element of A or B costs about as much as this many multiply-adds.
     static let packingCost = 4
-    /// Multiply-adds per thread (about 70 µs of work) below which a second thread costs more than
-    /// it saves: waking a parked worker took ~40 µs on the 2-core VM this was tuned on.
+    /// Multiply-adds per thread (about 70 µs of work for the Swift kernel) below which a second
+    /// thread costs more than it saves: waking a parked worker took ~40 µs on the 2-core VM this
+    /// was tuned on.
     static let minimumWorkPerThread = 1_500_000
+    /// The same 70 µs for the C kernels, which are about twice as fast.
+    static let minimumVectorWorkPerThread = 3_000_000
 
     /// Columns of C per micro-tile: 8 floats or 4 doubles.
     static func columnsPerTile<T: GEMMScalar>(_: T.Type) -> Int { lanesPerTile * T.laneWidth }
 
     /// C = alpha·op(A)·op(B) + beta·C for the m×n×k product `operands`, split across threads
-    /// when each would get at least `workPerThread` multiply-adds (tests lower it).
+    /// when each would get at least `workPerThread` multiply-adds (by default the kernel's
+    /// minimum; tests lower it), computed by the C kernels for `level` or, at `.baseline`, by the
+    /// Swift one (tests pick each level).
     static func run<T: GEMMScalar>(
         _ operands: Operands<T>, m: Int, n: Int, k: Int, alpha: T, beta: T,
-        workPerThread: Int = minimumWorkPerThread
+        workPerThread: Int? = nil, level: CPUFeatures.Level = CPUFeatures.level
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must not be negative")
         guard m > 0, n > 0 else { return }
@@ -150,40 +208,45 @@ enum BuiltinGEMM {
             scale(operands, m: m, n: n, by: beta)
             return
         }
-        // The transposed product stores C with scalar writes (its tile rows are C's columns), so it
+        let kernel = T.vectorKernel(for: level)
+        let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
+        let workPerThread = workPerThread ?? (kernel == nil ? minimumWorkPerThread : minimumVectorWorkPerThread)
+        // The transposed product stores C a scalar at a time (its tile rows are C's columns), so it
         // must save a good share of the work to pay off: it does for C with few columns.
-        let flip = 4 * cost(T.self, rows: n, columns: m) < 3 * cost(T.self, rows: m, columns: n)
+        let flip = 4 * cost(rows: n, columns: m, tile: (mr, nr)) < 3 * cost(rows: m, columns: n, tile: (mr, nr))
         let (operands, m, n) = flip ? (operands.transposed, n, m) : (operands, m, n)
-        let nr = columnsPerTile(T.self)
-        let rowPanels = (m + rowsPerTile - 1) / rowsPerTile, columnPanels = (n + nr - 1) / nr
+        let rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr
         // Each thread packs all of the operand whose side of C it does not split, so the split
         // that gives the cheaper share, packing included, wins.
         let threads = Parallel.threadCount
-        let rowShare = (rowPanels + threads - 1) / threads * rowsPerTile
+        let rowShare = (rowPanels + threads - 1) / threads * mr
         let columnShare = (columnPanels + threads - 1) / threads * nr
         let splitRows = rowShare * (roundUp(n, to: nr) + packingCost) + n * packingCost
-            <= columnShare * (roundUp(m, to: rowsPerTile) + packingCost) + m * packingCost
-        let tile = splitRows ? rowsPerTile : nr
+            <= columnShare * (roundUp(m, to: mr) + packingCost) + m * packingCost
+        let tile = splitRows ? mr : nr
         let workPerPanel = tile * (splitRows ? n : m) * k
         Parallel.forRanges(
             count: splitRows ? rowPanels : columnPanels, grain: max(1, workPerThread / workPerPanel)
         ) { panels in
             let start = panels.lowerBound * tile
             let size = min(splitRows ? m : n, panels.upperBound * tile) - start
-            if splitRows {
-                serial(operands.offset(row: start), m: size, n: n, k: k, alpha: alpha, beta: beta)
+            let part = splitRows ? operands.offset(row: start) : operands.offset(column: start)
+            let (rows, columns) = splitRows ? (size, n) : (m, size)
+            if let kernel {
+                kernel.product(
+                    rows, columns, k, alpha, part.a, part.aRow, part.aColumn, part.b, part.bRow, part.bColumn,
+                    beta, part.c, part.cRow, part.cColumn)
             } else {
-                serial(operands.offset(column: start), m: m, n: size, k: k, alpha: alpha, beta: beta)
+                serial(part, m: rows, n: columns, k: k, alpha: alpha, beta: beta)
             }
         }
     }
 
-    /// A per-unit-of-depth estimate of the work for a `rows`×`columns` C: the padded tiles'
-    /// multiply-adds, plus packing A, which costs about a B micro-panel's worth of them per row
-    /// because each element is splatted to a whole lane.
-    static func cost<T: GEMMScalar>(_: T.Type, rows: Int, columns: Int) -> Int {
-        let nr = columnsPerTile(T.self)
-        return roundUp(rows, to: rowsPerTile) * (roundUp(columns, to: nr) + nr)
+    /// A per-unit-of-depth estimate of the work for a `rows`×`columns` C with `tile`-sized
+    /// register tiles: the padded tiles' multiply-adds, plus packing A, which costs about a B
+    /// micro-panel's worth of them per row (the Swift kernel splats each element to a lane).
+    static func cost(rows: Int, columns: Int, tile: (rows: Int, columns: Int)) -> Int {
+        roundUp(rows, to: tile.rows) * (roundUp(columns, to: tile.columns) + tile.columns)
     }
 
     /// The smallest multiple of `multiple` that is at least `value`.
@@ -199,7 +262,7 @@ enum BuiltinGEMM {
         }
     }
 
-    /// The blocked product on the calling thread.
+    /// The blocked product on the calling thread, by the Swift kernel.
     static func serial<T: GEMMScalar>(_ operands: Operands<T>, m: Int, n: Int, k: Int, alpha: T, beta: T) {
         let mr = rowsPerTile, nr = columnsPerTile(T.self)
         let kcMax = min(k, depthBlock)

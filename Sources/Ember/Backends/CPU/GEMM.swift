@@ -21,7 +21,7 @@ enum GEMM {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared,
+        if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
            let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         {
             blas.sgemm(
@@ -34,13 +34,32 @@ enum GEMM {
         }
     }
 
+    /// Whether the built-in kernel should run a product even though a BLAS is loaded: skinny
+    /// mid-sized ones, 1–16 M multiply-adds with one side at least 8 times another, when the C
+    /// kernels run (the Swift one is 2–4 times slower) on more than one thread.
+    ///
+    /// OpenBLAS splits these across its threads, which on this busy 2-core VM costs more than
+    /// the split saves. Medians of 5 ember-bench runs (Zen 4, other jobs running), OpenBLAS
+    /// against the built-in AVX-512 kernel: 64×1000·1000×100 259 µs against 225 µs on 2 threads,
+    /// 1000×64·64×100 (Aᵀ) 227 µs against 202 µs. On 1 thread OpenBLAS is 5–15% faster (138 µs
+    /// against 148 and 162 µs), and so it is on smaller products (64×10·10×100: 2.6 µs against
+    /// 3.1 µs, even on 2 threads).
+    ///
+    /// ```swift
+    /// GEMM.prefersBuiltin(m: 64, n: 100, k: 1000)  // true with AVX2 and 2 threads
+    /// ```
+    static func prefersBuiltin(m: Int, n: Int, k: Int) -> Bool {
+        CPUFeatures.level >= .avx2 && Parallel.threadCount > 1 && (1_000_000...16_000_000).contains(m * n * k)
+            && max(m, n, k) >= 8 * min(m, n, k)
+    }
+
     /// The `Double` counterpart of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
     static func dgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared,
+        if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
            let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         {
             blas.dgemm(

@@ -1,0 +1,208 @@
+// One blocked GEMM, stamped out per scalar type and instruction set by GEMM.c, which defines
+// these before each #include:
+//   GEMM_SCALAR, GEMM_VECTOR      float or double, and the register type holding GEMM_LANES of them
+//   GEMM_ROWS, GEMM_COLUMNS       the register tile of C (GEMM_COLUMNS a multiple of GEMM_LANES)
+//   GEMM_DEPTH_BLOCK, GEMM_ROW_BLOCK, GEMM_COLUMN_BLOCK   cache blocks of k, m and n
+//   GEMM_TARGET                   the __attribute__((target(...))) string
+//   GEMM_LOAD, GEMM_STORE, GEMM_BROADCAST, GEMM_FMA (x·y + z), GEMM_MULTIPLY, GEMM_ZERO
+//   GEMM_PREFIX                   token pasted onto the static helpers' names
+//   GEMM_ENTRY                    the public function's name
+//
+// The scheme is Goto/BLIS: B is packed in GEMM_DEPTH_BLOCK×GEMM_COLUMNS micro-panels, A in
+// GEMM_ROW_BLOCK×GEMM_DEPTH_BLOCK blocks of GEMM_ROWS-row micro-panels, and each B micro-panel
+// stays in L1 while the micro-kernels stream the A block's micro-panels past it from L2, each
+// into a register tile of C.
+
+#define GEMM_PASTE2(x, y) x##_##y
+#define GEMM_PASTE(x, y) GEMM_PASTE2(x, y)
+#define GEMM_STATIC(name) GEMM_PASTE(GEMM_PREFIX, name)
+#define GEMM_VECTORS (GEMM_COLUMNS / GEMM_LANES)
+
+/// Copies the m×k block of A into GEMM_ROWS-row micro-panels, column by column, so that the
+/// micro-kernel reads A sequentially. A ragged last panel keeps the stride of a whole one; its
+/// missing rows are never read, as a shorter micro-kernel runs it.
+__attribute__((target(GEMM_TARGET)))
+static void GEMM_STATIC(pack_a)(
+    ptrdiff_t m, ptrdiff_t k, const GEMM_SCALAR *a, ptrdiff_t a_row, ptrdiff_t a_column,
+    GEMM_SCALAR *restrict packed) {
+    for (ptrdiff_t i = 0; i < m; i += GEMM_ROWS, packed += GEMM_ROWS * k) {
+        ptrdiff_t rows = m - i < GEMM_ROWS ? m - i : GEMM_ROWS;
+        const GEMM_SCALAR *panel = a + i * a_row;
+        if (rows == GEMM_ROWS && a_row == 1) {
+            // A transposed: each packed column is contiguous in A.
+            for (ptrdiff_t p = 0; p < k; p++)
+                for (int r = 0; r < GEMM_ROWS; r++) packed[p * GEMM_ROWS + r] = panel[p * a_column + r];
+            continue;
+        }
+        for (int r = 0; r < rows; r++)
+            for (ptrdiff_t p = 0; p < k; p++) packed[p * GEMM_ROWS + r] = panel[r * a_row + p * a_column];
+    }
+}
+
+/// Copies the k×n block of B into GEMM_COLUMNS-column micro-panels, row by row, zero-padded; a
+/// last panel of at most GEMM_COLUMNS / 2 columns is packed that wide, for a half-width
+/// micro-kernel. Padding columns are computed but never stored; zeros keep NaN or denormal
+/// garbage from slowing the arithmetic.
+__attribute__((target(GEMM_TARGET)))
+static void GEMM_STATIC(pack_b)(
+    ptrdiff_t k, ptrdiff_t n, const GEMM_SCALAR *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    GEMM_SCALAR *restrict packed) {
+    for (ptrdiff_t j = 0; j < n; j += GEMM_COLUMNS, packed += GEMM_COLUMNS * k) {
+        ptrdiff_t columns = n - j < GEMM_COLUMNS ? n - j : GEMM_COLUMNS;
+        ptrdiff_t width = columns <= GEMM_COLUMNS / 2 ? GEMM_COLUMNS / 2 : GEMM_COLUMNS;
+        const GEMM_SCALAR *panel = b + j * b_column;
+        if (columns == GEMM_COLUMNS && b_column == 1) {
+            for (ptrdiff_t p = 0; p < k; p++)
+                for (int v = 0; v < GEMM_VECTORS; v++)
+                    GEMM_STORE(packed + p * GEMM_COLUMNS + v * GEMM_LANES, GEMM_LOAD(panel + p * b_row + v * GEMM_LANES));
+            continue;
+        }
+        for (ptrdiff_t p = 0; p < k; p++)
+            for (ptrdiff_t c = columns; c < width; c++) packed[p * width + c] = 0;
+        for (ptrdiff_t c = 0; c < columns; c++)
+            for (ptrdiff_t p = 0; p < k; p++) packed[p * width + c] = panel[p * b_row + c * b_column];
+    }
+}
+
+/// C tile = alpha·(S + A micro-panel · B micro-panel) + beta·C tile, where S is the C tile itself
+/// when `resuming` and zero otherwise, storing only the first `columns` columns. The A
+/// micro-panel's element (r, p) is `a[r * a_row + p * a_column]`: packed, or A itself. The tile
+/// is `rows` high (GEMM_ROWS, or fewer for a ragged last panel) and `vectors` registers wide
+/// (GEMM_VECTORS, or half that for a narrow last panel), so that edges waste no arithmetic on
+/// padding rows and little on padding columns.
+__attribute__((target(GEMM_TARGET), always_inline))
+static inline void GEMM_STATIC(tile)(
+    int rows, int vectors, ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
+    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t columns,
+    GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming) {
+    int width = vectors * GEMM_LANES;
+    // A whole-width tile of contiguous C is read and written in place; any other goes through `edge`.
+    int direct = columns == width && c_column == 1;
+    GEMM_SCALAR edge[GEMM_ROWS * GEMM_COLUMNS] __attribute__((aligned(64)));
+    GEMM_SCALAR *tile = direct ? c : edge;
+    ptrdiff_t tile_row = direct ? c_row : width;
+    if (!direct && (resuming || beta != 0)) {
+        for (int r = 0; r < rows; r++)
+            for (ptrdiff_t j = 0; j < columns; j++) edge[r * width + j] = c[r * c_row + j * c_column];
+    }
+
+    GEMM_VECTOR sums[GEMM_ROWS][GEMM_VECTORS];
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < vectors; v++)
+            sums[r][v] = resuming ? GEMM_LOAD(tile + r * tile_row + v * GEMM_LANES) : GEMM_ZERO();
+    for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += width) {
+        GEMM_VECTOR row[GEMM_VECTORS];
+        for (int v = 0; v < vectors; v++) row[v] = GEMM_LOAD(b + v * GEMM_LANES);
+        for (int r = 0; r < rows; r++) {
+            GEMM_VECTOR element = GEMM_BROADCAST(a[r * a_row]);
+            for (int v = 0; v < vectors; v++) sums[r][v] = GEMM_FMA(element, row[v], sums[r][v]);
+        }
+    }
+
+    GEMM_VECTOR alphas = GEMM_BROADCAST(alpha), betas = GEMM_BROADCAST(beta);
+    for (int r = 0; r < rows; r++) {
+        for (int v = 0; v < vectors; v++) {
+            GEMM_SCALAR *target = tile + r * tile_row + v * GEMM_LANES;
+            GEMM_VECTOR value = alpha == 1 ? sums[r][v] : GEMM_MULTIPLY(alphas, sums[r][v]);
+            if (beta != 0) value = GEMM_FMA(betas, GEMM_LOAD(target), value);
+            GEMM_STORE(target, value);
+        }
+    }
+    if (!direct) {
+        for (int r = 0; r < rows; r++)
+            for (ptrdiff_t j = 0; j < columns; j++) c[r * c_row + j * c_column] = edge[r * width + j];
+    }
+}
+
+// The micro-kernels proper, one per tile height and width, both constants so that the
+// accumulators live in registers. Not inlined: inside the blocking loops LLVM runs out of
+// registers and spills accumulators.
+
+#define GEMM_TILE_PARAMETERS                                                                           \
+    ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,                   \
+        const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column,            \
+        ptrdiff_t columns, GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming
+#define GEMM_DEFINE_TILE(rows, vectors, name)                                                          \
+    __attribute__((target(GEMM_TARGET), noinline))                                                     \
+    static void GEMM_STATIC(name)(GEMM_TILE_PARAMETERS) {                                              \
+        GEMM_STATIC(tile)(rows, vectors, k, a, a_row, a_column, b, c, c_row, c_column, columns, alpha, \
+                          beta, resuming);                                                             \
+    }
+_Static_assert(GEMM_ROWS == 6, "one micro-kernel per height from 1 to 6");
+GEMM_DEFINE_TILE(1, GEMM_VECTORS / 2, tile_1_half)
+GEMM_DEFINE_TILE(1, GEMM_VECTORS, tile_1_full)
+GEMM_DEFINE_TILE(2, GEMM_VECTORS / 2, tile_2_half)
+GEMM_DEFINE_TILE(2, GEMM_VECTORS, tile_2_full)
+GEMM_DEFINE_TILE(3, GEMM_VECTORS / 2, tile_3_half)
+GEMM_DEFINE_TILE(3, GEMM_VECTORS, tile_3_full)
+GEMM_DEFINE_TILE(4, GEMM_VECTORS / 2, tile_4_half)
+GEMM_DEFINE_TILE(4, GEMM_VECTORS, tile_4_full)
+GEMM_DEFINE_TILE(5, GEMM_VECTORS / 2, tile_5_half)
+GEMM_DEFINE_TILE(5, GEMM_VECTORS, tile_5_full)
+GEMM_DEFINE_TILE(6, GEMM_VECTORS / 2, tile_6_half)
+GEMM_DEFINE_TILE(6, GEMM_VECTORS, tile_6_full)
+
+/// The micro-kernels by height − 1, then by width: half or full.
+static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
+    {GEMM_STATIC(tile_1_half), GEMM_STATIC(tile_1_full)}, {GEMM_STATIC(tile_2_half), GEMM_STATIC(tile_2_full)},
+    {GEMM_STATIC(tile_3_half), GEMM_STATIC(tile_3_full)}, {GEMM_STATIC(tile_4_half), GEMM_STATIC(tile_4_full)},
+    {GEMM_STATIC(tile_5_half), GEMM_STATIC(tile_5_full)}, {GEMM_STATIC(tile_6_half), GEMM_STATIC(tile_6_full)},
+};
+
+__attribute__((target(GEMM_TARGET)))
+void GEMM_ENTRY(
+    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, GEMM_SCALAR alpha,
+    const GEMM_SCALAR *a, ptrdiff_t a_row, ptrdiff_t a_column, const GEMM_SCALAR *b, ptrdiff_t b_row,
+    ptrdiff_t b_column, GEMM_SCALAR beta, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column) {
+    ptrdiff_t depth = k < GEMM_DEPTH_BLOCK ? k : GEMM_DEPTH_BLOCK;
+    ptrdiff_t a_rows = m < GEMM_ROW_BLOCK ? m : GEMM_ROW_BLOCK;
+    ptrdiff_t b_columns = n < GEMM_COLUMN_BLOCK ? n : GEMM_COLUMN_BLOCK;
+    size_t a_count = (size_t)((a_rows + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS * depth);
+    size_t b_count = (size_t)((b_columns + GEMM_COLUMNS - 1) / GEMM_COLUMNS * GEMM_COLUMNS * depth);
+    // Rounded up to whole cache lines, so that B's panels after A's stay 64-byte aligned.
+    a_count = (a_count * sizeof(GEMM_SCALAR) + 63) / 64 * 64 / sizeof(GEMM_SCALAR);
+    GEMM_SCALAR *packed_a = aligned_alloc(64, (a_count + b_count) * sizeof(GEMM_SCALAR));
+    GEMM_SCALAR *packed_b = packed_a + a_count;
+
+    for (ptrdiff_t jc = 0; jc < n; jc += GEMM_COLUMN_BLOCK) {
+        ptrdiff_t nc = n - jc < GEMM_COLUMN_BLOCK ? n - jc : GEMM_COLUMN_BLOCK;
+        for (ptrdiff_t pc = 0; pc < k; pc += GEMM_DEPTH_BLOCK) {
+            ptrdiff_t kc = k - pc < GEMM_DEPTH_BLOCK ? k - pc : GEMM_DEPTH_BLOCK;
+            // Later depth blocks resume C's running sums when alpha is 1, so that each element is
+            // one chain in k order whatever the blocking; otherwise they add alpha·A·B to C.
+            int resuming = pc > 0 && alpha == 1;
+            GEMM_SCALAR block_alpha = pc == 0 || !resuming ? alpha : 1;
+            GEMM_SCALAR block_beta = pc == 0 ? beta : resuming ? 0 : 1;
+            GEMM_STATIC(pack_b)(kc, nc, b + pc * b_row + jc * b_column, b_row, b_column, packed_b);
+            for (ptrdiff_t ic = 0; ic < m; ic += GEMM_ROW_BLOCK) {
+                ptrdiff_t mc = m - ic < GEMM_ROW_BLOCK ? m - ic : GEMM_ROW_BLOCK;
+                const GEMM_SCALAR *block = a + ic * a_row + pc * a_column;
+                // A row-major A feeding few B micro-panels is read in place: the kernel's
+                // broadcasts load from six rows as cheaply as from one packed column, and packing
+                // cost about a fifth of the time of a 64×1000 · 1000×100 product. Wider products
+                // pack, as reading a 1024- or 2048-column A in place was 10–20% slower.
+                int in_place = a_column == 1 && nc <= 8 * GEMM_COLUMNS;
+                if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
+                for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
+                    ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
+                    for (ptrdiff_t ir = 0; ir < mc; ir += GEMM_ROWS) {
+                        ptrdiff_t rows = mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS;
+                        GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2](
+                            kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
+                            in_place ? 1 : GEMM_ROWS, packed_b + jr * kc,
+                            c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column, columns,
+                            block_alpha, block_beta, resuming);
+                    }
+                }
+            }
+        }
+    }
+    free(packed_a);
+}
+
+#undef GEMM_PASTE2
+#undef GEMM_PASTE
+#undef GEMM_STATIC
+#undef GEMM_VECTORS
+#undef GEMM_TILE_PARAMETERS
+#undef GEMM_DEFINE_TILE

@@ -1,0 +1,60 @@
+#ifndef EMBER_GEMM_H
+#define EMBER_GEMM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__x86_64__)
+
+/// Register-tile sizes of the C micro-kernels: each keeps a ROWS×COLUMNS block of C in
+/// registers, so callers splitting work across threads cut C along multiples of these.
+enum {
+    EMBER_SGEMM_AVX2_ROWS = 6, EMBER_SGEMM_AVX2_COLUMNS = 16,
+    EMBER_DGEMM_AVX2_ROWS = 6, EMBER_DGEMM_AVX2_COLUMNS = 8,
+    EMBER_SGEMM_AVX512_ROWS = 6, EMBER_SGEMM_AVX512_COLUMNS = 32,
+    EMBER_DGEMM_AVX512_ROWS = 6, EMBER_DGEMM_AVX512_COLUMNS = 16,
+};
+
+/// C = alpha·A·B + beta·C on the calling thread, with packing and cache blocking, where element
+/// (i, p) of the m×k matrix A is `a[i * a_row + p * a_column]`, and likewise for the k×n B and
+/// the m×n C. Strides may be anything, so transposed operands need no copy:
+///
+///     // C (m×n, row-major) = Aᵀ·B with A stored k×m
+///     ember_sgemm_avx2(m, n, k, 1, a, 1, m, b, n, 1, 0, c, n, 1);
+///
+/// Requires m, n, k > 0 and alpha ≠ 0. With beta 0, C is only written. With alpha 1 each element
+/// of C is one fused multiply-add chain in k order, whatever the blocking. The AVX2 variants need
+/// AVX2 and FMA, the AVX-512 ones AVX-512 F/VL/DQ/BW too: see ember_cpu_detect().
+void ember_sgemm_avx2(
+    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+    const float *a, ptrdiff_t a_row, ptrdiff_t a_column, const float *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    float beta, float *c, ptrdiff_t c_row, ptrdiff_t c_column);
+
+/// The AVX-512 counterpart of ember_sgemm_avx2().
+void ember_sgemm_avx512(
+    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+    const float *a, ptrdiff_t a_row, ptrdiff_t a_column, const float *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    float beta, float *c, ptrdiff_t c_row, ptrdiff_t c_column);
+
+/// The double-precision counterpart of ember_sgemm_avx2().
+void ember_dgemm_avx2(
+    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+    const double *a, ptrdiff_t a_row, ptrdiff_t a_column, const double *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    double beta, double *c, ptrdiff_t c_row, ptrdiff_t c_column);
+
+/// The double-precision counterpart of ember_sgemm_avx512().
+void ember_dgemm_avx512(
+    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+    const double *a, ptrdiff_t a_row, ptrdiff_t a_column, const double *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    double beta, double *c, ptrdiff_t c_row, ptrdiff_t c_column);
+
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
