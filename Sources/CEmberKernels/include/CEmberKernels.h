@@ -6,5 +6,6 @@
 // __attribute__((target(...))); callers pick one with ember_cpu_level().
 
 #include "EmberCPU.h"
+#include "EmberVectorMath.h"
 
 #endif

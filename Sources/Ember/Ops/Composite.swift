@@ -156,23 +156,30 @@ extension Tensor {
 }
 
 /// The row loop of the fused softmax: max, exp and sum (accumulated as `sum` does), then scale.
+/// float32 rows are exponentiated by the vector kernel, which rounds as `exp()` does.
 private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
     static func run(_ input: Tensor, into output: Tensor, log: Bool) {
         let rowLength = input.shape[input.dim - 1]
         let rows = input.numel / rowLength
         let source = input.elementPointer(as: T.self), target = output.elementPointer(as: T.self)
+        let vectorExp = T.self == Float.self ? VectorMathFunction.exp.float32Kernel() : nil
         Parallel.forRanges(count: rows, grain: Swift.max(1, 16_384 / rowLength)) { range in
             for row in range {
                 let x = source + row * rowLength, y = target + row * rowLength
                 var peak = x[0]
                 for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
-                if log {
-                    for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
-                    let logSum: T = T.log(T(SumRowsKernel.sum(y, count: rowLength)))
-                    for i in 0..<rowLength { y[i] = (x[i] - peak) - logSum }
+                if let vectorExp {
+                    for i in 0..<rowLength { y[i] = x[i] - peak }
+                    y.withMemoryRebound(to: Float.self, capacity: rowLength) { vectorExp($0, $0, rowLength) }
                 } else {
                     for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
-                    let scale: T = 1 / T(SumRowsKernel.sum(y, count: rowLength))
+                }
+                let sum = T(SumRowsKernel.sum(y, count: rowLength))
+                if log {
+                    let logSum = T.log(sum)
+                    for i in 0..<rowLength { y[i] = (x[i] - peak) - logSum }
+                } else {
+                    let scale: T = 1 / sum
                     for i in 0..<rowLength { y[i] = T.multiply(y[i], scale) }
                 }
             }
