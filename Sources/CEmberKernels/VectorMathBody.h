@@ -189,6 +189,25 @@ VM_ARRAY_KERNEL(log)
 VM_ARRAY_KERNEL(tanh)
 VM_ARRAY_KERNEL(sigmoid)
 
+/// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
+/// the result is the array kernel's on the subtracted row, without a pass that writes it.
+__attribute__((target(VM_TARGET))) static void VM(ember_shifted_exp_f32)(
+    const float *input, float *output, ptrdiff_t count, float shift) {
+    ptrdiff_t index = 0;
+    for (; index + VM_WIDTH <= count; index += VM_WIDTH) {
+        vfloat x;
+        memcpy(&x, input + index, sizeof x);
+        vfloat y = VM(exp_vector)(x - shift);
+        memcpy(output + index, &y, sizeof y);
+    }
+    if (index < count) {
+        vfloat x = {};
+        memcpy(&x, input + index, (size_t)(count - index) * sizeof(float));
+        vfloat y = VM(exp_vector)(x - shift);
+        memcpy(output + index, &y, (size_t)(count - index) * sizeof(float));
+    }
+}
+
 #undef VM_ARRAY_KERNEL
 #undef vfloat
 #undef vint

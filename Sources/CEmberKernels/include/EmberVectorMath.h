@@ -32,6 +32,17 @@ typedef void (*ember_float_array_kernel)(const float *input, float *output, ptrd
 ///     if (exp) exp(x, y, n);
 ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, ember_cpu_level level);
 
+/// `output[i] = exp(input[i] - shift)` for `count` float32 elements, with the difference rounded
+/// to float first: the exp kernel's result on the shifted row, which softmax needs, without a
+/// pass that stores the shifted row.
+typedef void (*ember_float_shifted_exp_kernel)(const float *input, float *output, ptrdiff_t count, float shift);
+
+/// The shifted exp kernel built for `level`, or NULL where `ember_vector_math_f32` gives NULL.
+///
+///     ember_float_shifted_exp_kernel exp = ember_shifted_exp_f32(ember_cpu_detect());
+///     if (exp) exp(row, out, n, row_max);
+ember_float_shifted_exp_kernel ember_shifted_exp_f32(ember_cpu_level level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -156,21 +156,21 @@ extension Tensor {
 }
 
 /// The row loop of the fused softmax: max, exp and sum (accumulated as `sum` does), then scale.
-/// float32 rows are exponentiated by the vector kernel, which rounds as `exp()` does.
+/// float32 rows are shifted and exponentiated by one vector kernel, which rounds as `exp()` does.
 private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
     static func run(_ input: Tensor, into output: Tensor, log: Bool) {
         let rowLength = input.shape[input.dim - 1]
         let rows = input.numel / rowLength
         let source = input.elementPointer(as: T.self), target = output.elementPointer(as: T.self)
-        let vectorExp = T.self == Float.self ? VectorMathFunction.exp.float32Kernel() : nil
+        let shiftedExp = T.self == Float.self ? VectorMathFunction.shiftedExpFloat32Kernel() : nil
         Parallel.forRanges(count: rows, grain: Swift.max(1, 16_384 / rowLength)) { range in
             for row in range {
                 let x = source + row * rowLength, y = target + row * rowLength
-                var peak = x[0]
-                for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
-                if let vectorExp {
-                    for i in 0..<rowLength { y[i] = x[i] - peak }
-                    y.withMemoryRebound(to: Float.self, capacity: rowLength) { vectorExp($0, $0, rowLength) }
+                let peak = Self.peak(of: x, count: rowLength)
+                if let shiftedExp {
+                    let floats = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+                    let target = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+                    shiftedExp(floats, target, rowLength, unsafeBitCast(peak, to: Float.self))
                 } else {
                     for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
                 }
@@ -184,5 +184,26 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
                 }
             }
         }
+    }
+
+    /// The largest element of a row, or NaN if it holds one (what `amax` gives).
+    private static func peak(of x: UnsafeMutablePointer<T>, count: Int) -> T {
+        var peak = x[0]
+        var index = 0
+        if T.self == Float.self {
+            // Eight lanes at a time: the scalar loop's NaN test keeps it from vectorizing.
+            let floats = UnsafeRawPointer(x)
+            var lanes = SIMD8<Float>(repeating: -.infinity)
+            var sawNaN = SIMDMask<SIMD8<Int32>>()
+            while index + 8 <= count {
+                let values = floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                lanes.replace(with: values, where: values .> lanes)
+                sawNaN .|= values .!= values
+                index += 8
+            }
+            if index > 0 { peak = unsafeBitCast(any(sawNaN) ? .nan : lanes.max(), to: T.self) }
+        }
+        for i in index..<count where x[i] > peak || x[i].isNaN { peak = x[i] }
+        return peak
     }
 }

@@ -81,6 +81,49 @@ import Testing
         }
     }
 
+    /// exp(x - shift) is the exp kernel's result on the rounded difference, tails included.
+    @Test func shiftedExpIsExpOfTheDifference() throws {
+        let values = stride(from: 0, to: Self.sweep.count, by: 683).map { Self.sweep[$0] }.filter(\.isFinite)
+        for level in Self.levels {
+            let exp = try #require(VectorMathFunction.exp.float32Kernel(at: level))
+            let shiftedExp = try #require(VectorMathFunction.shiftedExpFloat32Kernel(at: level))
+            for shift: Float in [0, 3.5, -120, 1e30] {
+                for count in [values.count, 1, 15, 17, 33] {
+                    let row = Array(values.prefix(count))
+                    let expected = Self.run(exp, row.map { $0 - shift }).map(\.bitPattern)
+                    let shifted = [Float](unsafeUninitializedCapacity: count) { output, initialized in
+                        row.withUnsafeBufferPointer { shiftedExp($0.baseAddress, output.baseAddress, count, shift) }
+                        initialized = count
+                    }
+                    #expect(shifted.map(\.bitPattern) == expected, "at \(level), shift \(shift), count \(count)")
+                }
+            }
+        }
+    }
+
+    /// The fused float32 softmax rows (vector max and exp) round as the unfused formula does,
+    /// NaN and -inf included, for rows longer than a vector and with tails.
+    @Test func fusedSoftmaxMatchesTheUnfusedFormula() {
+        let rowLength = 37
+        var values = (0..<5 * rowLength).map { Float(($0 * 7919) % 113) * 0.21 - 11 }
+        values[1 * rowLength + 20] = .nan
+        values[2 * rowLength + 3] = -.infinity
+        values.replaceSubrange(3 * rowLength..<4 * rowLength, with: repeatElement(-.infinity, count: rowLength))
+        values[5 * rowLength - 1] = 40
+        let x = Tensor(values, shape: [5, rowLength])
+        let shifted = x - x.amax(dim: 1, keepdim: true)
+        let exponentials = shifted.exp()
+        let pairs = [
+            (x.softmax(dim: 1), exponentials * exponentials.sum(dim: 1, keepdim: true).reciprocal()),
+            (x.logSoftmax(dim: 1), shifted - exponentials.sum(dim: 1, keepdim: true).log()),
+        ]
+        for (fused, unfused) in pairs {
+            for (a, b) in zip(fused.toArray(as: Float.self), unfused.toArray(as: Float.self)) {
+                #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "\(a) vs \(b)")
+            }
+        }
+    }
+
     /// Runs `kernel` over `inputs` into a new array.
     static func run(_ kernel: VectorMathFunction.Float32ArrayKernel, _ inputs: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: inputs.count) { output, initialized in
