@@ -3,7 +3,7 @@
 // per vector) defined. Not a public header: it defines functions.
 //
 // Accuracy strategy. exp, the hot one (softmax), computes in float with FMA and stays within
-// 0.65 ulp (0.77 for subnormal results, which round twice). log, tanh and sigmoid widen to
+// 0.67 ulp (0.77 for subnormal results, which round twice). log, tanh and sigmoid widen to
 // double, where their range reductions lose nothing that float would notice, so each result is
 // rounded to float once from a value accurate to about 2^-34 relative: within 0.51 ulp. Their
 // cost is two double vectors per float vector.
@@ -47,7 +47,7 @@ static inline vdouble VM(select_double)(vlong mask, vdouble a, vdouble b) {
 /// e^r = 1 + r + r²·q(r), q of degree 4 fitted by least squares at 2000 Chebyshev nodes for
 /// relative error (our fit, max 3.8e-9 = 0.06 ulp). The sum is formed as (1 + r) plus a small
 /// tail, with 1 + r split exactly (Fast2Sum), so only the last addition rounds at full size:
-/// a plain Horner evaluation reaches 1.003 ulp near |r| = ln2/2, this stays under 0.65.
+/// a plain Horner evaluation reaches 1.003 ulp near |r| = ln2/2, this stays under 0.67.
 /// 2^n is applied as 2^⌊n/2⌋·2^(n-⌊n/2⌋), two normal factors, so that results near the
 /// overflow threshold and in the subnormal range round once, as libm's do.
 static inline vfloat VM(exp_float)(vfloat x) {
@@ -206,6 +206,31 @@ __attribute__((target(VM_TARGET))) static void VM(ember_shifted_exp_f32)(
         vfloat y = VM(exp_vector)(x - shift);
         memcpy(output + index, &y, (size_t)(count - index) * sizeof(float));
     }
+}
+
+/// The largest of `count` floats, or NaN if any is NaN (torch.amax's answer); -inf for none.
+__attribute__((target(VM_TARGET))) static float VM(ember_max_f32)(const float *input, ptrdiff_t count) {
+    vfloat peak = (vfloat){} - __builtin_inff();
+    vint sawNaN = {};
+    ptrdiff_t index = 0;
+    for (; index + VM_WIDTH <= count; index += VM_WIDTH) {
+        vfloat x;
+        memcpy(&x, input + index, sizeof x);
+        peak = VM(select_float)(x > peak, x, peak);
+        sawNaN |= x != x;
+    }
+    if (index < count) {
+        vfloat x = (vfloat){} - __builtin_inff();
+        memcpy(&x, input + index, (size_t)(count - index) * sizeof(float));
+        peak = VM(select_float)(x > peak, x, peak);
+        sawNaN |= x != x;
+    }
+    float result = -__builtin_inff();
+    for (int lane = 0; lane < VM_WIDTH; lane++) {
+        if (sawNaN[lane]) return __builtin_nanf("");
+        if (peak[lane] > result) result = peak[lane];
+    }
+    return result;
 }
 
 #undef VM_ARRAY_KERNEL

@@ -32,16 +32,26 @@ typedef void (*ember_float_array_kernel)(const float *input, float *output, ptrd
 ///     if (exp) exp(x, y, n);
 ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, ember_cpu_level level);
 
+// Softmax's row kernels: the row maximum, then exp of the row shifted by it.
+
 /// `output[i] = exp(input[i] - shift)` for `count` float32 elements, with the difference rounded
-/// to float first: the exp kernel's result on the shifted row, which softmax needs, without a
-/// pass that stores the shifted row.
+/// to float first: the exp kernel's result on the shifted row, without a pass that stores it.
 typedef void (*ember_float_shifted_exp_kernel)(const float *input, float *output, ptrdiff_t count, float shift);
+
+/// The largest of `count` float32 elements, or NaN if any is NaN (torch.amax's answer).
+typedef float (*ember_float_max_kernel)(const float *input, ptrdiff_t count);
 
 /// The shifted exp kernel built for `level`, or NULL where `ember_vector_math_f32` gives NULL.
 ///
-///     ember_float_shifted_exp_kernel exp = ember_shifted_exp_f32(ember_cpu_detect());
+///     ember_float_shifted_exp_kernel exp = ember_shifted_exp_f32_kernel(ember_cpu_detect());
 ///     if (exp) exp(row, out, n, row_max);
-ember_float_shifted_exp_kernel ember_shifted_exp_f32(ember_cpu_level level);
+ember_float_shifted_exp_kernel ember_shifted_exp_f32_kernel(ember_cpu_level level);
+
+/// The row maximum kernel built for `level`, or NULL where `ember_vector_math_f32` gives NULL.
+///
+///     ember_float_max_kernel max = ember_max_f32_kernel(ember_cpu_detect());
+///     float row_max = max ? max(row, n) : row[0];
+ember_float_max_kernel ember_max_f32_kernel(ember_cpu_level level);
 
 #ifdef __cplusplus
 }

@@ -64,14 +64,6 @@ enum VectorMathFunction {
         }
         return ember_vector_math_f32(function, ember_cpu_level(rawValue: UInt32(level.rawValue)))
     }
-
-    /// `output[i] = exp(input[i] - shift)`, the difference rounded to float first (a softmax row).
-    typealias ShiftedFloat32Kernel = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float) -> Void
-
-    /// The shifted exp kernel built for `level`; nil at the baseline level.
-    static func shiftedExpFloat32Kernel(at level: CPUFeatures.Level = CPUFeatures.level) -> ShiftedFloat32Kernel? {
-        ember_shifted_exp_f32(ember_cpu_level(rawValue: UInt32(level.rawValue)))
-    }
 }
 
 /// A unary op defined on every numeric dtype, keeping the dtype.

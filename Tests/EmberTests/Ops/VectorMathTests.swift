@@ -81,23 +81,36 @@ import Testing
         }
     }
 
-    /// exp(x - shift) is the exp kernel's result on the rounded difference, tails included.
-    @Test func shiftedExpIsExpOfTheDifference() throws {
+    /// The softmax row kernels: exp(x - shift) is the exp kernel's result on the rounded
+    /// difference, and the maximum is amax's, NaN included, at every length and alignment.
+    @Test func softmaxRowKernels() throws {
         let values = stride(from: 0, to: Self.sweep.count, by: 683).map { Self.sweep[$0] }.filter(\.isFinite)
         for level in Self.levels {
             let exp = try #require(VectorMathFunction.exp.float32Kernel(at: level))
-            let shiftedExp = try #require(VectorMathFunction.shiftedExpFloat32Kernel(at: level))
+            let kernels = try #require(SoftmaxRowKernels(level: level))
             for shift: Float in [0, 3.5, -120, 1e30] {
                 for count in [values.count, 1, 15, 17, 33] {
                     let row = Array(values.prefix(count))
                     let expected = Self.run(exp, row.map { $0 - shift }).map(\.bitPattern)
                     let shifted = [Float](unsafeUninitializedCapacity: count) { output, initialized in
-                        row.withUnsafeBufferPointer { shiftedExp($0.baseAddress, output.baseAddress, count, shift) }
+                        row.withUnsafeBufferPointer { kernels.shiftedExp($0.baseAddress, output.baseAddress, count, shift) }
                         initialized = count
                     }
                     #expect(shifted.map(\.bitPattern) == expected, "at \(level), shift \(shift), count \(count)")
                 }
             }
+            let row = (0..<40).map { Float(($0 * 37) % 41) - 20.5 }
+            for count in 1...33 {
+                for offset in 0..<4 {
+                    let slice = Array(row[offset..<offset + count])
+                    let peak = row.withUnsafeBufferPointer { kernels.max($0.baseAddress! + offset, count) }
+                    #expect(peak == slice.max()!, "at \(level), count \(count), offset \(offset)")
+                    var withNaN = slice
+                    withNaN[count / 2] = .nan
+                    #expect(withNaN.withUnsafeBufferPointer { kernels.max($0.baseAddress, count) }.isNaN)
+                }
+            }
+            #expect([-Float.infinity].withUnsafeBufferPointer { kernels.max($0.baseAddress, 1) } == -.infinity)
         }
     }
 
