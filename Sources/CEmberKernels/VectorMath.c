@@ -1,7 +1,8 @@
-// Vectorized float32 exp, log, tanh and sigmoid. The kernels are written once, in
-// VectorMathBody.h, with Clang vector types, and compiled here once per instruction set under
-// __attribute__((target(...))): SwiftPM forbids -m flags, and the same source for both widths
-// keeps the AVX2 and AVX-512 results bit-identical.
+// Vectorized float32 exp, log, tanh and sigmoid, and softmax's row kernels (max, shifted
+// exp). The kernels are written once, in VectorMathBody.h, with Clang vector types, and
+// compiled here once per instruction set under __attribute__((target(...))): SwiftPM forbids
+// -m flags, and the same source for both widths keeps the AVX2 and AVX-512 results
+// bit-identical.
 
 #include "EmberVectorMath.h"
 
