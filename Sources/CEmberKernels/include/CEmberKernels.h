@@ -7,5 +7,6 @@
 
 #include "EmberCPU.h"
 #include "EmberGEMM.h"
+#include "EmberVectorMath.h"
 
 #endif

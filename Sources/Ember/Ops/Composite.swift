@@ -2,6 +2,8 @@
 // forward without recording, then records one node under PyTorch's name with a derivative
 // written in tensor ops, so double backward works.
 
+internal import CEmberKernels
+
 extension Tensor {
     /// Runs `forward` without recording and records it as one node named `name`.
     private func composite(_ name: String, saveResult: Bool = true, forward: () -> Tensor, backward: @escaping (Tensor, Tensor, Tensor) -> Tensor) -> Tensor {
@@ -156,26 +158,57 @@ extension Tensor {
 }
 
 /// The row loop of the fused softmax: max, exp and sum (accumulated as `sum` does), then scale.
+/// float32 rows use the vector kernels, which round as `amax` and `exp()` do.
 private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
     static func run(_ input: Tensor, into output: Tensor, log: Bool) {
         let rowLength = input.shape[input.dim - 1]
         let rows = input.numel / rowLength
         let source = input.elementPointer(as: T.self), target = output.elementPointer(as: T.self)
+        let vectorKernels = T.self == Float.self ? SoftmaxRowKernels(level: CPUFeatures.level) : nil
         Parallel.forRanges(count: rows, grain: Swift.max(1, 16_384 / rowLength)) { range in
             for row in range {
                 let x = source + row * rowLength, y = target + row * rowLength
-                var peak = x[0]
-                for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
+                let peak: T
+                if let vectorKernels {
+                    let inputs = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+                    let outputs = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+                    let floatPeak = vectorKernels.max(inputs, rowLength)
+                    vectorKernels.shiftedExp(inputs, outputs, rowLength, floatPeak)
+                    peak = unsafeBitCast(floatPeak, to: T.self)
+                } else {
+                    var scalarPeak = x[0]
+                    for i in 0..<rowLength where x[i] > scalarPeak || x[i].isNaN { scalarPeak = x[i] }
+                    for i in 0..<rowLength { y[i] = T.exp(x[i] - scalarPeak) }
+                    peak = scalarPeak
+                }
+                let sum = T(SumRowsKernel.sum(y, count: rowLength))
                 if log {
-                    for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
-                    let logSum: T = T.log(T(SumRowsKernel.sum(y, count: rowLength)))
+                    let logSum = T.log(sum)
                     for i in 0..<rowLength { y[i] = (x[i] - peak) - logSum }
                 } else {
-                    for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
-                    let scale: T = 1 / T(SumRowsKernel.sum(y, count: rowLength))
+                    let scale: T = 1 / sum
                     for i in 0..<rowLength { y[i] = T.multiply(y[i], scale) }
                 }
             }
         }
+    }
+}
+
+/// The vectorized C kernels of a float32 softmax row: its maximum (NaN if it holds one), and
+/// exp of the row minus a shift, rounded as subtracting and then calling `exp()` would.
+///
+/// ```swift
+/// if let kernels = SoftmaxRowKernels(level: .avx2) { kernels.shiftedExp(x, y, n, kernels.max(x, n)) }
+/// ```
+struct SoftmaxRowKernels {
+    let max: @convention(c) (UnsafePointer<Float>?, Int) -> Float
+    let shiftedExp: @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float) -> Void
+
+    /// The kernels built for `level`; nil at the baseline level.
+    init?(level: CPUFeatures.Level) {
+        let cpuLevel = ember_cpu_level(rawValue: UInt32(level.rawValue))
+        guard let max = ember_max_f32_kernel(cpuLevel), let shiftedExp = ember_shifted_exp_f32_kernel(cpuLevel) else { return nil }
+        self.max = max
+        self.shiftedExp = shiftedExp
     }
 }

@@ -1,6 +1,8 @@
 // The machinery behind elementwise ops: op protocols, dtype dispatch, broadcasting and
 // recording. Individual ops live in Unary.swift and Binary.swift, one definition each.
 
+internal import CEmberKernels
+
 /// What every differentiable unary op declares besides its kernel.
 protocol UnaryDerivative {
     /// PyTorch's name for the op, used in messages (`exp`).
@@ -32,6 +34,36 @@ extension UnaryDerivative {
 /// A unary op defined on floating-point values; integer inputs are promoted to float32.
 protocol UnaryFloatOp: UnaryDerivative {
     static func apply<T: FloatCompute>(_ x: T) -> T
+    /// The vectorized C kernel that computes `apply` on contiguous float32 arrays, if any.
+    static var vectorFunction: VectorMathFunction? { get }
+}
+
+extension UnaryFloatOp {
+    static var vectorFunction: VectorMathFunction? { nil }
+}
+
+/// A float32 function with vectorized C kernels (CEmberKernels' EmberVectorMath.h), each within
+/// 1 ulp of the correctly rounded result, with libm's special values.
+///
+/// ```swift
+/// if let exp = VectorMathFunction.exp.float32Kernel() { exp(input, output, count) }
+/// ```
+enum VectorMathFunction {
+    case exp, log, tanh, sigmoid
+
+    /// `output[i] = f(input[i])` for `count` elements; `output` may be `input`.
+    typealias Float32ArrayKernel = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+
+    /// The kernel built for `level`; nil at the baseline level, where libm's loop is used.
+    func float32Kernel(at level: CPUFeatures.Level = CPUFeatures.level) -> Float32ArrayKernel? {
+        let function: ember_vector_function = switch self {
+        case .exp: EMBER_VECTOR_EXP
+        case .log: EMBER_VECTOR_LOG
+        case .tanh: EMBER_VECTOR_TANH
+        case .sigmoid: EMBER_VECTOR_SIGMOID
+        }
+        return ember_vector_math_f32(function, ember_cpu_level(rawValue: UInt32(level.rawValue)))
+    }
 }
 
 /// A unary op defined on every numeric dtype, keeping the dtype.
@@ -62,6 +94,13 @@ private struct UnaryFloatKernel<Op: UnaryFloatOp>: FloatElementVisitor {
         @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: Op.apply(x.compute)) }
     }
     func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
+        if E.self == Float.self, input.isContiguous, output.isContiguous, let kernel = Op.vectorFunction?.float32Kernel() {
+            let x = input.elementPointer(as: Float.self), y = output.elementPointer(as: Float.self)
+            Parallel.forRanges(count: input.numel, grain: Parallel.defaultGrain) { range in
+                kernel(x + range.lowerBound, y + range.lowerBound, range.count)
+            }
+            return
+        }
         mapElements(into: output, input, grain: 8192, Map<E>())
     }
 }

@@ -2,6 +2,7 @@
 
 enum Exp: UnaryFloatOp {
     static let name = "exp", cuda = "exp(x)"
+    static let vectorFunction: VectorMathFunction? = .exp
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .exp(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * result! }
@@ -9,6 +10,7 @@ enum Exp: UnaryFloatOp {
 
 enum Log: UnaryFloatOp {
     static let name = "log", cuda = "log(x)"
+    static let vectorFunction: VectorMathFunction? = .log
     static let saves: SavedOperands = .input
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .log(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient / input! }
@@ -51,6 +53,7 @@ enum Cos: UnaryFloatOp {
 
 enum Tanh: UnaryFloatOp {
     static let name = "tanh", cuda = "tanh(x)"
+    static let vectorFunction: VectorMathFunction? = .tanh
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .tanh(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
@@ -60,6 +63,7 @@ enum Tanh: UnaryFloatOp {
 
 enum Sigmoid: UnaryFloatOp {
     static let name = "sigmoid", cuda = "1.0f / (1.0f + exp(-x))"
+    static let vectorFunction: VectorMathFunction? = .sigmoid
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {

@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+@testable import Ember
+
+/// The vectorized float32 kernels against double-precision libm rounded to float, at every
+/// instruction-set level this CPU runs (each level's kernel called directly).
+@Suite struct VectorMathTests {
+    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid]
+    static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
+
+    /// Every 1531st float bit pattern: about 2.8 million values of both signs and all
+    /// exponents, subnormals, infinities and NaNs included.
+    static let sweep = stride(from: UInt32(0), to: UInt32.max, by: 1531).map(Float.init(bitPattern:))
+
+    @Test func baselineLeavesTheLibmLoop() {
+        for function in Self.functions {
+            #expect(function.float32Kernel(at: .baseline) == nil)
+        }
+    }
+
+    @Test(arguments: functions)
+    func withinOneUlpOfTheCorrectlyRoundedResult(_ function: VectorMathFunction) throws {
+        let inputs = Self.sweep + function.thresholds.flatMap { Self.neighbourhood(of: $0) }
+        let expected = inputs.map { Float(function.reference($0)) }
+        var firstLevelOutputs: [UInt32]?
+        for level in Self.levels {
+            let outputs = try Self.run(#require(function.float32Kernel(at: level)), inputs)
+            var worst = (ulps: 0, input: Float.zero)
+            for index in inputs.indices {
+                let distance = Self.ulpDistance(outputs[index], expected[index])
+                if distance > worst.ulps { worst = (distance, inputs[index]) }
+            }
+            #expect(worst.ulps <= 1, "\(function) at \(level): \(worst.ulps) ulp at \(worst.input)")
+            // One source compiled per instruction set: the levels must agree bit for bit.
+            let bits = outputs.map(\.bitPattern)
+            if let firstLevelOutputs { #expect(bits == firstLevelOutputs, "\(function) at \(level)") }
+            firstLevelOutputs = bits
+        }
+    }
+
+    @Test(arguments: functions)
+    func specialValuesMatchLibm(_ function: VectorMathFunction) throws {
+        let cases = function.specialValues
+        for level in Self.levels {
+            let outputs = try Self.run(#require(function.float32Kernel(at: level)), cases.map(\.input))
+            for (output, (input, expected)) in zip(outputs, cases) {
+                let matches = expected.isNaN ? output.isNaN : output.bitPattern == expected.bitPattern
+                #expect(matches, "\(function)(\(input)) at \(level): \(output), expected \(expected)")
+            }
+        }
+    }
+
+    @Test(arguments: functions)
+    func tailsUnalignedAndInPlace(_ function: VectorMathFunction) throws {
+        let values = (0..<33).map { Float($0) * 0.37 - 5 }
+        let sentinel = Float(bitPattern: 0x7fc0_1234)
+        for level in Self.levels {
+            let kernel = try #require(function.float32Kernel(at: level))
+            let whole = Self.run(kernel, values).map(\.bitPattern)
+            for count in 0...33 {
+                for offset in 0..<4 {
+                    var input = [Float](repeating: 0, count: offset + count + 1)
+                    input.replaceSubrange(offset..<offset + count, with: values.prefix(count))
+                    var output = [Float](repeating: sentinel, count: input.count + 16)
+                    input.withUnsafeBufferPointer { input in
+                        output.withUnsafeMutableBufferPointer { output in
+                            kernel(input.baseAddress! + offset, output.baseAddress! + offset, count)
+                        }
+                    }
+                    input.withUnsafeMutableBufferPointer { input in
+                        kernel(input.baseAddress! + offset, input.baseAddress! + offset, count)
+                    }
+                    let context = "\(function) at \(level), count \(count), offset \(offset)"
+                    #expect(output[offset..<offset + count].map(\.bitPattern) == Array(whole.prefix(count)), "\(context)")
+                    #expect(input[offset..<offset + count].map(\.bitPattern) == Array(whole.prefix(count)), "\(context) in place")
+                    let untouched = output[..<offset] + output[(offset + count)...]
+                    #expect(untouched.allSatisfy { $0.bitPattern == sentinel.bitPattern }, "\(context) wrote outside")
+                }
+            }
+        }
+    }
+
+    /// The softmax row kernels: exp(x - shift) is the exp kernel's result on the rounded
+    /// difference, and the maximum is amax's, NaN included, at every length and alignment.
+    @Test func softmaxRowKernels() throws {
+        let values = stride(from: 0, to: Self.sweep.count, by: 683).map { Self.sweep[$0] }.filter(\.isFinite)
+        for level in Self.levels {
+            let exp = try #require(VectorMathFunction.exp.float32Kernel(at: level))
+            let kernels = try #require(SoftmaxRowKernels(level: level))
+            for shift: Float in [0, 3.5, -120, 1e30] {
+                for count in [values.count, 1, 15, 17, 33] {
+                    let row = Array(values.prefix(count))
+                    let expected = Self.run(exp, row.map { $0 - shift }).map(\.bitPattern)
+                    let shifted = [Float](unsafeUninitializedCapacity: count) { output, initialized in
+                        row.withUnsafeBufferPointer { kernels.shiftedExp($0.baseAddress, output.baseAddress, count, shift) }
+                        initialized = count
+                    }
+                    #expect(shifted.map(\.bitPattern) == expected, "at \(level), shift \(shift), count \(count)")
+                }
+            }
+            let row = (0..<40).map { Float(($0 * 37) % 41) - 20.5 }
+            for count in 1...33 {
+                for offset in 0..<4 {
+                    let slice = Array(row[offset..<offset + count])
+                    let peak = row.withUnsafeBufferPointer { kernels.max($0.baseAddress! + offset, count) }
+                    #expect(peak == slice.max()!, "at \(level), count \(count), offset \(offset)")
+                    var withNaN = slice
+                    withNaN[count / 2] = .nan
+                    #expect(withNaN.withUnsafeBufferPointer { kernels.max($0.baseAddress, count) }.isNaN)
+                }
+            }
+            #expect([-Float.infinity].withUnsafeBufferPointer { kernels.max($0.baseAddress, 1) } == -.infinity)
+        }
+    }
+
+    /// The fused float32 softmax rows (vector max and exp) round as the unfused formula does,
+    /// NaN and -inf included, for rows longer than a vector and with tails.
+    @Test func fusedSoftmaxMatchesTheUnfusedFormula() {
+        let rowLength = 37
+        var values = (0..<5 * rowLength).map { Float(($0 * 7919) % 113) * 0.21 - 11 }
+        values[1 * rowLength + 20] = .nan
+        values[2 * rowLength + 3] = -.infinity
+        values.replaceSubrange(3 * rowLength..<4 * rowLength, with: repeatElement(-.infinity, count: rowLength))
+        values[5 * rowLength - 1] = 40
+        let x = Tensor(values, shape: [5, rowLength])
+        let shifted = x - x.amax(dim: 1, keepdim: true)
+        let exponentials = shifted.exp()
+        let pairs = [
+            (x.softmax(dim: 1), exponentials * exponentials.sum(dim: 1, keepdim: true).reciprocal()),
+            (x.logSoftmax(dim: 1), shifted - exponentials.sum(dim: 1, keepdim: true).log()),
+        ]
+        for (fused, unfused) in pairs {
+            for (a, b) in zip(fused.toArray(as: Float.self), unfused.toArray(as: Float.self)) {
+                #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "\(a) vs \(b)")
+            }
+        }
+    }
+
+    /// Runs `kernel` over `inputs` into a new array.
+    static func run(_ kernel: VectorMathFunction.Float32ArrayKernel, _ inputs: [Float]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: inputs.count) { output, initialized in
+            inputs.withUnsafeBufferPointer { kernel($0.baseAddress, output.baseAddress, inputs.count) }
+            initialized = inputs.count
+        }
+    }
+
+    /// The 4096 floats on each side of `value`, to catch off-by-one thresholds.
+    static func neighbourhood(of value: Float) -> [Float] {
+        var below = [value], above = [value]
+        for _ in 0..<4096 {
+            below.append(below.last!.nextDown)
+            above.append(above.last!.nextUp)
+        }
+        return below + above
+    }
+
+    /// How many floats apart two results are, across zero too; infinities and zeros must match
+    /// exactly (sign included), NaN must meet NaN.
+    static func ulpDistance(_ output: Float, _ expected: Float) -> Int {
+        if expected.isNaN || output.isNaN { return expected.isNaN && output.isNaN ? 0 : .max }
+        if expected.isInfinite || expected == 0 { return output.bitPattern == expected.bitPattern ? 0 : .max }
+        func ordered(_ value: Float) -> Int {
+            let magnitude = Int(value.bitPattern & 0x7fff_ffff)
+            return value.sign == .minus ? -magnitude : magnitude
+        }
+        return Swift.abs(ordered(output) - ordered(expected))
+    }
+}
+
+extension VectorMathFunction {
+    /// The function in double precision, whose rounding to float is the correctly rounded
+    /// result (double rounding aside, which the sweep would show as a 1-ulp difference at most).
+    func reference(_ x: Float) -> Double {
+        let x = Double(x)
+        return switch self {
+        case .exp: Foundation.exp(x)
+        case .log: Foundation.log(x)
+        case .tanh: Foundation.tanh(x)
+        case .sigmoid: 1 / (1 + Foundation.exp(-x))
+        }
+    }
+
+    /// Where results change regime: overflow, the smallest normal and zero for exp; 1 and
+    /// the subnormal boundary for log; the kernels' own switch points and saturation.
+    var thresholds: [Float] {
+        switch self {
+        case .exp: [88.72283, -87.33655, -103.27893, -103.97208, 0, 0.34657359, -0.34657359]
+        case .log: [1, 0x1p-126, 0x1p-149, 0.70710677, 1.4142135, .greatestFiniteMagnitude]
+        case .tanh: [0x1p-6, -0x1p-6, 9.010913, 20, 0x1p-12]
+        case .sigmoid: [-88.72283, -87.33655, -103.27893, -103.97208, 16.635532, 0]
+        }
+    }
+
+    /// Inputs with exactly known results.
+    var specialValues: [(input: Float, expected: Float)] {
+        switch self {
+        case .exp:
+            [(-.infinity, 0), (.infinity, .infinity), (.nan, .nan), (0, 1), (-0.0, 1),
+             (Float(bitPattern: 0x42b1_7217), Float(Foundation.exp(Double(Float(bitPattern: 0x42b1_7217))))),
+             (Float(bitPattern: 0x42b1_7218), .infinity), (-104, 0)]
+        case .log:
+            [(0, -.infinity), (-0.0, -.infinity), (-1, .nan), (-.infinity, .nan), (.infinity, .infinity),
+             (.nan, .nan), (1, 0), (2, Float(Foundation.log(2.0))), (0x1p-149, Float(-149 * Foundation.log(2.0)))]
+        case .tanh:
+            [(0, 0), (-0.0, -0.0), (.infinity, 1), (-.infinity, -1), (.nan, .nan), (10, 1), (-10, -1),
+             (1e30, 1), (0x1p-140, 0x1p-140), (-0x1p-140, -0x1p-140)]
+        case .sigmoid:
+            [(-.infinity, 0), (.infinity, 1), (.nan, .nan), (0, 0.5), (-0.0, 0.5), (-200, 0), (100, 1)]
+        }
+    }
+}
