@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/ember-bench"),
 
         // MARK: - Tests
-        .testTarget(name: "EmberTests", dependencies: ["Ember"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -209,29 +209,49 @@ __attribute__((target(VM_TARGET))) static void VM(ember_shifted_exp_f32)(
     }
 }
 
-/// The largest of `count` floats, or NaN if any is NaN (torch.amax's answer); -inf for none.
-__attribute__((target(VM_TARGET))) static float VM(ember_max_f32)(const float *input, ptrdiff_t count) {
-    vfloat peak = (vfloat){} - __builtin_inff();
+/// The largest (or, with `largest` false, the smallest) of `count` floats, or NaN if any is
+/// NaN (torch.amax's answer); -inf (+inf) for none. Four accumulators, so that the compares
+/// overlap instead of waiting on each other's latency.
+__attribute__((target(VM_TARGET), always_inline)) static inline float VM(extremum_f32)(
+    const float *input, ptrdiff_t count, int largest) {
+    const float none = largest ? -__builtin_inff() : __builtin_inff();
+    vfloat best[4];
+    for (int k = 0; k < 4; k++) best[k] = (vfloat){} + none;
     vint sawNaN = {};
     ptrdiff_t index = 0;
-    for (; index + VM_WIDTH <= count; index += VM_WIDTH) {
-        vfloat x;
-        memcpy(&x, input + index, sizeof x);
-        peak = VM(select_float)(x > peak, x, peak);
+    for (; index + 4 * VM_WIDTH <= count; index += 4 * VM_WIDTH) {
+        for (int k = 0; k < 4; k++) {
+            vfloat x;
+            memcpy(&x, input + index + k * VM_WIDTH, sizeof x);
+            best[k] = VM(select_float)(largest ? x > best[k] : x < best[k], x, best[k]);
+            sawNaN |= x != x;
+        }
+    }
+    for (; index < count; index += VM_WIDTH) {
+        vfloat x = (vfloat){} + none;
+        ptrdiff_t length = count - index < VM_WIDTH ? count - index : VM_WIDTH;
+        memcpy(&x, input + index, (size_t)length * sizeof(float));
+        best[0] = VM(select_float)(largest ? x > best[0] : x < best[0], x, best[0]);
         sawNaN |= x != x;
     }
-    if (index < count) {
-        vfloat x = (vfloat){} - __builtin_inff();
-        memcpy(&x, input + index, (size_t)(count - index) * sizeof(float));
-        peak = VM(select_float)(x > peak, x, peak);
-        sawNaN |= x != x;
-    }
-    float result = -__builtin_inff();
+    float result = none;
     for (int lane = 0; lane < VM_WIDTH; lane++) {
         if (sawNaN[lane]) return __builtin_nanf("");
-        if (peak[lane] > result) result = peak[lane];
+        for (int k = 0; k < 4; k++) {
+            if (largest ? best[k][lane] > result : best[k][lane] < result) result = best[k][lane];
+        }
     }
     return result;
+}
+
+/// The largest of `count` floats, or NaN if any is NaN; -inf for none.
+__attribute__((target(VM_TARGET))) static float VM(ember_max_f32)(const float *input, ptrdiff_t count) {
+    return VM(extremum_f32)(input, count, 1);
+}
+
+/// The smallest of `count` floats, or NaN if any is NaN; +inf for none.
+__attribute__((target(VM_TARGET))) static float VM(ember_min_f32)(const float *input, ptrdiff_t count) {
+    return VM(extremum_f32)(input, count, 0);
 }
 
 #undef VM_ARRAY_KERNEL

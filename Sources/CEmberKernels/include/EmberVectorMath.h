@@ -53,6 +53,10 @@ ember_float_shifted_exp_kernel ember_shifted_exp_f32_kernel(ember_cpu_level leve
 ///     float row_max = max ? max(row, n) : row[0];
 ember_float_max_kernel ember_max_f32_kernel(ember_cpu_level level);
 
+/// The row minimum kernel (NaN if any element is NaN, +inf for none), built for `level`, or NULL
+/// where `ember_vector_math_f32` gives NULL.
+ember_float_max_kernel ember_min_f32_kernel(ember_cpu_level level);
+
 #ifdef __cplusplus
 }
 #endif

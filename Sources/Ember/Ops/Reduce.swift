@@ -1,3 +1,5 @@
+internal import CEmberKernels
+
 // Reductions: sum, mean, prod, max/min (with indices), amax/amin, argmax/argmin.
 // variance, std and logsumexp are composites in Composite.swift.
 
@@ -160,8 +162,15 @@ private struct ExtremumRowsKernel: ElementVisitor {
 extension ExtremumRowsKernel {
     /// The largest (or smallest) float in `[start, end)`, NaN if any element is NaN.
     static func extremum(_ floats: UnsafeRawPointer, from start: Int, to end: Int, largest: Bool) -> Float {
-        largest ? extremum(floats, from: start, to: end, Largest.self) : extremum(floats, from: start, to: end, Smallest.self)
+        if let kernel = largest ? vectorMax : vectorMin {
+            return kernel(floats.assumingMemoryBound(to: Float.self) + start, end - start)
+        }
+        return largest ? extremum(floats, from: start, to: end, Largest.self) : extremum(floats, from: start, to: end, Smallest.self)
     }
+
+    /// The C kernels for the CPU's vector unit (AVX2 or AVX-512); nil at the baseline level.
+    static let vectorMax = ember_max_f32_kernel(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
+    static let vectorMin = ember_min_f32_kernel(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
     /// Which way an extremum looks, as a type so that the loop is specialized for it.
     protocol Direction { static func better(_ candidate: SIMD16<Float>, than best: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> }

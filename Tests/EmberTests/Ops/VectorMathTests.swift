@@ -1,4 +1,5 @@
 import Foundation
+import CEmberKernels
 import Testing
 
 @testable import Ember
@@ -99,18 +100,32 @@ import Testing
                     #expect(shifted.map(\.bitPattern) == expected, "at \(level), shift \(shift), count \(count)")
                 }
             }
-            let row = (0..<40).map { Float(($0 * 37) % 41) - 20.5 }
-            for count in 1...33 {
-                for offset in 0..<4 {
+        }
+    }
+
+    /// The row maximum and minimum (softmax's shift, `max()`/`min()` of a whole tensor) at every
+    /// length around the four-accumulator blocks, every alignment, with NaN anywhere.
+    @Test func rowExtremumKernels() throws {
+        let row = (0..<300).map { Float(($0 * 37) % 301) - 150.5 }
+        for level in Self.levels {
+            let cpuLevel = ember_cpu_level(rawValue: UInt32(level.rawValue))
+            let largest = try #require(ember_max_f32_kernel(cpuLevel)), smallest = try #require(ember_min_f32_kernel(cpuLevel))
+            for count in 1...260 {
+                for offset in [0, 1, 3] {
                     let slice = Array(row[offset..<offset + count])
-                    let peak = row.withUnsafeBufferPointer { kernels.max($0.baseAddress! + offset, count) }
-                    #expect(peak == slice.max()!, "at \(level), count \(count), offset \(offset)")
+                    row.withUnsafeBufferPointer { row in
+                        #expect(largest(row.baseAddress! + offset, count) == slice.max()!, "at \(level), count \(count), offset \(offset)")
+                        #expect(smallest(row.baseAddress! + offset, count) == slice.min()!, "at \(level), count \(count), offset \(offset)")
+                    }
                     var withNaN = slice
-                    withNaN[count / 2] = .nan
-                    #expect(withNaN.withUnsafeBufferPointer { kernels.max($0.baseAddress, count) }.isNaN)
+                    withNaN[(count * 7) / 11] = .nan
+                    withNaN.withUnsafeBufferPointer { row in
+                        #expect(largest(row.baseAddress, count).isNaN && smallest(row.baseAddress, count).isNaN)
+                    }
                 }
             }
-            #expect([-Float.infinity].withUnsafeBufferPointer { kernels.max($0.baseAddress, 1) } == -.infinity)
+            #expect([-Float.infinity].withUnsafeBufferPointer { largest($0.baseAddress, 1) } == -.infinity)
+            #expect([Float.infinity].withUnsafeBufferPointer { smallest($0.baseAddress, 1) } == .infinity)
         }
     }
 
