@@ -194,9 +194,24 @@ func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: T
 /// `out[i] = f(a[i], b[i], c[i])` over tensors of one shape (inputs already broadcast).
 @inline(__always)
 func mapElements<F: TernaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: F) {
-    let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides, c.strides])
     let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self)
     let y = b.elementPointer(as: F.Second.self), z = c.elementPointer(as: F.Third.self)
+    let isDense = { (t: Tensor) in t.isContiguous && t.shape == out.shape }
+    let isScalar = { (t: Tensor) in t.strides.allSatisfy { $0 == 0 } }
+    if isDense(out) && isDense(a) && (isDense(b) || isScalar(b)) && (isDense(c) || isScalar(c)) {
+        // `where(mask, x, 0)` and friends: dense operands or broadcast scalars, no loop plan.
+        let (sb, sc) = (isDense(b) ? 1 : 0, isDense(c) ? 1 : 0)
+        Parallel.forRanges(count: out.numel, grain: Parallel.defaultGrain) { range in
+            switch (sb, sc) {
+            case (1, 1): for i in range { o[i] = f(x[i], y[i], z[i]) }
+            case (1, 0): for i in range { o[i] = f(x[i], y[i], z[0]) }
+            case (0, 1): for i in range { o[i] = f(x[i], y[0], z[i]) }
+            default: for i in range { o[i] = f(x[i], y[0], z[0]) }
+            }
+        }
+        return
+    }
+    let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides, c.strides])
     let (so, sa, sb, sc) = (loop.innerStride(0), loop.innerStride(1), loop.innerStride(2), loop.innerStride(3))
     loop.run { offsets, length in
         let o = o + offsets[0], x = x + offsets[1], y = y + offsets[2], z = z + offsets[3]

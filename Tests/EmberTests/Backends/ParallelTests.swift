@@ -66,6 +66,11 @@ struct ParallelTests {
         inPlace.clamp_(min: 0)
         inPlace.add_(y)
         #expect(inPlace.toArray(as: Float.self) == zip(a, b).map { Swift.max($0, 0) + $1 })
+        let mask = x .> y
+        let selected = zip(a, b).map { $0 > $1 }
+        #expect(Tensor.where(mask, x, y).toArray(as: Float.self) == zip(a, b).map { Swift.max($0, $1) })
+        #expect(Tensor.where(mask, x, 0.0).toArray(as: Float.self) == zip(a, selected).map { $1 ? $0 : 0 })
+        #expect(Tensor.where(mask, 1.0, y).toArray(as: Float.self) == zip(b, selected).map { $1 ? 1 : $0 })
         // A strided view takes the planned loop.
         let strided = x[0..<(a.count / 2) * 2].view(-1, 2).t()[1]
         #expect((strided * 2).toArray(as: Float.self) == stride(from: 1, to: a.count - 1, by: 2).map { a[$0] * 2 })
