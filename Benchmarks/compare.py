@@ -45,13 +45,16 @@ if torch is not None and "seed" in suites:
             grad[input < 0] = 0
             return grad
 
-    def seed(program, steps=100):
+    def seed_runner(program, steps=20):
+        """Runs `steps` steps of one program on weights kept between calls, like ember-bench."""
+        torch.manual_seed(0)
+        x, y = torch.randn(N, D_in), torch.randn(N, D_out)
+        grad = program != "manual"
+        w1, w2 = torch.randn(D_in, H, requires_grad=grad), torch.randn(H, D_out, requires_grad=grad)
+        lr = 1e-6
+
         def run():
-            torch.manual_seed(0)
-            x, y = torch.randn(N, D_in), torch.randn(N, D_out)
-            grad = program != "manual"
-            w1, w2 = torch.randn(D_in, H, requires_grad=grad), torch.randn(H, D_out, requires_grad=grad)
-            lr = 1e-6
+            nonlocal w1, w2
             for _ in range(steps):
                 if program == "manual":
                     h = x.mm(w1); h_relu = h.clamp(min=0); y_pred = h_relu.mm(w2)
@@ -67,25 +70,42 @@ if torch is not None and "seed" in suites:
                     loss.backward()
                     w1.data -= lr * w1.grad.data; w2.data -= lr * w2.grad.data
                     w1.grad.data.zero_(); w2.grad.data.zero_()
-        return median(run) / steps
+        return run
 
-    for program in ["manual", "autograd", "custom"]:
-        pytorch[f"seed {program} step"] = seed(program)
-
-    def numpy_manual(steps=100):
+    def numpy_runner(steps=20):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((N, D_in), dtype=np.float32); y = rng.standard_normal((N, D_out), dtype=np.float32)
         w1 = rng.standard_normal((D_in, H), dtype=np.float32); w2 = rng.standard_normal((H, D_out), dtype=np.float32)
         lr = np.float32(1e-6)
-        for _ in range(steps):
-            h = x @ w1; h_relu = np.maximum(h, 0); y_pred = h_relu @ w2
-            np.square(y_pred - y).sum()
-            grad_y_pred = 2.0 * (y_pred - y)
-            grad_w2 = h_relu.T @ grad_y_pred
-            grad_h = (grad_y_pred @ w2.T).copy(); grad_h[h < 0] = 0
-            grad_w1 = x.T @ grad_h
-            w1 -= lr * grad_w1; w2 -= lr * grad_w2
-    numpy_results["seed manual step"] = median(numpy_manual) / 100
+
+        def run():
+            nonlocal w1, w2
+            for _ in range(steps):
+                h = x @ w1; h_relu = np.maximum(h, 0); y_pred = h_relu @ w2
+                np.square(y_pred - y).sum()
+                grad_y_pred = 2.0 * (y_pred - y)
+                grad_w2 = h_relu.T @ grad_y_pred
+                grad_h = (grad_y_pred @ w2.T).copy(); grad_h[h < 0] = 0
+                grad_w1 = x.T @ grad_h
+                w1 -= lr * grad_w1; w2 -= lr * grad_w2
+        return run
+
+    def interleaved(runners, rounds=15, steps=20):
+        """Median seconds per step of each runner, timed in turn round after round as ember-bench
+        times its programs. NumPy runs in its own rounds: its BLAS threads spin after each
+        product and would slow PyTorch's threads if the two alternated."""
+        samples = {name: [] for name in runners}
+        for run in runners.values():
+            run()
+        for _ in range(rounds):
+            for name, run in runners.items():
+                start = time.perf_counter()
+                run()
+                samples[name].append((time.perf_counter() - start) / steps)
+        return {name: statistics.median(times) for name, times in samples.items()}
+
+    pytorch.update(interleaved({f"seed {p} step": seed_runner(p) for p in ["manual", "autograd", "custom"]}))
+    numpy_results.update(interleaved({"seed manual step": numpy_runner()}))
 
 if "sgemm" in suites:
     for n in [64, 128, 256, 512, 1024, 2048]:

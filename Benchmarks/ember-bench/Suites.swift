@@ -24,14 +24,16 @@ enum Suites {
         }
     }
 
+    /// A closure that runs `steps` training steps of one seed program on weights it keeps
+    /// between calls (set up once, outside the timed part).
     static func seedStep(_ program: String, steps: Int) -> () -> Void {
         let (N, DIn, H, DOut) = (64, 1000, 100, 10)
         let learningRate: Float = 1e-6
+        let generator = Generator(seed: 0)
+        let x = Tensor.randn(N, DIn, generator: generator), y = Tensor.randn(N, DOut, generator: generator)
+        let w1 = Tensor.randn(DIn, H, requiresGrad: program != "manual", generator: generator)
+        let w2 = Tensor.randn(H, DOut, requiresGrad: program != "manual", generator: generator)
         return {
-            let generator = Generator(seed: 0)
-            let x = Tensor.randn(N, DIn, generator: generator), y = Tensor.randn(N, DOut, generator: generator)
-            let w1 = Tensor.randn(DIn, H, requiresGrad: program != "manual", generator: generator)
-            let w2 = Tensor.randn(H, DOut, requiresGrad: program != "manual", generator: generator)
             for _ in 0..<steps {
                 switch program {
                 case "manual":
@@ -59,11 +61,23 @@ enum Suites {
         }
     }
 
+    /// The three programs timed in turn, round after round, so that a busy moment on a shared
+    /// host slows all three rather than skewing their ratios.
     static func seed() -> [Measurement] {
-        ["manual", "autograd", "custom"].map { program in
-            let steps = 100
-            let seconds = median(repeats: 5, seedStep(program, steps: steps)) / Double(steps)
-            return Measurement(suite: "seed", name: "seed \(program) step", seconds: seconds, work: nil, unit: nil)
+        let programs = ["manual", "autograd", "custom"]
+        let steps = 20
+        let runs = programs.map { seedStep($0, steps: steps) }
+        var samples = programs.map { _ in [Double]() }
+        for run in runs { run() }
+        for _ in 0..<15 {
+            for (index, run) in runs.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                run()
+                samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+            }
+        }
+        return zip(programs, samples).map { program, times in
+            Measurement(suite: "seed", name: "seed \(program) step", seconds: times.sorted()[times.count / 2], work: nil, unit: nil)
         }
     }
 
