@@ -126,7 +126,7 @@ enum Engine {
             if createGraph || existing.requiresGrad {
                 variable.grad = existing + gradient
             } else {
-                _ = noGrad { existing.add_(gradient) }
+                existing.add_(gradient)  // not recorded: the engine runs with grad mode off here
             }
         } else {
             // The gradient may be shared (a root gradient or one sent to several inputs), so

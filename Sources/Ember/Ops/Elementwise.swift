@@ -161,8 +161,14 @@ private struct FillKernel: ElementVisitor {
         let element = value.element(as: E.self)
         if output.isContiguous {
             let pointer = output.elementPointer(as: E.self)
+            // Zero is all-zero bytes in every dtype: memset, much faster than a store loop.
+            let isZero = withUnsafeBytes(of: element) { $0.allSatisfy { $0 == 0 } }
             Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
-                (pointer + range.lowerBound).initialize(repeating: element, count: range.count)
+                if isZero {
+                    UnsafeMutableRawPointer(pointer + range.lowerBound).initializeMemory(as: UInt8.self, repeating: 0, count: range.count * MemoryLayout<E>.stride)
+                } else {
+                    (pointer + range.lowerBound).initialize(repeating: element, count: range.count)
+                }
             }
         } else {
             mapElements(into: output, output, Constant(element: element))
