@@ -155,6 +155,7 @@ enum Engine {
 
 /// Node → number, by open addressing on the node's address: the engine looks nodes up on
 /// every edge, and Dictionary's seeded hashing cost more than the rest of a small backward.
+/// Nodes are not retained; the engine's are alive throughout, held by the roots' graph.
 ///
 /// ```swift
 /// var index = NodeIndex()

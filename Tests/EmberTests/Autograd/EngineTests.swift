@@ -12,7 +12,10 @@ struct EngineTests {
         let again = nodes.map { index.insert($0, as: -1) }
         #expect(fresh.allSatisfy { $0 } && again.allSatisfy { !$0 })
         #expect(nodes.indices.allSatisfy { index[nodes[$0]] == $0 })
-        #expect(index[Node(name: "other", nextEdges: [], outputs: [], body: nil)] == nil)
+        // The index does not retain its nodes; kept alive here, no other node can take an address.
+        withExtendedLifetime(nodes) {
+            #expect(index[Node(name: "other", nextEdges: [], outputs: [], body: nil)] == nil)
+        }
     }
 
     @Test func longChainsAndWideFanInGetExactGradients() {
