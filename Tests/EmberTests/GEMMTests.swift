@@ -80,6 +80,28 @@ struct GEMMTests {
         }
     }
 
+    @Test("cuts C into one block per thread along its longer side for a single-threaded BLAS")
+    func threadBlocksCoverC() {
+        final class Blocks: @unchecked Sendable {
+            let lock = Lock()
+            var cells: [Int] = []
+        }
+        for (m, n) in [(61, 37), (13, 150), (1, 9), (7, 1)] {
+            let blocks = Blocks()
+            blocks.cells = Array(repeating: 0, count: m * n)
+            GEMM.forEachThreadBlock(m: m, n: n, k: 50, workPerThread: 1) { rows, columns in
+                blocks.lock.withLock { for i in rows { for j in columns { blocks.cells[i * n + j] += 1 } } }
+            }
+            #expect(blocks.cells.allSatisfy { $0 == 1 }, "\(m)×\(n): every element of C in exactly one block")
+        }
+        var calls = 0
+        GEMM.forEachThreadBlock(m: 64, n: 64, k: 64) { rows, columns in
+            calls += 1
+            #expect(rows == 0..<64 && columns == 0..<64)
+        }
+        #expect(calls == 1, "a 64³ product is too small to split")
+    }
+
     @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")
     func sequentialSums() {
         // Deeper than one depth block, thin enough to be computed transposed, and threaded.

@@ -32,6 +32,10 @@ struct BLASLibrary: Sendable {
     let name: String
     let sgemm: SGEMM
     let dgemm: DGEMM
+    /// Whether the library was set to one thread, so that ``GEMM`` splits products across
+    /// Ember's workers instead: two thread pools spinning on the same cores slow each other
+    /// (OpenBLAS's threads keep polling long after a product, and take the core from Ember's).
+    let runsOnEmberThreads: Bool
 
     /// The library used by ``GEMM``, or `nil` when none loads or `EMBER_BLAS=builtin`.
     ///
@@ -65,15 +69,15 @@ struct BLASLibrary: Sendable {
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
         if path.hasSuffix("/Accelerate") {
             name = "Accelerate"
+            runsOnEmberThreads = false
         } else if let setThreads = dlsym(handle, "openblas_set_num_threads") {
             name = "OpenBLAS (\(fileName))"
-            // Keeps EMBER_NUM_THREADS in charge of OpenBLAS's pool too, so one knob sizes both.
-            if getenv("EMBER_NUM_THREADS") != nil {
-                typealias SetThreads = @convention(c) (Int32) -> Void
-                unsafeBitCast(setThreads, to: SetThreads.self)(Int32(clamping: Parallel.threadCount))
-            }
+            typealias SetThreads = @convention(c) (Int32) -> Void
+            unsafeBitCast(setThreads, to: SetThreads.self)(1)
+            runsOnEmberThreads = true
         } else {
             name = "BLAS (\(fileName))"
+            runsOnEmberThreads = false
         }
     }
 }

@@ -24,9 +24,21 @@ enum GEMM {
         if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
            let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         {
-            blas.sgemm(
-                BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+            guard blas.runsOnEmberThreads else {
+                blas.sgemm(
+                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                    alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+                return
+            }
+            forEachThreadBlock(m: m, n: n, k: k) { rows, columns in
+                let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                    .offset(row: rows.lowerBound, column: columns.lowerBound)
+                let shape = BLASShape(
+                    transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
+                blas.sgemm(
+                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                    alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
+            }
         } else {
             builtinSgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
@@ -53,6 +65,30 @@ enum GEMM {
             && max(m, n, k) >= 8 * min(m, n, k)
     }
 
+    /// Multiply-adds per thread below which splitting a BLAS product costs more than it saves
+    /// (about 10 µs of work for one core).
+    static let minimumBLASWorkPerThread = 500_000
+
+    /// Calls `block(rows, columns)` for blocks of C that together cover it, one per thread
+    /// when the product is big enough, split along C's longer side.
+    static func forEachThreadBlock(
+        m: Int, n: Int, k: Int, workPerThread: Int = minimumBLASWorkPerThread, _ block: (Range<Int>, Range<Int>) -> Void
+    ) {
+        let splitRows = m >= n
+        let side = splitRows ? m : n
+        let parts = min(Parallel.threadCount, side, m * n * k / max(workPerThread, 1))
+        guard parts > 1 else {
+            block(0..<m, 0..<n)
+            return
+        }
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range {
+                let slice = side * part / parts..<side * (part + 1) / parts
+                if splitRows { block(slice, 0..<n) } else { block(0..<m, slice) }
+            }
+        }
+    }
+
     /// The `Double` counterpart of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
     static func dgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
@@ -62,9 +98,21 @@ enum GEMM {
         if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
            let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         {
-            blas.dgemm(
-                BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+            guard blas.runsOnEmberThreads else {
+                blas.dgemm(
+                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                    alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+                return
+            }
+            forEachThreadBlock(m: m, n: n, k: k) { rows, columns in
+                let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                    .offset(row: rows.lowerBound, column: columns.lowerBound)
+                let shape = BLASShape(
+                    transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
+                blas.dgemm(
+                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                    alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
+            }
         } else {
             builtinDgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
