@@ -185,8 +185,8 @@ enum BuiltinGEMM {
     /// Packing an element of A or B costs about as much as this many multiply-adds.
     static let packingCost = 4
     /// Multiply-adds per thread (about 70 µs of work for the Swift kernel) below which a second
-    /// thread costs more than it saves: waking a parked worker took ~40 µs on the 2-core VM this
-    /// was tuned on.
+    /// thread is not used. Tuned when waking a parked worker took ~40 µs; workers now stay awake
+    /// between ops, but a parked one still costs that much.
     static let minimumWorkPerThread = 1_500_000
     /// The same 70 µs for the C kernels, which are about twice as fast.
     static let minimumVectorWorkPerThread = 3_000_000

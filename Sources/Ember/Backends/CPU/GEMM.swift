@@ -21,16 +21,10 @@ enum GEMM {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
-           let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        if let blas = BLASLibrary.shared,
+           BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
         {
-            guard blas.runsOnEmberThreads else {
-                blas.sgemm(
-                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                    alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
-                return
-            }
-            forEachThreadBlock(m: m, n: n, k: k) { rows, columns in
+            forEachThreadBlock(m: m, n: n, k: k, splitting: blas.runsOnEmberThreads) { rows, columns in
                 let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
                     .offset(row: rows.lowerBound, column: columns.lowerBound)
                 let shape = BLASShape(
@@ -46,37 +40,19 @@ enum GEMM {
         }
     }
 
-    /// Whether the built-in kernel should run a product even though a BLAS is loaded: skinny
-    /// mid-sized ones, 1–16 M multiply-adds with one side at least 8 times another, when the C
-    /// kernels run (the Swift one is 2–4 times slower) on more than one thread.
-    ///
-    /// OpenBLAS splits these across its threads, which on this busy 2-core VM costs more than
-    /// the split saves. Medians of 5 ember-bench runs (Zen 4, other jobs running), OpenBLAS
-    /// against the built-in AVX-512 kernel: 64×1000·1000×100 259 µs against 225 µs on 2 threads,
-    /// 1000×64·64×100 (Aᵀ) 227 µs against 202 µs. On 1 thread OpenBLAS is 5–15% faster (138 µs
-    /// against 148 and 162 µs), and so it is on smaller products (64×10·10×100: 2.6 µs against
-    /// 3.1 µs, even on 2 threads).
-    ///
-    /// ```swift
-    /// GEMM.prefersBuiltin(m: 64, n: 100, k: 1000)  // true with AVX2 and 2 threads
-    /// ```
-    static func prefersBuiltin(m: Int, n: Int, k: Int) -> Bool {
-        CPUFeatures.level >= .avx2 && Parallel.threadCount > 1 && (1_000_000...16_000_000).contains(m * n * k)
-            && max(m, n, k) >= 8 * min(m, n, k)
-    }
-
     /// Multiply-adds per thread below which splitting a BLAS product costs more than it saves
     /// (about 10 µs of work for one core).
     static let minimumBLASWorkPerThread = 500_000
 
-    /// Calls `block(rows, columns)` for blocks of C that together cover it, one per thread
-    /// when the product is big enough, split along C's longer side.
+    /// Calls `block(rows, columns)` for blocks of C that together cover it: one per thread,
+    /// along C's longer side, when `splitting` and the product is big enough, else one block.
     static func forEachThreadBlock(
-        m: Int, n: Int, k: Int, workPerThread: Int = minimumBLASWorkPerThread, _ block: (Range<Int>, Range<Int>) -> Void
+        m: Int, n: Int, k: Int, splitting: Bool = true, workPerThread: Int = minimumBLASWorkPerThread,
+        _ block: (Range<Int>, Range<Int>) -> Void
     ) {
         let splitRows = m >= n
         let side = splitRows ? m : n
-        let parts = min(Parallel.threadCount, side, m * n * k / max(workPerThread, 1))
+        let parts = splitting ? min(Parallel.threadCount, side, m * n * k / max(workPerThread, 1)) : 1
         guard parts > 1 else {
             block(0..<m, 0..<n)
             return
@@ -95,16 +71,10 @@ enum GEMM {
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared, !prefersBuiltin(m: m, n: n, k: k),
-           let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        if let blas = BLASLibrary.shared,
+           BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
         {
-            guard blas.runsOnEmberThreads else {
-                blas.dgemm(
-                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                    alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
-                return
-            }
-            forEachThreadBlock(m: m, n: n, k: k) { rows, columns in
+            forEachThreadBlock(m: m, n: n, k: k, splitting: blas.runsOnEmberThreads) { rows, columns in
                 let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
                     .offset(row: rows.lowerBound, column: columns.lowerBound)
                 let shape = BLASShape(
