@@ -38,7 +38,7 @@ enum Comparison {
         for candidate in candidates {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, script.path, "--suites", Array(Set(suites)).joined(separator: ",")]
+            process.arguments = [candidate, script.path, "--suites", Set(suites).sorted().joined(separator: ",")]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
