@@ -31,19 +31,6 @@
 #define GEMM_PREFIX sgemm_avx2
 #define GEMM_ENTRY ember_sgemm_avx2
 #include "GEMMKernel.h"
-#undef GEMM_SCALAR
-#undef GEMM_VECTOR
-#undef GEMM_LANES
-#undef GEMM_ROWS
-#undef GEMM_COLUMNS
-#undef GEMM_LOAD
-#undef GEMM_STORE
-#undef GEMM_BROADCAST
-#undef GEMM_FMA
-#undef GEMM_MULTIPLY
-#undef GEMM_ZERO
-#undef GEMM_PREFIX
-#undef GEMM_ENTRY
 
 #define GEMM_SCALAR double
 #define GEMM_VECTOR __m256d
@@ -59,19 +46,6 @@
 #define GEMM_PREFIX dgemm_avx2
 #define GEMM_ENTRY ember_dgemm_avx2
 #include "GEMMKernel.h"
-#undef GEMM_SCALAR
-#undef GEMM_VECTOR
-#undef GEMM_LANES
-#undef GEMM_ROWS
-#undef GEMM_COLUMNS
-#undef GEMM_LOAD
-#undef GEMM_STORE
-#undef GEMM_BROADCAST
-#undef GEMM_FMA
-#undef GEMM_MULTIPLY
-#undef GEMM_ZERO
-#undef GEMM_PREFIX
-#undef GEMM_ENTRY
 
 #undef GEMM_TARGET
 
@@ -93,19 +67,6 @@
 #define GEMM_PREFIX sgemm_avx512
 #define GEMM_ENTRY ember_sgemm_avx512
 #include "GEMMKernel.h"
-#undef GEMM_SCALAR
-#undef GEMM_VECTOR
-#undef GEMM_LANES
-#undef GEMM_ROWS
-#undef GEMM_COLUMNS
-#undef GEMM_LOAD
-#undef GEMM_STORE
-#undef GEMM_BROADCAST
-#undef GEMM_FMA
-#undef GEMM_MULTIPLY
-#undef GEMM_ZERO
-#undef GEMM_PREFIX
-#undef GEMM_ENTRY
 
 #define GEMM_SCALAR double
 #define GEMM_VECTOR __m512d

@@ -1,5 +1,6 @@
 // One blocked GEMM, stamped out per scalar type and instruction set by GEMM.c, which defines
-// these before each #include:
+// these before each #include (the end of this file undefines all but GEMM_TARGET and the
+// cache blocks):
 //   GEMM_SCALAR, GEMM_VECTOR      float or double, and the register type holding GEMM_LANES of them
 //   GEMM_ROWS, GEMM_COLUMNS       the register tile of C (GEMM_COLUMNS a multiple of GEMM_LANES)
 //   GEMM_DEPTH_BLOCK, GEMM_ROW_BLOCK, GEMM_COLUMN_BLOCK   cache blocks of k, m and n
@@ -206,3 +207,18 @@ void GEMM_ENTRY(
 #undef GEMM_VECTORS
 #undef GEMM_TILE_PARAMETERS
 #undef GEMM_DEFINE_TILE
+
+// The parameters, so that GEMM.c can define the next variant's.
+#undef GEMM_SCALAR
+#undef GEMM_VECTOR
+#undef GEMM_LANES
+#undef GEMM_ROWS
+#undef GEMM_COLUMNS
+#undef GEMM_LOAD
+#undef GEMM_STORE
+#undef GEMM_BROADCAST
+#undef GEMM_FMA
+#undef GEMM_MULTIPLY
+#undef GEMM_ZERO
+#undef GEMM_PREFIX
+#undef GEMM_ENTRY

@@ -24,19 +24,30 @@ enum GEMM {
         if let blas = BLASLibrary.shared,
            BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
         {
-            forEachThreadBlock(m: m, n: n, k: k, splitting: blas.runsOnEmberThreads) { rows, columns in
-                let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-                    .offset(row: rows.lowerBound, column: columns.lowerBound)
-                let shape = BLASShape(
-                    transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
-                blas.sgemm(
-                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                    alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
-            }
+            blasProduct(
+                blas.sgemm, splitting: blas.runsOnEmberThreads, transA: transA, transB: transB, m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else {
             builtinSgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// Runs a product through a CBLAS `gemm`, in one call or one call per block of C.
+    private static func blasProduct<T: GEMMScalar>(
+        _ gemm: (Int32, Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>?, Int32, UnsafePointer<T>?, Int32, T, UnsafeMutablePointer<T>?, Int32) -> Void,
+        splitting: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        forEachThreadBlock(m: m, n: n, k: k, splitting: splitting) { rows, columns in
+            let block = operands.offset(row: rows.lowerBound, column: columns.lowerBound)
+            let shape = BLASShape(
+                transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
+            gemm(
+                BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
         }
     }
 
@@ -74,15 +85,9 @@ enum GEMM {
         if let blas = BLASLibrary.shared,
            BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
         {
-            forEachThreadBlock(m: m, n: n, k: k, splitting: blas.runsOnEmberThreads) { rows, columns in
-                let block = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-                    .offset(row: rows.lowerBound, column: columns.lowerBound)
-                let shape = BLASShape(
-                    transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
-                blas.dgemm(
-                    BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
-                    alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
-            }
+            blasProduct(
+                blas.dgemm, splitting: blas.runsOnEmberThreads, transA: transA, transB: transB, m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else {
             builtinDgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
