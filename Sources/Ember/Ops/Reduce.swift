@@ -123,7 +123,7 @@ private struct ExtremumRowsKernel: ElementVisitor {
         let inner = layout.inner
         let valueOut = values?.elementPointer(as: E.self), indexOut = indices?.elementPointer(as: Int64.self)
         if E.self == Float.self && layout.outer == 1 && inner >= 4096, let valueOut {
-            // One long float row (`max()` of a whole tensor): eight lanes wide on each core.
+            // One long float row (`max()` of a whole tensor): a part per core, vector kernels.
             let floats = UnsafeRawPointer(source)
             let partial = splitRow(inner) { Self.extremum(floats, from: $0.lowerBound, to: $0.upperBound, largest: largest) }
             let best = partial.dropFirst().reduce(partial[0]) { $0.isNaN ? $0 : ($1.isNaN ? $1 : (largest ? Swift.max($0, $1) : Swift.min($0, $1))) }
