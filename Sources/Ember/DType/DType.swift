@@ -96,9 +96,25 @@ enum PromotionOperand {
 /// The result dtype of an operation over several operands, as `torch.result_type` computes it:
 /// a 0-dim tensor or a scalar only raises the result's dtype when it is of a higher category.
 func resultType(_ operands: [PromotionOperand]) -> DType {
+    var promotion = Promotion()
+    for operand in operands { promotion.add(operand) }
+    return promotion.result
+}
+
+/// `resultType` of two operands, without the array (every binary op asks).
+func resultType(_ a: PromotionOperand, _ b: PromotionOperand) -> DType {
+    var promotion = Promotion()
+    promotion.add(a)
+    promotion.add(b)
+    return promotion.result
+}
+
+/// `torch.result_type`'s running state: the promoted dtype of each category of operand.
+private struct Promotion {
     var dimResult: DType?, zeroDimResult: DType?, wrappedResult: DType?
-    func merge(_ slot: inout DType?, _ dtype: DType) { slot = slot.map { DType.promote($0, dtype) } ?? dtype }
-    for operand in operands {
+
+    mutating func add(_ operand: PromotionOperand) {
+        func merge(_ slot: inout DType?, _ dtype: DType) { slot = slot.map { DType.promote($0, dtype) } ?? dtype }
         switch operand {
         case .tensor(let dtype, let dims) where dims > 0: merge(&dimResult, dtype)
         case .tensor(let dtype, _): merge(&zeroDimResult, dtype)
@@ -107,12 +123,15 @@ func resultType(_ operands: [PromotionOperand]) -> DType {
             merge(&wrappedResult, dtype.isFloatingPoint ? .defaultFloat : (dtype == .bool ? .bool : .int64))
         }
     }
-    func combine(_ higher: DType?, _ lower: DType?) -> DType? {
-        guard let higher else { return lower }
-        guard let lower else { return higher }
-        if higher.isFloatingPoint { return higher }
-        if higher == .bool || lower.isFloatingPoint { return DType.promote(higher, lower) }
-        return higher
+
+    var result: DType {
+        func combine(_ higher: DType?, _ lower: DType?) -> DType? {
+            guard let higher else { return lower }
+            guard let lower else { return higher }
+            if higher.isFloatingPoint { return higher }
+            if higher == .bool || lower.isFloatingPoint { return DType.promote(higher, lower) }
+            return higher
+        }
+        return combine(dimResult, combine(zeroDimResult, wrappedResult)) ?? .defaultFloat
     }
-    return combine(dimResult, combine(zeroDimResult, wrappedResult)) ?? .defaultFloat
 }

@@ -107,7 +107,7 @@ extension Tensor {
     /// Tensor([7, -7], shape: [2]).div(Tensor([2, 2], shape: [2]), roundingMode: .floor)   // [3, -4]
     /// ```
     public func div(_ other: Tensor, roundingMode: RoundingMode) -> Tensor {
-        let dtype = resultType([promotionOperand, other.promotionOperand])
+        let dtype = resultType(promotionOperand, other.promotionOperand)
         if !dtype.isFloatingPoint && (other.converted(to: dtype) .== Tensor.wrapped(.integer(0))).toArray(as: Bool.self).contains(true) {
             reportError("ZeroDivisionError")
             return self

@@ -54,7 +54,7 @@ extension Tensor {
         guard Tensor.checkSameDevice(self, other),
             let shape = Tensor.broadcastShapes(shape, other.shape)
         else { return Tensor.zeros([], dtype: .bool) }
-        let dtype = resultType([promotionOperand, other.promotionOperand])
+        let dtype = resultType(promotionOperand, other.promotionOperand)
         let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
         let a = converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
         dtype.dispatch(CompareKernel<Op>(a: a, b: b, output: output))

@@ -209,7 +209,7 @@ extension Tensor {
     /// records the derivative.
     func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
         guard Tensor.checkSameDevice(self, other) else { return Tensor.zeros([]) }
-        var dtype = resultType([promotionOperand, other.promotionOperand])
+        var dtype = resultType(promotionOperand, other.promotionOperand)
         if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
         let output = shape == self.shape ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
@@ -225,7 +225,7 @@ extension Tensor {
     /// Computes `Op(self, other)` into this tensor's own memory, broadcasting `other` to it.
     func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
         guard Tensor.checkSameDevice(self, other) else { return false }
-        var computeType = resultType([promotionOperand, other.promotionOperand])
+        var computeType = resultType(promotionOperand, other.promotionOperand)
         if Op.promotesIntegersToFloat && !computeType.isFloatingPoint { computeType = .defaultFloat }
         guard DType.canCast(from: computeType, to: dtype) else {
             reportError("result type \(computeType.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
@@ -285,6 +285,13 @@ extension Tensor {
 
     /// PyTorch's refusal to mix devices in one op.
     static func checkSameDevice(_ tensors: Tensor...) -> Bool { checkSameDevice(tensors) }
+
+    /// PyTorch's refusal to mix devices, for the two operands of every binary op, without the
+    /// variadic form's array when they agree.
+    @inline(__always)
+    static func checkSameDevice(_ a: Tensor, _ b: Tensor) -> Bool {
+        a.device == b.device || checkSameDevice([a, b])
+    }
 
     /// PyTorch's refusal to mix devices in one op; Swift numbers go anywhere.
     static func checkSameDevice(_ tensors: [Tensor]) -> Bool {
