@@ -161,14 +161,14 @@ if torch is not None and "overhead" in suites:
     def tiny():
         for _ in range(1000):
             s + s
-    pytorch["tiny add forward (10 elements)"] = median(tiny, 7) / 1000
+    pytorch["tiny add forward (10 elements)"] = median(tiny, 15) / 1000
     w = torch.randn(10, requires_grad=True)
     def chain():
         z = w
         for _ in range(100):
             z = z * 1.0001
         z.sum().backward()
-    pytorch["tiny mul fwd+bwd with grad"] = median(chain, 7) / 100
+    pytorch["tiny mul fwd+bwd with grad"] = median(chain, 15) / 100
 
 if torch is not None and "memory" in suites:
     pytorch["peak RSS (MB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6

@@ -149,9 +149,9 @@ enum Suites {
 
     static func overhead() -> [Measurement] {
         let small = Tensor.randn(10)
-        let forward = median(repeats: 7) { for _ in 0..<1000 { _ = small + small } } / 1000
+        let forward = median(repeats: 15) { for _ in 0..<1000 { _ = small + small } } / 1000
         let w = Tensor.randn(10, requiresGrad: true)
-        let chain = median(repeats: 7) {
+        let chain = median(repeats: 15) {
             var z = w
             for _ in 0..<100 { z = z * 1.0001 }
             z.sum().backward()
