@@ -152,8 +152,11 @@ if "reduction" in suites:
             a = torch.randn(count)
             pytorch[f"sum {label}"] = median(lambda: a.sum(), 5, iterations)
             pytorch[f"max {label}"] = median(lambda: a.max(), 5, iterations)
+    logits_n = np.random.standard_normal((4096, 1000)).astype(np.float32)
+    numpy_results["sum dim 0 4096x1000"] = median(lambda: logits_n.sum(axis=0))
     if torch is not None:
         logits = torch.randn(4096, 1000)
+        pytorch["sum dim 0 4096x1000"] = median(lambda: logits.sum(dim=0))
         pytorch["softmax 4096x1000"] = median(lambda: logits.softmax(dim=1))
 
 if torch is not None and "overhead" in suites:

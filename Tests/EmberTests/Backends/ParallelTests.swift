@@ -88,6 +88,28 @@ struct ParallelTests {
         #expect(half.dtype == .float32 && half[10].item() == 0.5 && half[0].item() == 0)
     }
 
+    @Test func sumsOverLeadingDimensionsAddWholeRows() {
+        // [rows, 3, columns]: summing dims 0 and 1 keeps the last; the big case splits the rows.
+        for (rows, columns) in [(7, 5), (300, 1000)] {
+            let values = (0..<(rows * 3 * columns)).map { Double(($0 * 7919) % 1009) - 504.25 }
+            let x = Tensor(values, shape: [rows, 3, columns])
+            let expected = (0..<columns).map { column in
+                stride(from: column, to: values.count, by: columns).reduce(0.0) { $0 + values[$1] }
+            }
+            #expect(x.sum(dims: [0, 1]).toArray(as: Double.self) == expected)
+            #expect(x.sum(dims: [0, 1], keepdim: true).shape == [1, 1, columns])
+            #expect(x.to(.int32).sum(dim: 0).shape == [3, columns])
+            let integers = x.to(.int64).sum(dims: [0, 1]).toArray(as: Int64.self)
+            #expect(integers == (0..<columns).map { column in
+                stride(from: column, to: values.count, by: columns).reduce(Int64(0)) { $0 + Int64(values[$1].rounded(.towardZero)) }
+            })
+        }
+        // A bias gradient: broadcasting undone by summing the leading dimension.
+        let bias = Tensor([1.0, 2.0, 3.0], shape: [3], requiresGrad: true)
+        (Tensor.ones([4, 3], dtype: .float64) * 2 + bias).sum().backward()
+        #expect(bias.grad!.toArray(as: Double.self) == [4, 4, 4])
+    }
+
     @Test(arguments: [0, 1, 33_000, count / 2, count - 1])
     func wholeTensorExtremaAndSum(nanAt nanIndex: Int) {
         let a = Self.values()
