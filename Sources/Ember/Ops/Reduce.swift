@@ -106,6 +106,15 @@ struct SumRowsKernel: ElementVisitor {
                 total += Double(((lanes.0 + lanes.1) + (lanes.2 + lanes.3)).sum())
                 index += 256
             }
+            if index > 0 && index + 8 <= count {
+                // A long row's tail, eight lanes wide rather than one dependent add at a time.
+                var lanes = SIMD8<Float>()
+                while index + 8 <= count {
+                    lanes += floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    index += 8
+                }
+                total += Double(lanes.sum())
+            }
         }
         while index < count {
             total += start[index].doubleValue
