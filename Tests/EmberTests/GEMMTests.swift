@@ -154,7 +154,8 @@ extension GEMMTests {
     enum Path {
         /// `GEMM.sgemm` / `dgemm`: the loaded BLAS, or the built-in kernel when there is none.
         case dispatcher
-        /// `GEMM.builtinSgemm` / `builtinDgemm` with the kernels for a level, whatever BLAS is loaded.
+        /// The built-in kernel for a level (what `GEMM.sgemm` / `dgemm` run without a BLAS),
+        /// whatever BLAS is loaded.
         case builtin(CPUFeatures.Level)
         /// The built-in kernel for a level, split across threads however little work the product is.
         case threaded(CPUFeatures.Level)
@@ -288,54 +289,37 @@ extension GEMMTests {
 
 /// Float and Double, routed to the matching GEMM entry points.
 protocol GEMMTestScalar: GEMMScalar {
-    static func gemm(
-        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
-        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// `GEMM.sgemm` or `GEMM.dgemm`.
+    static var dispatcher: (
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
+        _ b: UnsafePointer<Self>, _ ldb: Int, _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int
+    ) -> Void { get }
 }
 
 extension Float: GEMMTestScalar {
-    static func gemm(
-        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        switch path {
-        case .dispatcher:
-            GEMM.sgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .builtin(let level):
-            GEMM.builtinSgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, level: level)
-        case .threaded(let level):
-            BuiltinGEMM.run(
-                Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)
-        }
+    static var dispatcher: (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>, Int) -> Void {
+        GEMM.sgemm
     }
 }
 
 extension Double: GEMMTestScalar {
+    static var dispatcher: (Bool, Bool, Int, Int, Int, Double, UnsafePointer<Double>, Int, UnsafePointer<Double>, Int, Double, UnsafeMutablePointer<Double>, Int) -> Void {
+        GEMM.dgemm
+    }
+}
+
+extension GEMMTestScalar {
     static func gemm(
-        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+        _ path: GEMMTests.Path, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
+        let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         switch path {
-        case .dispatcher:
-            GEMM.dgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .builtin(let level):
-            GEMM.builtinDgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, level: level)
+        case .dispatcher: dispatcher(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .builtin(let level): BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
         case .threaded(let level):
-            BuiltinGEMM.run(
-                Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-                m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)
+            BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)
         }
     }
 }

@@ -12,6 +12,12 @@ import Darwin
 /// if let blas = BLASLibrary.shared { print(blas.name) }  // "OpenBLAS (libopenblas.so.0)"
 /// ```
 struct BLASLibrary: Sendable {
+    /// `cblas_sgemm` or `cblas_dgemm` as a Swift function of its scalar type.
+    typealias GEMM<T> = (
+        Int32, Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>?, Int32, UnsafePointer<T>?, Int32, T,
+        UnsafeMutablePointer<T>?, Int32
+    ) -> Void
+
     /// `cblas_sgemm`: order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc.
     typealias SGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,

@@ -1,33 +1,5 @@
 internal import CEmberKernels
 
-extension GEMM {
-    /// The built-in kernel for `Float`, taking the arguments of
-    /// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded, run
-    /// with the kernels for `level` (at most `CPUFeatures.detected`).
-    static func builtinSgemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, level: CPUFeatures.Level = CPUFeatures.level
-    ) {
-        BuiltinGEMM.run(
-            Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-            m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
-    }
-
-    /// The built-in kernel for `Double`, taking the arguments of
-    /// ``dgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` whatever BLAS is loaded, run
-    /// with the kernels for `level` (at most `CPUFeatures.detected`).
-    static func builtinDgemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, level: CPUFeatures.Level = CPUFeatures.level
-    ) {
-        BuiltinGEMM.run(
-            Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc),
-            m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
-    }
-}
-
 /// A scalar type of the built-in GEMM, with the 128-bit vector (`Lane`) its kernel computes in.
 ///
 /// 128 bits because SwiftPM compiles libraries for baseline x86_64, which has SSE2 but neither

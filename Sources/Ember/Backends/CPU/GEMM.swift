@@ -21,26 +21,26 @@ enum GEMM {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared,
-           BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
-        {
-            blasProduct(
-                blas.sgemm, splitting: blas.runsOnEmberThreads, transA: transA, transB: transB, m: m, n: n, k: k,
-                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        } else {
-            builtinSgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        }
+        product(
+            BLASLibrary.shared?.sgemm, transA: transA, transB: transB, m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
-    /// Runs a product through a CBLAS `gemm`, in one call or one call per block of C.
-    private static func blasProduct<T: GEMMScalar>(
-        _ gemm: (Int32, Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>?, Int32, UnsafePointer<T>?, Int32, T, UnsafeMutablePointer<T>?, Int32) -> Void,
-        splitting: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+    /// Runs a product through the loaded CBLAS `gemm` (in one call, or one per block of C when
+    /// the library runs on Ember's threads), or through the built-in kernel when there is none
+    /// or CBLAS cannot take the sizes.
+    private static func product<T: GEMMScalar>(
+        _ blasGemm: BLASLibrary.GEMM<T>?, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        guard let gemm = blasGemm,
+            BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
+        else {
+            BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            return
+        }
+        let splitting = BLASLibrary.shared?.runsOnEmberThreads ?? false
         forEachThreadBlock(m: m, n: n, k: k, splitting: splitting) { rows, columns in
             let block = operands.offset(row: rows.lowerBound, column: columns.lowerBound)
             let shape = BLASShape(
@@ -82,17 +82,9 @@ enum GEMM {
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        if let blas = BLASLibrary.shared,
-           BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
-        {
-            blasProduct(
-                blas.dgemm, splitting: blas.runsOnEmberThreads, transA: transA, transB: transB, m: m, n: n, k: k,
-                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        } else {
-            builtinDgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        }
+        product(
+            BLASLibrary.shared?.dgemm, transA: transA, transB: transB, m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 
