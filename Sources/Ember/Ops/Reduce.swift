@@ -141,23 +141,19 @@ private struct SumLeadingKernel: ElementVisitor {
     private func columnTotals<E: Element, Total: ColumnTotal>(_: E.Type, _: Total.Type) -> [Total] {
         let source = input.elementPointer(as: E.self)
         let (rows, columns) = (input.numel / self.columns, self.columns)
-        let parts = Swift.max(1, Swift.min(Parallel.threadCount, rows, input.numel / Parallel.defaultGrain))
-        var partials = [Total](repeating: .zero, count: parts * columns)
-        partials.withUnsafeMutableBufferPointer { partials in
-            let base = partials.baseAddress!
-            Parallel.forRanges(count: parts, grain: 1) { range in
-                for part in range {
-                    let totals = base + part * columns
-                    for row in rows * part / parts..<rows * (part + 1) / parts {
-                        let values = source + row * columns
-                        for column in 0..<columns { totals[column] = Total.adding(values[column], to: totals[column]) }
-                    }
+        let partials = splitRow(rows, grain: Swift.max(1, Parallel.defaultGrain / columns)) { rowRange in
+            var totals = [Total](repeating: .zero, count: columns)
+            totals.withUnsafeMutableBufferPointer { totals in
+                for row in rowRange {
+                    let values = source + row * columns
+                    for column in 0..<columns { totals[column] = Total.adding(values[column], to: totals[column]) }
                 }
             }
+            return totals
         }
-        var totals = Array(partials[0..<columns])
-        for part in 1..<parts {
-            for column in 0..<columns { totals[column] = Total.merging(totals[column], partials[part * columns + column]) }
+        var totals = partials[0]
+        for partial in partials.dropFirst() {
+            for column in 0..<columns { totals[column] = Total.merging(totals[column], partial[column]) }
         }
         return totals
     }
@@ -283,9 +279,10 @@ private struct StoreRows: ElementVisitor {
     }
 }
 
-/// `body`'s results for each core's part of `0..<count`, in order.
-private func splitRow<R>(_ count: Int, _ body: (Range<Int>) -> R) -> [R] {
-    let parts = Swift.max(1, Swift.min(Parallel.threadCount, count / Parallel.defaultGrain))
+/// `body`'s results for each core's part of `0..<count`, in order; a part has at least `grain`
+/// items.
+private func splitRow<R>(_ count: Int, grain: Int = Parallel.defaultGrain, _ body: (Range<Int>) -> R) -> [R] {
+    let parts = Swift.max(1, Swift.min(Parallel.threadCount, count / grain))
     return [R](unsafeUninitializedCapacity: parts) { buffer, initialized in
         let base = buffer.baseAddress!
         Parallel.forRanges(count: parts, grain: 1) { range in
