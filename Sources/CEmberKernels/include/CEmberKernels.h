@@ -7,6 +7,7 @@
 
 #include "EmberCPU.h"
 #include "EmberGEMM.h"
+#include "EmberSelect.h"
 #include "EmberVectorMath.h"
 
 #endif
