@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 // PyTorch's CPU generator, bit for bit: the mt19937 engine and the uniform, normal and integer
 // transforms of torch 2.x as described in shared/research/pytorch-rng.md.
@@ -28,6 +29,12 @@ public final class Generator: @unchecked Sendable {
     private var seed: UInt64
     /// The second value of the last serial Box–Muller pair, handed out by the next serial draw.
     private var cachedNormal: Double?
+    /// For a CUDA generator, the next unused Philox block (see `PhiloxDistribution`).
+    private var philoxOffset: UInt64 = 0
+
+    /// The device whose tensors this generator fills: the CPU (PyTorch's mt19937 stream) or a
+    /// GPU (a Philox4x32-10 stream of Ember's own, the same for any launch geometry).
+    public let device: Device
 
     /// Creates a generator seeded like `torch.manual_seed(seed)`.
     ///
@@ -36,8 +43,9 @@ public final class Generator: @unchecked Sendable {
     /// ```swift
     /// let generator = Generator(seed: 1234)
     /// ```
-    public init(seed: UInt64 = 67_280_421_310_721) {
+    public init(seed: UInt64 = 67_280_421_310_721, device: Device = .cpu) {
         self.seed = seed
+        self.device = device
         engine = MersenneTwister(seed: seed)
     }
 
@@ -58,7 +66,28 @@ public final class Generator: @unchecked Sendable {
             self.seed = seed
             engine.reseed(seed)
             cachedNormal = nil
+            philoxOffset = 0
         }
+    }
+
+    /// Reserves the Philox blocks of one CUDA fill: the stream's key and the first block, after
+    /// which the generator moves past them, so the next fill draws fresh numbers.
+    ///
+    /// ```swift
+    /// let (seed, first) = Generator.defaultCUDA(0).reservePhiloxBlocks(256)
+    /// ```
+    func reservePhiloxBlocks(_ blocks: UInt64) -> (seed: UInt64, offset: UInt64) {
+        lock.withLock {
+            defer { philoxOffset &+= blocks }
+            return (seed, philoxOffset)
+        }
+    }
+
+    /// Checks that this generator can fill tensors on `tensorDevice`, with PyTorch's message.
+    func checkDevice(for tensorDevice: Device) -> Bool {
+        guard device.kind != tensorDevice.kind else { return true }
+        reportError("Expected a '\(tensorDevice.kind)' device type for generator but found '\(device.kind)'")
+        return false
     }
 
     /// The seed last given to `init(seed:)` or `manualSeed(_:)`, like `torch.initial_seed()`.
@@ -76,6 +105,34 @@ public final class Generator: @unchecked Sendable {
     /// Generator.defaultCPU.manualSeed(0)
     /// ```
     public static let defaultCPU = Generator()
+
+    private static let cudaDefaults = Mutex<[Int: Generator]>([:])
+
+    /// The generator that random tensor factories use on `cuda:index` unless given another one
+    /// (`torch.cuda.default_generators[index]`); `manualSeed(_:)` seeds it with the CPU's.
+    ///
+    /// ```swift
+    /// Generator.defaultCUDA(0).manualSeed(0)
+    /// ```
+    public static func defaultCUDA(_ index: Int = 0) -> Generator {
+        cudaDefaults.withLock { generators in
+            if let generator = generators[index] { return generator }
+            let generator = Generator(seed: defaultCPU.initialSeed, device: .cuda(index))
+            generators[index] = generator
+            return generator
+        }
+    }
+
+    /// The generator a random op on `device` uses when given none.
+    static func defaultGenerator(for device: Device) -> Generator {
+        device.kind == .cpu ? defaultCPU : defaultCUDA(device.index)
+    }
+
+    /// Seeds the default CPU generator and every default CUDA generator.
+    fileprivate static func seedAll(_ seed: UInt64) {
+        defaultCPU.manualSeed(seed)
+        for generator in cudaDefaults.withLock({ Array($0.values) }) { generator.manualSeed(seed) }
+    }
 
     // MARK: - Normal
 
@@ -266,13 +323,13 @@ public final class Generator: @unchecked Sendable {
     }
 }
 
-/// Seeds the default CPU generator, like torch.manual_seed.
+/// Seeds the default CPU generator and the default CUDA ones, like torch.manual_seed.
 ///
 /// ```swift
 /// manualSeed(0)
 /// ```
 public func manualSeed(_ seed: UInt64) {
-    Generator.defaultCPU.manualSeed(seed)
+    Generator.seedAll(seed)
 }
 
 // MARK: - Kernels

@@ -33,11 +33,13 @@ extension Tensor {
             reportError("random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)")
             return zeros([0], dtype: dtype)
         }
+        let generator = generator ?? .defaultGenerator(for: device)
+        guard generator.checkDevice(for: device) else { return zeros([0], dtype: dtype) }
         let tensor = empty(shape, dtype: dtype, device: device)
         var values = [Int64](repeating: 0, count: tensor.numel)
         values.withUnsafeMutableBufferPointer { buffer in
             if let base = buffer.baseAddress {
-                (generator ?? .defaultCPU).fillRandom(base, count: buffer.count, low: Int64(low), high: Int64(high))
+                generator.fillRandom(base, count: buffer.count, low: Int64(low), high: Int64(high))
             }
         }
         tensor.copyElements(from: Tensor(values, shape: shape))
@@ -56,7 +58,8 @@ extension Tensor {
             reportError("normal expects std >= 0.0, but found std \(std)")
             return self
         }
-        let generator = generator ?? .defaultCPU
+        let generator = generator ?? .defaultGenerator(for: device)
+        guard generator.checkDevice(for: device) else { return self }
         let contiguousLayout = isContiguous
         randomFill { count in
             if dtype == .float64 {
@@ -85,7 +88,8 @@ extension Tensor {
             reportError("uniform_ expects to return a [from, to) range, but found from=\(from) > to=\(to)")
             return self
         }
-        let generator = generator ?? .defaultCPU
+        let generator = generator ?? .defaultGenerator(for: device)
+        guard generator.checkDevice(for: device) else { return self }
         randomFill { count in
             if dtype == .float64 {
                 return .double(Array(unsafeUninitializedCapacity: count) { buffer, initialized in

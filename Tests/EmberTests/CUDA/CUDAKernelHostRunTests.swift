@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+
+@testable import Ember
+
+/// The generated CUDA kernels, compiled for the CPU (`HostKernelModule`) and run against Ember's
+/// CPU ops on the same inputs: every elementwise op, comparison, `where`, cast, fill and random
+/// fill, for every dtype it has, contiguous and strided (transposed and broadcast operands,
+/// through `CUDAElementwisePlan`), into poisoned outputs. What this cannot check (the GPU's
+/// own math library and hardware, the reductions) is left to `Scripts/gpu-check`.
+@Suite(.enabled(if: HostKernelModule.compiler != nil, HostKernelModule.skipReason))
+struct CUDAKernelHostRunTests {
+    static let shape = [37, 29]
+    /// Fewer blocks than elements need, so every thread takes the grid-stride loop's turns.
+    static let blocks = 3
+
+    // MARK: Inputs
+
+    static func values(_ dtype: DType, count: Int, seed: UInt64, nonzero: Bool = false, small: Bool = false) -> Tensor {
+        let generator = Generator(seed: seed)
+        let raw = Tensor.randn([count], dtype: .float64, generator: generator).toArray(as: Double.self)
+        var values: [Double]
+        switch dtype {
+        case .bool: values = raw.map { $0 > 0 ? 1 : 0 }
+        case _ where dtype.isFloatingPoint:
+            values = raw.map { small ? ($0 * 2).rounded() : $0 * 4 }
+            let specials: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 0.5, 2.5, -2.5, 1e-30, 70_000, 3e38]
+            values.replaceSubrange(0..<specials.count, with: small ? specials.map { $0.isFinite ? $0.rounded() : $0 } : specials)
+        case .uint8: values = raw.map { (abs($0) * 60).rounded(.down) }
+        default: values = raw.map { ($0 * (small ? 2 : 40)).rounded() }
+        }
+        if nonzero { values = values.map { $0 == 0 ? 3 : $0 } }
+        if dtype.isFloatingPoint {
+            return Tensor(values, shape: [count]).to(dtype)
+        }
+        return Tensor(values.map { Int64($0) }, shape: [count]).to(dtype)
+    }
+
+    /// A [37, 29] operand: contiguous, or a transposed view of the same values.
+    static func operand(_ dtype: DType, seed: UInt64, transposed: Bool, nonzero: Bool = false, small: Bool = false) -> Tensor {
+        let flat = values(dtype, count: shape[0] * shape[1], seed: seed, nonzero: nonzero, small: small)
+        return transposed ? flat.reshape([shape[1], shape[0]]).t() : flat.reshape(shape)
+    }
+
+    static func poisoned(_ shape: [Int], _ dtype: DType) -> Tensor {
+        let tensor = Tensor.empty(shape, dtype: dtype)
+        memset(tensor.elementPointer(as: UInt8.self), 0xA5, tensor.numel * dtype.itemSize)
+        return tensor
+    }
+
+    static func pointer(_ tensor: Tensor) -> HostKernelModule.Argument { .pointer(UnsafeMutableRawPointer(tensor.elementPointer(as: UInt8.self))) }
+
+    // MARK: Comparison
+
+    /// Raw element bits of a contiguous copy, widened to UInt64.
+    static func bits(_ tensor: Tensor) -> [UInt64] {
+        let contiguous = tensor.contiguous(), size = tensor.dtype.itemSize
+        let bytes = UnsafeRawPointer(contiguous.elementPointer(as: UInt8.self))
+        return (0..<tensor.numel).map { index in
+            switch size {
+            case 1: UInt64(bytes.load(fromByteOffset: index, as: UInt8.self))
+            case 2: UInt64(bytes.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))
+            case 4: UInt64(bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
+            default: bytes.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)
+            }
+        }
+    }
+
+    /// Elements that differ by more than `ulps` units in the last place (NaNs equal any NaN);
+    /// integers and bools must match exactly.
+    static func mismatches(_ actual: Tensor, _ expected: Tensor, ulps: UInt64 = 0) -> [String] {
+        guard actual.dtype == expected.dtype, actual.shape == expected.shape else {
+            return ["\(actual.dtype)\(actual.shape) against \(expected.dtype)\(expected.shape)"]
+        }
+        let (a, e) = (bits(actual), bits(expected))
+        let isFloat = actual.dtype.isFloatingPoint, width = UInt64(actual.dtype.itemSize * 8)
+        let isNaN = { (value: Double) in value.isNaN }
+        let actualValues = actual.contiguous().toArray(as: Double.self), expectedValues = expected.contiguous().toArray(as: Double.self)
+        var found: [String] = []
+        for index in a.indices where a[index] != e[index] {
+            if isFloat {
+                if isNaN(actualValues[index]) && isNaN(expectedValues[index]) { continue }
+                if !isNaN(actualValues[index]) && !isNaN(expectedValues[index])
+                    && orderedDistance(a[index], e[index], width: width) <= ulps { continue }
+            }
+            found.append("[\(index)]: \(actualValues[index]) (bits \(String(a[index], radix: 16))), expected \(expectedValues[index]) (bits \(String(e[index], radix: 16)))")
+            if found.count == 5 { break }
+        }
+        return found
+    }
+
+    /// Distance between two floats' bit patterns in ordered (two's-complement-like) form.
+    static func orderedDistance(_ a: UInt64, _ b: UInt64, width: UInt64) -> UInt64 {
+        let sign: UInt64 = 1 << (width - 1)
+        func ordered(_ x: UInt64) -> Int64 { x & sign != 0 ? -Int64(x & ~sign) : Int64(x) }
+        return ordered(a) > ordered(b) ? UInt64(ordered(a) - ordered(b)) : UInt64(ordered(b) - ordered(a))
+    }
+
+    // MARK: Elementwise ops
+
+    /// Ember's CPU op for each registered CUDA op, by name.
+    static let unaryOps: [String: @Sendable (Tensor) -> Tensor] = [
+        "exp": { $0.exp() }, "log": { $0.log() }, "sqrt": { $0.sqrt() }, "rsqrt": { $0.rsqrt() },
+        "reciprocal": { $0.reciprocal() }, "sin": { $0.sin() }, "cos": { $0.cos() }, "tanh": { $0.tanh() },
+        "sigmoid": { $0.sigmoid() }, "neg": { -$0 }, "abs": { $0.abs() }, "sign": { $0.sign() }, "relu": { $0.relu() },
+    ]
+    static let binaryOps: [String: @Sendable (Tensor, Tensor) -> Tensor] = [
+        "add": { $0 + $1 }, "sub": { $0 - $1 }, "mul": { $0 * $1 }, "div": { $0 / $1 },
+        "div_trunc": { $0.div($1, roundingMode: .trunc) }, "div_floor": { $0.div($1, roundingMode: .floor) },
+        "pow": { $0.pow($1) }, "maximum": { $0.maximum($1) }, "minimum": { $0.minimum($1) },
+        "lt": { $0 .< $1 }, "le": { $0 .<= $1 }, "gt": { $0 .> $1 }, "ge": { $0 .>= $1 }, "eq": { $0 .== $1 }, "ne": { $0 .!= $1 },
+    ]
+    /// Ops whose CPU and kernel results may differ in the last place: both call a math library
+    /// (the CPU's own vector kernels or libm, the kernel the host's libm in this test).
+    static let libraryOps: Set<String> = ["exp", "log", "rsqrt", "sin", "cos", "tanh", "sigmoid", "pow"]
+
+    @Test(arguments: [CUDAKernelFamily.unary, .binary, .compare], DType.allCases)
+    func elementwiseOpsMatchTheCPU(family: CUDAKernelFamily, dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(family, dtype))
+        var checked = 0
+        for op in CUDAElementwiseOp.registry where op.kind.family == family && op.dtypes.contains(dtype) {
+            let isUnary = family == .unary
+            for indexing in CUDAIndexing.allCases {
+                let strided = indexing == .strided
+                let integerDivision = !dtype.isFloatingPoint && ["div_trunc", "div_floor"].contains(op.name)
+                let a = Self.operand(dtype, seed: 1, transposed: strided, small: op.name == "pow")
+                // Strided: a transposed first operand and a broadcast row as the second.
+                var b = Self.operand(dtype, seed: 2, transposed: false, nonzero: integerDivision, small: op.name == "pow")
+                if strided { b = b[0..<1].expand(Self.shape) }
+                if op.name == "pow" && !dtype.isFloatingPoint { b = b.abs() }  // integers to negative powers are refused
+                // Where the CPU refuses the op (sub on bool), so does the GPU backend, before launching.
+                guard let expected = try? withErrorChecking({ isUnary ? Self.unaryOps[op.name]!(a) : Self.binaryOps[op.name]!(a, b) })
+                else { continue }
+                let output = Self.poisoned(Self.shape, family == .compare ? .bool : dtype)
+                let operands = isUnary ? [output, a] : [output, a, b]
+                let name = CUDAKernelSource.elementwiseKernelName(op, dtype, indexing)
+                var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+                if strided {
+                    guard case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: operands.map(\.strides)) else {
+                        Issue.record("\(name): the plan for transposed and broadcast operands is not strided")
+                        continue
+                    }
+                    arguments.append(.layout(layout))
+                }
+                module.launch(name, blocks: Self.blocks, arguments + operands.map(Self.pointer))
+                let wrong = Self.mismatches(output, expected, ulps: Self.libraryOps.contains(op.name) ? 2 : 0)
+                #expect(wrong.isEmpty, "\(name): \(wrong.joined(separator: "; "))")
+                checked += 1
+            }
+        }
+        #expect(checked > 0 || dtype == .bool, "no \(family) kernel of \(dtype) was checked")
+    }
+
+    @Test(arguments: DType.allCases)
+    func whereSelectsLikeTheCPU(dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.where, dtype))
+        for indexing in CUDAIndexing.allCases {
+            let strided = indexing == .strided
+            let condition = Self.operand(.bool, seed: 3, transposed: strided)
+            let a = Self.operand(dtype, seed: 4, transposed: false), b = Self.operand(dtype, seed: 5, transposed: strided)
+            let output = Self.poisoned(Self.shape, dtype)
+            let operands = [output, condition, a, b]
+            var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+            if strided, case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: operands.map(\.strides)) {
+                arguments.append(.layout(layout))
+            }
+            let name = CUDAKernelSource.whereKernelName(dtype, indexing)
+            module.launch(name, blocks: Self.blocks, arguments + operands.map(Self.pointer))
+            let wrong = Self.mismatches(output, Tensor.where(condition, a, b))
+            #expect(wrong.isEmpty, "\(name): \(wrong.joined(separator: "; "))")
+        }
+    }
+
+    /// Every pair of dtypes, specials included (NaN, ±inf, -0, values out of the target's
+    /// range), against the CPU's `to(_:)`, bit for bit.
+    @Test(arguments: DType.allCases)
+    func castsConvertLikeTheCPU(source: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.cast, source))
+        for target in DType.allCases {
+            for indexing in CUDAIndexing.allCases {
+                let input = Self.operand(source, seed: 6, transposed: indexing == .strided)
+                let output = Self.poisoned(Self.shape, target)
+                var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+                if indexing == .strided, case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: [output.strides, input.strides]) {
+                    arguments.append(.layout(layout))
+                }
+                let name = CUDAKernelSource.castKernelName(from: source, to: target, indexing)
+                module.launch(name, blocks: Self.blocks, arguments + [Self.pointer(output), Self.pointer(input)])
+                let wrong = Self.mismatches(output, input.to(target))
+                #expect(wrong.isEmpty, "\(name): \(wrong.joined(separator: "; "))")
+            }
+        }
+    }
+
+    @Test(arguments: DType.allCases)
+    func fillsWriteTheStoredValue(dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.fill, dtype))
+        let value = Tensor([2.75], shape: []).to(dtype)
+        let output = Self.poisoned(Self.shape, dtype)
+        let valueBytes = Array(UnsafeRawBufferPointer(start: value.elementPointer(as: UInt8.self), count: dtype.itemSize))
+        module.launch(
+            CUDAKernelSource.fillKernelName(dtype, .contiguous), blocks: Self.blocks,
+            [.value(Int64(output.numel)), Self.pointer(output), HostKernelModule.Argument(bytes: valueBytes)])
+        #expect(Self.mismatches(output, value.expand(Self.shape)).isEmpty)
+    }
+
+    // MARK: Random fills
+
+    /// The kernels write exactly `PhiloxDistribution.referenceFill`'s values: odd counts (a
+    /// partial last block), a nonzero offset, a seed with both words set.
+    @Test(arguments: DType.allCases)
+    func randomFillsMatchTheReference(dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.random, dtype))
+        let (seed, offset): (UInt64, UInt64) = (0x0123_4567_89ab_cdef, 5)
+        var distributions: [PhiloxDistribution] = [.integers(low: -7, high: 100)]
+        if dtype == .int64 || dtype == .float64 { distributions.append(.integers(low: -3, high: 1 << 40)) }
+        if dtype == .bool || dtype == .uint8 { distributions = [.integers(low: 0, high: 2)] }
+        if dtype.isFloatingPoint { distributions += [.uniform(from: -1.5, to: 4), .normal(mean: 0.5, std: 3)] }
+        for distribution in distributions {
+            for count in [1, 1001] {
+                let output = Self.poisoned([count], dtype)
+                var arguments: [HostKernelModule.Argument] = [.value(Int64(count)), Self.pointer(output), .value(seed), .value(offset)]
+                let kind: CUDARandomKind
+                switch distribution {
+                case .uniform(let from, let to):
+                    kind = .uniform
+                    arguments += dtype == .float64
+                        ? [.value(from), .value(to - from), .value(to)]
+                        : [.value(Float(from)), .value(Float(to - from)), .value(Float(to))]
+                case .normal(let mean, let std):
+                    kind = .normal
+                    arguments += [.value(mean), .value(std)]
+                case .integers(let low, let high):
+                    kind = .integers
+                    arguments += [.value(low), .value(UInt64(bitPattern: high &- low))]
+                }
+                module.launch(CUDAKernelSource.randomKernelName(kind, dtype), blocks: Self.blocks, arguments)
+                let expected = distribution.referenceFill(count: count, dtype: dtype, seed: seed, offset: offset)
+                let wrong = Self.mismatches(output, expected)
+                #expect(wrong.isEmpty, "\(kind) \(dtype) count \(count): \(wrong.joined(separator: "; "))")
+            }
+        }
+    }
+}
