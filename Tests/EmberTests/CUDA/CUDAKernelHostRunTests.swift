@@ -5,9 +5,9 @@ import Testing
 
 /// The generated CUDA kernels, compiled for the CPU (`HostKernelModule`) and run against Ember's
 /// CPU ops on the same inputs: every elementwise op, comparison, `where`, cast, fill and random
-/// fill, for every dtype it has, contiguous and strided (transposed and broadcast operands,
-/// through `CUDAElementwisePlan`), into poisoned outputs. What this cannot check (the GPU's
-/// own math library and hardware, the reductions) is left to `Scripts/gpu-check`.
+/// fill and reduction, for every dtype it has, contiguous and strided (transposed and broadcast
+/// operands, through `CUDAElementwisePlan`), into poisoned outputs. What this cannot check (the
+/// GPU's own math library, memory model and speed) is left to `Scripts/gpu-check`.
 @Suite(.enabled(if: HostKernelModule.compiler != nil, HostKernelModule.skipReason))
 struct CUDAKernelHostRunTests {
     static let shape = [37, 29]
@@ -25,7 +25,8 @@ struct CUDAKernelHostRunTests {
         case _ where dtype.isFloatingPoint:
             values = raw.map { small ? ($0 * 2).rounded() : $0 * 4 }
             let specials: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 0.5, 2.5, -2.5, 1e-30, 70_000, 3e38]
-            values.replaceSubrange(0..<specials.count, with: small ? specials.map { $0.isFinite ? $0.rounded() : $0 } : specials)
+            let used = specials.prefix(count)
+            values.replaceSubrange(0..<used.count, with: small ? used.map { $0.isFinite ? $0.rounded() : $0 } : Array(used))
         case .uint8: values = raw.map { (abs($0) * 60).rounded(.down) }
         default: values = raw.map { ($0 * (small ? 2 : 40)).rounded() }
         }
@@ -202,6 +203,42 @@ struct CUDAKernelHostRunTests {
             CUDAKernelSource.fillKernelName(dtype, .contiguous), blocks: Self.blocks,
             [.value(Int64(output.numel)), Self.pointer(output), HostKernelModule.Argument(bytes: valueBytes)])
         #expect(Self.mismatches(output, value.expand(Self.shape)).isEmpty)
+    }
+
+    // MARK: Reductions
+
+    /// Rows reduced by a block or by a warp, against the CPU's `sum`, `prod`, `max` and `min`
+    /// over the last dimension: rows shorter and longer than the threads that share them, more
+    /// rows than blocks (or warps), NaN and infinities among the floats. Sums of floats may
+    /// differ in the last places from the CPU's order of additions.
+    @Test(arguments: DType.allCases)
+    func reductionsMatchTheCPU(dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.reduce, dtype))
+        let outer = 5
+        for inner in [1, 37, 100] {
+            let input = Self.values(dtype, count: outer * inner, seed: UInt64(inner)).reshape([outer, inner])
+            for reduction in CUDAReduction.allCases {
+                for shape in CUDAReductionShape.allCases {
+                    let name = CUDAKernelSource.reduceKernelName(reduction, dtype, shape)
+                    let sizes: [HostKernelModule.Argument] = [.value(Int64(outer)), .value(Int64(inner)), Self.pointer(input)]
+                    switch reduction {
+                    case .sum, .prod:
+                        let output = Self.poisoned([outer], CUDAKernelSource.reductionOutputType(reduction, dtype))
+                        module.launch(name, blocks: 2, sizes + [Self.pointer(output)])
+                        let expected = reduction == .sum ? input.sum(dim: 1) : input.prod(dim: 1)
+                        let ulps: UInt64 = dtype == .float64 ? 16 : dtype.isFloatingPoint ? 1 : 0
+                        let wrong = Self.mismatches(output, expected, ulps: ulps)
+                        #expect(wrong.isEmpty, "\(name), rows of \(inner): \(wrong.joined(separator: "; "))")
+                    case .max, .min:
+                        let values = Self.poisoned([outer], dtype), indices = Self.poisoned([outer], .int64)
+                        module.launch(name, blocks: 2, sizes + [Self.pointer(values), Self.pointer(indices)])
+                        let expected = reduction == .max ? input.max(dim: 1) : input.min(dim: 1)
+                        let wrong = Self.mismatches(values, expected.values) + Self.mismatches(indices, expected.indices)
+                        #expect(wrong.isEmpty, "\(name), rows of \(inner): \(wrong.joined(separator: "; "))")
+                    }
+                }
+            }
+        }
     }
 
     // MARK: Random fills

@@ -15,9 +15,11 @@ import Darwin
 /// A small header stands in for CUDA (`threadIdx` and friends as thread-local variables, the
 /// intrinsics the sources use, float16 conversions through `_Float16`), and each kernel gets a
 /// host entry point that takes its arguments as `cuLaunchKernel` does, an array of pointers to
-/// each argument, and runs every thread of every block in turn. That is faithful for the
-/// grid-stride kernels (elementwise, casts, fills, random fills), whose threads never talk to
-/// each other; the reductions synchronize threads and are left to `Scripts/gpu-check`.
+/// each argument. The grid-stride kernels (elementwise, casts, fills, random fills), whose
+/// threads never talk to each other, run every thread of every block in turn. The reductions
+/// run each block as 64 real threads (two warps, so block-level combining is exercised), with
+/// `__syncthreads` a barrier, `__shfl_down_sync` an exchange through per-warp slots between two
+/// barriers, and `__shared__` arrays static: a block at a time, as a multiprocessor would.
 ///
 /// ```swift
 /// let module = try HostKernelModule(CUDAKernelSource.module(.unary, .float32))
@@ -59,12 +61,13 @@ final class HostKernelModule: @unchecked Sendable {
         try Self.hostSource(module).write(to: source, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.compiler))
-        process.arguments = ["-std=c++17", "-O1", "-w", "-shared", "-fPIC", "-o", library.path, source.path]
-        let errors = Pipe()
-        process.standardError = errors
+        process.arguments = ["-std=c++17", "-O0", "-w", "-shared", "-fPIC", "-o", library.path, source.path]
+        let log = directory.appendingPathComponent("\(module.name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0, let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else {
             throw HostKernelError(message: "\(module.name) did not compile for the host:\n\(message)")
         }
@@ -73,7 +76,8 @@ final class HostKernelModule: @unchecked Sendable {
 
     deinit { dlclose(handle) }
 
-    /// Runs `kernel` over `blocks` blocks of `CUDAKernelSource.blockSize` threads.
+    /// Runs `kernel` over `blocks` blocks (of `CUDAKernelSource.blockSize` threads, or 64 for
+    /// the reductions).
     func launch(_ kernel: String, blocks: Int, _ arguments: [Argument]) {
         guard let symbol = dlsym(handle, kernel + "_host_launch") else {
             fatalError("\(kernel) is not a kernel of \(module.name)")
@@ -105,11 +109,10 @@ final class HostKernelModule: @unchecked Sendable {
         for kernel in module.kernels {
             let parameters = try parameterTypes(of: kernel, in: source)
             let arguments = parameters.enumerated().map { "*(\($1)*)args[\($0)]" }.joined(separator: ", ")
+            let run = module.family == .reduce ? "ember_host_run_threads" : "ember_host_run_serially"
             launchers.append("""
                 extern "C" void \(kernel)_host_launch(void** args, unsigned int blocks) {
-                  blockDim.x = EMBER_BLOCK; gridDim.x = blocks;
-                  for (blockIdx.x = 0; blockIdx.x < blocks; ++blockIdx.x)
-                    for (threadIdx.x = 0; threadIdx.x < EMBER_BLOCK; ++threadIdx.x) \(kernel)(\(arguments));
+                  \(run)(blocks, [=] { \(kernel)(\(arguments)); });
                 }
                 """)
         }
@@ -129,7 +132,12 @@ final class HostKernelModule: @unchecked Sendable {
 
     private static let cudaStandIns = """
         #include <cmath>
+        #include <condition_variable>
         #include <cstring>
+        #include <memory>
+        #include <mutex>
+        #include <thread>
+        #include <vector>
         using namespace std;
         #define __global__
         #define __device__
@@ -137,8 +145,62 @@ final class HostKernelModule: @unchecked Sendable {
         #define __noinline__
         #define __launch_bounds__(x)
         #define __grid_constant__
+        #define __shared__ static
         struct ember_host_dim3 { unsigned int x = 0, y = 1, z = 1; };
         static thread_local ember_host_dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+        template <typename F> void ember_host_run_serially(unsigned int blocks, F kernel) {
+          blockDim.x = \(CUDAKernelSource.blockSize); gridDim.x = blocks;
+          for (blockIdx.x = 0; blockIdx.x < blocks; ++blockIdx.x)
+            for (threadIdx.x = 0; threadIdx.x < blockDim.x; ++threadIdx.x) kernel();
+        }
+
+        struct ember_host_barrier {
+          mutex lock; condition_variable turn; unsigned int count, waiting = 0; unsigned long generation = 0;
+          explicit ember_host_barrier(unsigned int count) : count(count) {}
+          void wait() {
+            unique_lock<mutex> held(lock);
+            const unsigned long arrived = generation;
+            if (++waiting == count) { waiting = 0; ++generation; turn.notify_all(); }
+            else turn.wait(held, [&] { return generation != arrived; });
+          }
+        };
+        #define EMBER_HOST_THREADS 64
+        static ember_host_barrier* ember_host_block_barrier;
+        static ember_host_barrier* ember_host_warp_barriers[EMBER_HOST_THREADS / 32];
+        static unsigned char ember_host_lanes[EMBER_HOST_THREADS][16];
+
+        inline void __syncthreads() { ember_host_block_barrier->wait(); }
+        template <typename T> T __shfl_down_sync(unsigned int, T value, int offset) {
+          static_assert(sizeof(T) <= 16, "one lane slot per value");
+          const unsigned int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+          memcpy(ember_host_lanes[threadIdx.x], &value, sizeof(T));
+          ember_host_warp_barriers[warp]->wait();
+          T result = value;
+          if (lane + offset < 32) memcpy(&result, ember_host_lanes[threadIdx.x + offset], sizeof(T));
+          ember_host_warp_barriers[warp]->wait();
+          return result;
+        }
+
+        template <typename F> void ember_host_run_threads(unsigned int blocks, F kernel) {
+          for (unsigned int block = 0; block < blocks; ++block) {
+            ember_host_barrier barrier(EMBER_HOST_THREADS);
+            ember_host_block_barrier = &barrier;
+            vector<unique_ptr<ember_host_barrier>> warps;
+            for (int warp = 0; warp < EMBER_HOST_THREADS / 32; ++warp) {
+              warps.push_back(make_unique<ember_host_barrier>(32));
+              ember_host_warp_barriers[warp] = warps.back().get();
+            }
+            vector<thread> threads;
+            for (unsigned int t = 0; t < EMBER_HOST_THREADS; ++t) {
+              threads.emplace_back([=] {
+                threadIdx.x = t; blockIdx.x = block; blockDim.x = EMBER_HOST_THREADS; gridDim.x = blocks;
+                kernel();
+              });
+            }
+            for (auto& thread : threads) thread.join();
+          }
+        }
         inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }
         inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
         inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
@@ -146,9 +208,6 @@ final class HostKernelModule: @unchecked Sendable {
         inline unsigned int __float_as_uint(float f) { unsigned int u; memcpy(&u, &f, 4); return u; }
         inline float rsqrt(float x) { return 1.0f / sqrt(x); }
         inline double rsqrt(double x) { return 1.0 / sqrt(x); }
-        // Only the reductions use these, and they are not run on the host.
-        inline void __syncthreads() {}
-        template <typename T> inline T __shfl_down_sync(unsigned int, T v, int) { return v; }
         inline _Float16 ember_host_half(unsigned short bits) { _Float16 h; memcpy(&h, &bits, 2); return h; }
         inline unsigned short ember_host_half_bits(_Float16 h) { unsigned short bits; memcpy(&bits, &h, 2); return bits; }
 
