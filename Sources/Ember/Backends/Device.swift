@@ -47,10 +47,32 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
     /// The number of usable NVIDIA GPUs; 0 when there is no driver.
     public static var cudaDeviceCount: Int { CUDA.deviceCount }
 
-    /// Whether tensors can be placed here; reports why not otherwise.
+    /// Bytes of this GPU's memory that tensors hold (`torch.cuda.memory_allocated`), rounded
+    /// up to the caching allocator's block sizes; 0 for the CPU and for a GPU not used yet.
+    ///
+    /// ```swift
+    /// print(Device.cuda(0).memoryAllocated, Device.cuda(0).memoryReserved)
+    /// ```
+    public var memoryAllocated: Int { cudaMemoryStatistics?.allocatedBytes ?? 0 }
+
+    /// Bytes the caching allocator holds from the driver, in use or cached for reuse
+    /// (`torch.cuda.memory_reserved`); 0 for the CPU and for a GPU not used yet.
+    public var memoryReserved: Int { cudaMemoryStatistics?.reservedBytes ?? 0 }
+
+    private var cudaMemoryStatistics: CUDACachingAllocator.Statistics? {
+        kind == .cuda ? CUDARuntime.openedBackend(for: self)?.memoryStatistics : nil
+    }
+
+    /// Whether tensors can be placed here, opening the GPU on first use; reports why not
+    /// otherwise (what was searched and what was missing, or the driver's error).
     func checkAvailable() -> Bool {
         guard kind == .cuda else { return true }
-        reportError("\(self) is not available: Ember's CUDA backend is not built yet, so tensors can only live on the CPU")
-        return false
+        do throws(CUDAError) {
+            _ = try CUDARuntime.backend(for: self)
+            return true
+        } catch {
+            reportError("\(self) is not available: \(error)")
+            return false
+        }
     }
 }

@@ -57,9 +57,14 @@ extension Tensor {
             let shape = Tensor.broadcastShapes(shape, other.shape)
         else { return Tensor.zeros([], dtype: .bool) }
         let dtype = resultType(promotionOperand, other.promotionOperand)
+        let device = Tensor.commonDevice(self, other)
         let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
         let a = converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
-        dtype.dispatch(CompareKernel<Op>(a: a, b: b, output: output))
+        if device.kind == .cuda {
+            Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b])
+        } else {
+            dtype.dispatch(CompareKernel<Op>(a: a, b: b, output: output))
+        }
         return output
     }
 
@@ -131,6 +136,7 @@ private struct WhereKernel: ElementVisitor {
         @inline(__always) func callAsFunction(_ take: Bool, _ a: E, _ b: E) -> E { take ? a : b }
     }
     func visit<E: Element>(_ type: E.Type) {
+        if output.device.kind == .cuda { return Tensor.launchWhere(output, condition, a, b) }
         if selectDense(E.self, condition: condition, a: a, b: b, output: output) { return }
         mapElements(into: output, condition, a, b, Map<E>())
     }
@@ -174,7 +180,8 @@ extension Tensor {
             let partial = broadcastShapes(condition.shape, a.shape), let shape = broadcastShapes(partial, b.shape)
         else { return a }
         let dtype = resultType([a.promotionOperand, b.promotionOperand])
-        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: a.device)
+        let device = [a, b, condition].first { !($0.dim == 0 && $0.device == .cpu) }?.device ?? .cpu
+        let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         dtype.dispatch(
             WhereKernel(
                 condition: condition.broadcastView(to: shape), a: a.converted(to: dtype).broadcastView(to: shape),
@@ -260,7 +267,7 @@ extension Tensor {
         // Bounds that raise the dtype (an int tensor clamped to 0.5) convert first, in place after.
         let source = converted(to: dtype)
         let output = source === self ? uninitializedLike(dtype: dtype) : source
-        dtype.dispatch(ClampKernel(source: source, output: output, lower: min, upper: max))
+        Tensor.runClamp(source, into: output, lower: min, upper: max)
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
@@ -276,7 +283,7 @@ extension Tensor {
         let wasRecording = Tensor.isRecording(self)
         guard checkInPlaceAllowed() else { return self }
         let original = wasRecording ? noGrad { clone() } : nil
-        dtype.dispatch(ClampKernel(source: self, output: self, lower: min, upper: max))
+        Tensor.runClamp(self, into: self, lower: min, upper: max)
         version.bump()
         if let original {
             recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
@@ -284,6 +291,26 @@ extension Tensor {
             }
         }
         return self
+    }
+
+    /// `output = min(max(source, lower), upper)` of one dtype; on a GPU from comparisons and
+    /// selects, which give the CPU kernel's bits (a NaN passes, lower > upper gives upper).
+    private static func runClamp(_ source: Tensor, into output: Tensor, lower: Double?, upper: Double?) {
+        guard source.device.kind == .cuda else {
+            return source.dtype.dispatch(ClampKernel(source: source, output: output, lower: lower, upper: upper))
+        }
+        noGrad {
+            var result = source
+            if let lower {
+                let bound = Tensor.full([], ScalarValue(integralOrFloating: lower), dtype: source.dtype)
+                result = Tensor.where(result .< bound, bound, result)
+            }
+            if let upper {
+                let bound = Tensor.full([], ScalarValue(integralOrFloating: upper), dtype: source.dtype)
+                result = Tensor.where(bound .< result, bound, result)
+            }
+            output.copyElements(from: result)
+        }
     }
 
     /// Where clamp's gradient flows: strictly inside the bounds. An element equal to a bound
@@ -316,7 +343,9 @@ extension Tensor {
         }
         let source = converted(to: dtype)
         let output = source === self ? uninitializedLike(dtype: dtype) : source
-        if dtype.isFloatingPoint {
+        if device.kind == .cuda {
+            noGrad { output.copyElements(from: source.powOnDevice(exponent)) }
+        } else if dtype.isFloatingPoint {
             dtype.dispatchFloat(FloatPowScalarKernel(source: source, output: output, exponent: exponent))
         } else {
             dtype.dispatch(PowScalarKernel(source: source, output: output, exponent: exponent))
@@ -331,6 +360,22 @@ extension Tensor {
             }
         }
         return output
+    }
+
+    /// `self ** exponent` on a GPU from the generated kernels, with the CPU kernels' special
+    /// cases (x·x for 2, x·x·x for 3, sqrt for 0.5, 1/sqrt for -0.5, 1/x for -1, 1/(x·x) for
+    /// -2), which therefore give the same bits; other exponents use CUDA's `pow`.
+    private func powOnDevice(_ exponent: Double) -> Tensor {
+        switch exponent {
+        case 1: return clone()
+        case 2: return self * self
+        case 3: return self * self * self
+        case 0.5 where dtype.isFloatingPoint: return sqrt()
+        case -0.5 where dtype.isFloatingPoint: return sqrt().reciprocal()
+        case -1 where dtype.isFloatingPoint: return reciprocal()
+        case -2 where dtype.isFloatingPoint: return (self * self).reciprocal()
+        default: return binaryResult(Pow.self, Tensor.full([], ScalarValue(integralOrFloating: exponent), dtype: dtype))
+        }
     }
 
     /// Raises every element to the matching element of `exponent`, broadcasting (`torch.pow`).

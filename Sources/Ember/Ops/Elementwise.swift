@@ -183,7 +183,11 @@ extension Tensor {
     func unary<Op: UnaryFloatOp>(_ op: Op.Type) -> Tensor {
         let input = converted(to: dtype.isFloatingPoint ? dtype : .defaultFloat)
         let output = input.uninitializedLike(dtype: input.dtype)
-        input.dtype.dispatchFloat(UnaryFloatKernel<Op>(input: input, output: output))
+        if device.kind == .cuda {
+            Tensor.launchRegistered(Op.name, dtype: input.dtype, [output, input])
+        } else {
+            input.dtype.dispatchFloat(UnaryFloatKernel<Op>(input: input, output: output))
+        }
         recordUnary(Op.self, output: output)
         return output
     }
@@ -191,7 +195,11 @@ extension Tensor {
     /// Runs a dtype-preserving unary op and records its derivative.
     func unary<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
         let output = uninitializedLike(dtype: dtype)
-        dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: output))
+        if device.kind == .cuda {
+            Tensor.launchRegistered(Op.name, dtype: dtype, [output, self])
+        } else {
+            dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: output))
+        }
         recordUnary(Op.self, output: output)
         return output
     }
@@ -212,13 +220,19 @@ extension Tensor {
         var dtype = resultType(promotionOperand, other.promotionOperand)
         if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
-        let output = shape == self.shape ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let device = Tensor.commonDevice(self, other)
+        let output = shape == self.shape && device == self.device
+            ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         let a = self.converted(to: dtype).broadcastView(to: shape)
         // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's
         // scalar path reads its single element (stride-less), which saves a tensor per op.
         let b = other.dim == 0 && a.isContiguous && a.shape == shape
             ? other.converted(to: dtype) : other.converted(to: dtype).broadcastView(to: shape)
-        dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
+        if device.kind == .cuda {
+            Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: shape)])
+        } else {
+            dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
+        }
         return output
     }
 
@@ -240,10 +254,10 @@ extension Tensor {
         var b = other.converted(to: computeType).broadcastView(to: shape)
         if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
         if computeType == dtype {
-            dtype.dispatch(BinaryKernel<Op>(a: self, b: b, output: self))
+            Tensor.runBinary(Op.self, dtype: dtype, a: self, b: b, output: self)
         } else {
             let result = converted(to: computeType)
-            computeType.dispatch(BinaryKernel<Op>(a: result, b: b, output: result))
+            Tensor.runBinary(Op.self, dtype: computeType, a: result, b: b, output: result)
             copyElements(from: result)
         }
         version.bump()
@@ -259,19 +273,45 @@ extension Tensor {
         }
         var source = source.broadcastView(to: shape)
         if source.storage === storage && (source.strides != strides || source.offset != offset) { source = source.cloneContiguous() }
-        source.dtype.dispatch(CastKernel(input: source, output: self))
+        if source.device != device && source.device.kind == .cuda {
+            // From a GPU: bring the values over, then convert and lay them out here.
+            source = source.copied(to: device).broadcastView(to: shape)
+        }
+        Tensor.cast(source, into: self)
     }
 
     /// Writes one value into every element; no autograd, no version bump.
     func fillElements(_ value: ScalarValue) {
-        dtype.dispatch(FillKernel(value: value, output: self))
+        if device.kind == .cuda {
+            launchFill(value)
+        } else {
+            dtype.dispatch(FillKernel(value: value, output: self))
+        }
     }
 
     /// A contiguous copy outside autograd.
     func cloneContiguous() -> Tensor {
         let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
-        dtype.dispatch(CastKernel(input: self, output: copy))
+        Tensor.cast(self, into: copy)
         return copy
+    }
+
+    /// `output = input` elementwise, converting dtypes, on the output's device.
+    private static func cast(_ input: Tensor, into output: Tensor) {
+        if output.device.kind == .cuda {
+            launchCast(from: input, into: output)
+        } else {
+            input.dtype.dispatch(CastKernel(input: input, output: output))
+        }
+    }
+
+    /// `output = Op(a, b)` for operands already of `dtype` and of the output's shape.
+    private static func runBinary<Op: BinaryOp>(_ op: Op.Type, dtype: DType, a: Tensor, b: Tensor, output: Tensor) {
+        if output.device.kind == .cuda {
+            launchRegistered(Op.name, dtype: dtype, [output, a, b])
+        } else {
+            dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
+        }
     }
 
     /// A copy converted to `dtype` outside autograd; `self` when it already has that dtype.
@@ -279,7 +319,7 @@ extension Tensor {
         if dtype == self.dtype { return self }
         if let literal = floatLiteral { return Tensor.full([], .floating(literal), dtype: dtype, device: device) }
         let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
-        self.dtype.dispatch(CastKernel(input: self, output: copy))
+        Tensor.cast(self, into: copy)
         return copy
     }
 
@@ -293,11 +333,17 @@ extension Tensor {
         a.device == b.device || checkSameDevice([a, b])
     }
 
-    /// PyTorch's refusal to mix devices in one op; Swift numbers go anywhere.
+    /// Where an op on these operands runs: on their device, which a 0-dim CPU tensor (a
+    /// Swift number) adopts from the others.
+    static func commonDevice(_ a: Tensor, _ b: Tensor) -> Device {
+        a.dim == 0 && a.device == .cpu ? b.device : a.device
+    }
+
+    /// PyTorch's refusal to mix devices in one op; Swift numbers and 0-dim CPU tensors go
+    /// anywhere, as in PyTorch's TensorIterator.
     static func checkSameDevice(_ tensors: [Tensor]) -> Bool {
-        guard let first = tensors.first, let other = tensors.first(where: { $0.device != first.device && !$0.isWrappedNumber }),
-            !first.isWrappedNumber
-        else { return true }
+        let placed = tensors.filter { !($0.dim == 0 && $0.device == .cpu) }
+        guard let first = placed.first, let other = placed.first(where: { $0.device != first.device }) else { return true }
         let (a, b) = first.device.kind == .cuda ? (first.device, other.device) : (other.device, first.device)
         reportError("Expected all tensors to be on the same device, but found at least two devices, \(a) and \(b)!")
         return false

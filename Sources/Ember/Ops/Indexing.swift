@@ -290,7 +290,9 @@ extension Tensor {
 private struct MaskedFillKernel: ElementVisitor {
     let mask: Tensor, value: Tensor, tensor: Tensor
     func visit<E: Element>(_ type: E.Type) {
-        if selectDense(E.self, condition: mask, a: value.broadcastView(to: tensor.shape), b: tensor, output: tensor) { return }
+        let broadcastValue = value.broadcastView(to: tensor.shape)
+        if tensor.device.kind == .cuda { return Tensor.launchWhere(tensor, mask, broadcastValue, tensor) }
+        if selectDense(E.self, condition: mask, a: broadcastValue, b: tensor, output: tensor) { return }
         let element = value.elementPointer(as: E.self)[0]
         mapElements(into: tensor, mask, tensor, Map(element: element))
     }

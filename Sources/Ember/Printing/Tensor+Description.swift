@@ -6,7 +6,7 @@ extension Tensor: CustomStringConvertible {
     /// print(Tensor([1.5, 2] as [Float]))   // tensor([1.5000, 2.0000])
     /// ```
     public var description: String {
-        let source = isContiguous ? self : cloneContiguous()
+        let source = device.kind == .cuda ? copied(to: .cpu) : isContiguous ? self : cloneContiguous()
         let (gradFn, requiresGrad) = withAutogradLock { (storedGradFn, leafRequiresGrad) }
         return dtype.dispatch(DescribeElements(tensor: source, device: device.kind == .cpu ? nil : device.description, requiresGrad: requiresGrad, gradFnName: gradFn?.name))
     }

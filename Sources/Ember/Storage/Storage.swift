@@ -14,18 +14,41 @@ final class Storage: @unchecked Sendable {
     /// tensor viewing this memory, as PyTorch's version counter is shared by views.
     let version = Atomic<Int>(0)
 
-    /// Allocates uninitialized CPU memory from the caching allocator.
+    /// Allocates uninitialized memory from the device's caching allocator. A GPU's backend
+    /// must be open already (`Device.checkAvailable()`, which every way onto a GPU calls).
     init(byteCount: Int, device: Device = .cpu) {
         self.byteCount = byteCount
         self.device = device
-        bytes = CPUAllocator.shared.allocate(byteCount)
+        guard device.kind == .cuda else {
+            bytes = CPUAllocator.shared.allocate(byteCount)
+            return
+        }
+        do throws(CUDAError) {
+            let address = try CUDARuntime.existingBackend(for: device).allocate(byteCount: max(byteCount, 1))
+            bytes = UnsafeMutableRawPointer(bitPattern: UInt(address))!
+        } catch {
+            fatalError("Ember: CUDA out of memory on \(device) allocating \(byteCount) bytes: \(error)")
+        }
     }
 
-    deinit { CPUAllocator.shared.release(bytes, byteCount: byteCount) }
+    deinit {
+        if device.kind == .cuda {
+            CUDARuntime.existingBackend(for: device).free(deviceAddress)
+        } else {
+            CPUAllocator.shared.release(bytes, byteCount: byteCount)
+        }
+    }
 
+    /// The memory as CPU kernels read it; a GPU's memory never reaches them.
     @inline(__always) func pointer<E>(as type: E.Type) -> UnsafeMutablePointer<E> {
-        bytes.assumingMemoryBound(to: E.self)
+        if device.kind != .cpu {
+            fatalError("Ember: a CPU kernel was handed memory on \(device): this op is not implemented for CUDA yet")
+        }
+        return bytes.assumingMemoryBound(to: E.self)
     }
+
+    /// The GPU address of the memory.
+    var deviceAddress: CUdeviceptr { CUdeviceptr(UInt(bitPattern: bytes)) }
 }
 
 /// Reuses freed blocks of the same size so that training loops don't pay for page faults on

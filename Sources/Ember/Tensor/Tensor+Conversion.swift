@@ -19,7 +19,8 @@ extension Tensor {
 
     /// The elements in row-major order, each converted to `S` (`tolist()` flattened).
     public func toArray<S: TensorScalar>(as type: S.Type) -> [S] {
-        dtype.dispatch(ReadElements<S>(tensor: self))
+        if device.kind == .cuda { return copied(to: .cpu).toArray(as: S.self) }
+        return dtype.dispatch(ReadElements<S>(tensor: self))
     }
 
     /// Fills the tensor with zeros in place (`zero_()`).
@@ -62,10 +63,19 @@ extension Tensor {
     }
 
     /// The tensor on `device`: itself if already there (`to(device)`).
+    ///
+    /// ```swift
+    /// let x = Tensor.randn(64, 1000).to(.cuda(0))
+    /// ```
     public func to(_ device: Device) -> Tensor {
         if device == self.device { return self }
-        _ = (device.kind == .cuda ? device : self.device).checkAvailable()
-        return self
+        guard device.checkAvailable() else { return self }
+        let output = copied(to: device)
+        if Tensor.isRecording(self) {
+            let source = self.device
+            Tensor.record("ToCopyBackward0", inputs: [self], outputs: [output]) { gradients in [gradients[0].to(source)] }
+        }
+        return output
     }
 
     /// The tensor on the GPU (`cuda()`).

@@ -49,7 +49,7 @@ struct CUDAKernelHostRunTests {
         return tensor
     }
 
-    static func pointer(_ tensor: Tensor) -> HostKernelModule.Argument { .pointer(UnsafeMutableRawPointer(tensor.elementPointer(as: UInt8.self))) }
+    static func pointer(_ tensor: Tensor) -> CUDAKernelArgument { .pointer(UnsafeMutableRawPointer(tensor.elementPointer(as: UInt8.self))) }
 
     // MARK: Comparison
 
@@ -135,7 +135,7 @@ struct CUDAKernelHostRunTests {
                 let output = Self.poisoned(Self.shape, family == .compare ? .bool : dtype)
                 let operands = isUnary ? [output, a] : [output, a, b]
                 let name = CUDAKernelSource.elementwiseKernelName(op, dtype, indexing)
-                var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+                var arguments: [CUDAKernelArgument] = [.value(Int64(output.numel))]
                 if strided {
                     guard case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: operands.map(\.strides)) else {
                         Issue.record("\(name): the plan for transposed and broadcast operands is not strided")
@@ -161,7 +161,7 @@ struct CUDAKernelHostRunTests {
             let a = Self.operand(dtype, seed: 4, transposed: false), b = Self.operand(dtype, seed: 5, transposed: strided)
             let output = Self.poisoned(Self.shape, dtype)
             let operands = [output, condition, a, b]
-            var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+            var arguments: [CUDAKernelArgument] = [.value(Int64(output.numel))]
             if strided, case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: operands.map(\.strides)) {
                 arguments.append(.layout(layout))
             }
@@ -181,7 +181,7 @@ struct CUDAKernelHostRunTests {
             for indexing in CUDAIndexing.allCases {
                 let input = Self.operand(source, seed: 6, transposed: indexing == .strided)
                 let output = Self.poisoned(Self.shape, target)
-                var arguments: [HostKernelModule.Argument] = [.value(Int64(output.numel))]
+                var arguments: [CUDAKernelArgument] = [.value(Int64(output.numel))]
                 if indexing == .strided, case .strided(_, let layout) = CUDAElementwisePlan.make(shape: Self.shape, strides: [output.strides, input.strides]) {
                     arguments.append(.layout(layout))
                 }
@@ -201,7 +201,7 @@ struct CUDAKernelHostRunTests {
         let valueBytes = Array(UnsafeRawBufferPointer(start: value.elementPointer(as: UInt8.self), count: dtype.itemSize))
         module.launch(
             CUDAKernelSource.fillKernelName(dtype, .contiguous), blocks: Self.blocks,
-            [.value(Int64(output.numel)), Self.pointer(output), HostKernelModule.Argument(bytes: valueBytes)])
+            [.value(Int64(output.numel)), Self.pointer(output), CUDAKernelArgument(bytes: valueBytes)])
         #expect(Self.mismatches(output, value.expand(Self.shape)).isEmpty)
     }
 
@@ -220,7 +220,7 @@ struct CUDAKernelHostRunTests {
             for reduction in CUDAReduction.allCases {
                 for shape in CUDAReductionShape.allCases {
                     let name = CUDAKernelSource.reduceKernelName(reduction, dtype, shape)
-                    let sizes: [HostKernelModule.Argument] = [.value(Int64(outer)), .value(Int64(inner)), Self.pointer(input)]
+                    let sizes: [CUDAKernelArgument] = [.value(Int64(outer)), .value(Int64(inner)), Self.pointer(input)]
                     switch reduction {
                     case .sum, .prod:
                         let output = Self.poisoned([outer], CUDAKernelSource.reductionOutputType(reduction, dtype))
@@ -256,7 +256,7 @@ struct CUDAKernelHostRunTests {
         for distribution in distributions {
             for count in [1, 1001] {
                 let output = Self.poisoned([count], dtype)
-                var arguments: [HostKernelModule.Argument] = [.value(Int64(count)), Self.pointer(output), .value(seed), .value(offset)]
+                var arguments: [CUDAKernelArgument] = [.value(Int64(count)), Self.pointer(output), .value(seed), .value(offset)]
                 let kind: CUDARandomKind
                 switch distribution {
                 case .uniform(let from, let to):

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Ember
@@ -26,18 +27,6 @@ import Darwin
 /// module.launch("ember_unary_exp_float32_contiguous", blocks: 4, [.value(Int64(n)), .pointer(out), .pointer(input)])
 /// ```
 final class HostKernelModule: @unchecked Sendable {
-    /// One kernel argument's bytes, as the launch's argument array points at them.
-    struct Argument {
-        let bytes: [UInt8]
-
-        static func value<T: BitwiseCopyable>(_ value: T) -> Self { Self(bytes: withUnsafeBytes(of: value) { Array($0) }) }
-        static func pointer(_ pointer: UnsafeMutableRawPointer?) -> Self { value(pointer) }
-        /// The strided kernels' `ember_layout`, passed by value like any other argument.
-        static func layout(_ layout: CUDAStridedLayout) -> Self {
-            Self(bytes: layout.words.withUnsafeBytes { Array($0) })
-        }
-    }
-
     /// clang++ from `PATH` (the Swift toolchain has one), or nil.
     static let compiler: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
@@ -49,6 +38,7 @@ final class HostKernelModule: @unchecked Sendable {
         "clang++ was not found on PATH, so the generated CUDA kernels were not run on the CPU"
     }
 
+    private static let instances = Atomic<Int>(0)
     private typealias Launcher = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Void
     private let handle: UnsafeMutableRawPointer
     let module: CUDAKernelModule
@@ -57,13 +47,16 @@ final class HostKernelModule: @unchecked Sendable {
         self.module = module
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ember-host-kernels-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let source = directory.appendingPathComponent("\(module.name).cpp"), library = directory.appendingPathComponent("\(module.name).so")
+        // A file per instance: dlopen hands out the library already loaded from a path, and
+        // rewriting a loaded library under another instance would crash it.
+        let stem = "\(module.name)-\(Self.instances.add(1, ordering: .relaxed).newValue)"
+        let source = directory.appendingPathComponent("\(stem).cpp"), library = directory.appendingPathComponent("\(stem).so")
         try Self.hostSource(module).write(to: source, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.compiler))
         process.arguments = ["-std=c++17", "-O0", "-w", "-shared", "-fPIC", "-o", library.path, source.path]
-        let log = directory.appendingPathComponent("\(module.name).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let log = directory.appendingPathComponent("\(stem).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         process.waitUntilExit()
@@ -78,19 +71,12 @@ final class HostKernelModule: @unchecked Sendable {
 
     /// Runs `kernel` over `blocks` blocks (of `CUDAKernelSource.blockSize` threads, or 64 for
     /// the reductions).
-    func launch(_ kernel: String, blocks: Int, _ arguments: [Argument]) {
+    func launch(_ kernel: String, blocks: Int, _ arguments: [CUDAKernelArgument]) {
         guard let symbol = dlsym(handle, kernel + "_host_launch") else {
             fatalError("\(kernel) is not a kernel of \(module.name)")
         }
         let launcher = unsafeBitCast(symbol, to: Launcher.self)
-        let storage = arguments.map { argument -> UnsafeMutableRawPointer in
-            let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(argument.bytes.count, 1), alignment: 16)
-            argument.bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return pointer
-        }
-        defer { storage.forEach { $0.deallocate() } }
-        var pointers = storage.map { Optional($0) }
-        pointers.withUnsafeMutableBufferPointer { launcher($0.baseAddress!, UInt32(blocks)) }
+        CUDAKernelArgument.withParameters(arguments) { launcher($0, UInt32(blocks)) }
     }
 
     /// The module's source with the CUDA stand-ins in front and a host entry point per kernel.
@@ -217,4 +203,9 @@ final class HostKernelModule: @unchecked Sendable {
 struct HostKernelError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+extension CUDAKernelArgument {
+    /// Host memory standing in for a device address.
+    static func pointer(_ pointer: UnsafeMutableRawPointer?) -> Self { .value(pointer) }
 }

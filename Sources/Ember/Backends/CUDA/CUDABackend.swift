@@ -1,0 +1,237 @@
+// The GPU behind `Device.cuda(n)`: memory, copies, kernel launches, synchronization. Ops talk
+// to a `CUDADeviceBackend`; on an NVIDIA GPU that is `CUDADriverBackend` (driver API, NVRTC),
+// and the tests install one that runs the same generated kernels on the CPU.
+
+import Foundation
+import Synchronization
+
+/// One kernel argument as `cuLaunchKernel` takes it: the bytes a `kernelParams` entry points at.
+///
+/// ```swift
+/// let arguments: [CUDAKernelArgument] = [.value(Int64(count)), .address(output), .address(input)]
+/// ```
+struct CUDAKernelArgument: Sendable {
+    let bytes: [UInt8]
+
+    /// A scalar or pointer parameter, passed by value.
+    static func value<T: BitwiseCopyable>(_ value: T) -> Self { Self(bytes: withUnsafeBytes(of: value) { Array($0) }) }
+    /// A device address (`T*` in the kernel).
+    static func address(_ address: CUdeviceptr) -> Self { value(address) }
+    /// The strided kernels' `ember_layout`, passed by value like any other argument.
+    static func layout(_ layout: CUDAStridedLayout) -> Self { Self(bytes: layout.words.withUnsafeBytes { Array($0) }) }
+
+    /// Calls `body` with `kernelParams`: an array of pointers, one to each argument's bytes.
+    static func withParameters<R, Failure: Error>(
+        _ arguments: [Self], _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws(Failure) -> R
+    ) throws(Failure) -> R {
+        let storage = arguments.map { argument -> UnsafeMutableRawPointer in
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(argument.bytes.count, 1), alignment: 16)
+            argument.bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return pointer
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        var pointers = storage.map { Optional($0) }
+        return try pointers.withUnsafeMutableBufferPointer { buffer throws(Failure) in try body(buffer.baseAddress!) }
+    }
+}
+
+/// What Ember's ops need from one GPU. Work is ordered (one stream): a copy to the host sees
+/// every kernel launched before it.
+protocol CUDADeviceBackend: AnyObject, Sendable {
+    /// The device, `cuda:n`.
+    var device: Device { get }
+    /// Streaming multiprocessors, for grid sizes.
+    var multiprocessors: Int { get }
+    /// The caching allocator's counters.
+    var memoryStatistics: CUDACachingAllocator.Statistics { get }
+
+    /// At least `byteCount` bytes of device memory from the caching allocator.
+    func allocate(byteCount: Int) throws(CUDAError) -> CUdeviceptr
+    /// Returns memory from `allocate`, from any thread; never throws (errors surface later).
+    func free(_ address: CUdeviceptr)
+    /// Host to device; the host memory may be reused when this returns.
+    func copy(toDevice destination: CUdeviceptr, from source: UnsafeRawPointer, byteCount: Int) throws(CUDAError)
+    /// Device to host, after all earlier work; the bytes are there when this returns.
+    func copy(toHost destination: UnsafeMutableRawPointer, from source: CUdeviceptr, byteCount: Int) throws(CUDAError)
+    /// Device to device, ordered after earlier work.
+    func copy(onDevice destination: CUdeviceptr, from source: CUdeviceptr, byteCount: Int) throws(CUDAError)
+    /// Launches `kernel` of `module` over `blocks` blocks of `CUDAKernelSource.blockSize` threads.
+    func launch(_ kernel: String, in module: CUDAKernelModule, blocks: Int, _ arguments: [CUDAKernelArgument]) throws(CUDAError)
+    /// Waits for all work on the device.
+    func synchronize() throws(CUDAError)
+}
+
+/// The backends of the devices in use, created on first use.
+///
+/// ```swift
+/// let gpu = try CUDARuntime.backend(for: .cuda(0))
+/// ```
+enum CUDARuntime {
+    private static let backends = Mutex<[Int: any CUDADeviceBackend]>([:])
+
+    /// The backend of `device`, opening the driver and the device on first use.
+    static func backend(for device: Device) throws(CUDAError) -> any CUDADeviceBackend {
+        let existing = backends.withLock { $0[device.index] }
+        if let existing { return existing }
+        let created = try CUDADriverBackend(index: device.index)
+        return backends.withLock { backends in
+            if let raced = backends[device.index] { return raced }
+            backends[device.index] = created
+            return created
+        }
+    }
+
+    /// Installs `backend` for its device in place of the driver's (the tests' CPU stand-in).
+    static func install(_ backend: any CUDADeviceBackend) {
+        backends.withLock { $0[backend.device.index] = backend }
+    }
+
+    /// The backend of `device` if it has been opened.
+    static func openedBackend(for device: Device) -> (any CUDADeviceBackend)? {
+        backends.withLock { $0[device.index] }
+    }
+
+    /// The backend of a device that holds tensors already: opening it cannot fail any more.
+    static func existingBackend(for device: Device) -> any CUDADeviceBackend {
+        guard let backend = openedBackend(for: device) else {
+            fatalError("Ember: no CUDA backend for \(device), which holds tensors")
+        }
+        return backend
+    }
+}
+
+// MARK: - The driver
+
+/// A GPU through the driver API: its primary context, one stream, NVRTC-compiled modules.
+final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
+    // @unchecked: the context and stream are opaque driver handles usable from any thread; the
+    // mutable caches are behind mutexes.
+    let device: Device
+    let multiprocessors: Int
+    private let driver: CUDADriverAPI
+    private let context: CUhandle
+    private let stream: CUhandle
+    private let health: CUDADeviceHealth
+    private let allocator: CUDACachingAllocator
+    private let compiler: NVRTCCompiler
+    private let target: CUDACompileTarget
+    /// Loaded kernels' function handles (as bits: handles are not Sendable) by kernel name.
+    private let functions = Mutex<[String: UInt]>([:])
+
+    init(index: Int) throws(CUDAError) {
+        let driver = try CUDA.driver()
+        let count = CUDA.deviceCount
+        guard index < count else {
+            throw .driver(
+                call: "cuDeviceGet(\(index))", code: 101, name: "CUDA_ERROR_INVALID_DEVICE",
+                message: count == 0 ? "no CUDA GPU was found (\(CUDA.diagnostics.replacingOccurrences(of: "\n", with: "; ")))" : "there are \(count) CUDA devices")
+        }
+        let health = CUDADeviceHealth(device: index)
+        var ordinal: CUdevice = 0
+        try health.check(driver.cuDeviceGet(&ordinal, Int32(index)), "cuDeviceGet", names: driver.describe)
+        var context: CUhandle?
+        try health.check(driver.cuDevicePrimaryCtxRetain(&context, ordinal), "cuDevicePrimaryCtxRetain", names: driver.describe)
+        try health.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent", names: driver.describe)
+        var stream: CUhandle?
+        // CU_STREAM_NON_BLOCKING: no implicit synchronization with the legacy default stream.
+        try health.check(driver.cuStreamCreate(&stream, 1), "cuStreamCreate", names: driver.describe)
+        func attribute(_ code: Int32) throws(CUDAError) -> Int {
+            var value: Int32 = 0
+            try health.check(driver.cuDeviceGetAttribute(&value, code, ordinal), "cuDeviceGetAttribute(\(code))", names: driver.describe)
+            return Int(value)
+        }
+        // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, COMPUTE_CAPABILITY_MAJOR and _MINOR.
+        multiprocessors = try attribute(16)
+        let capability = try attribute(75) * 10 + attribute(76)
+        let nvrtc = try CUDA.nvrtc()
+        target = try CUDACompileTarget.select(
+            computeCapability: capability, nvrtcVersion: (nvrtc.version.major, nvrtc.version.minor),
+            supportedArchitectures: nvrtc.supportedArchitectures, driverVersion: CUDA.driverVersion ?? 0)
+        compiler = NVRTCCompiler(nvrtc: nvrtc)
+        self.device = .cuda(index)
+        self.driver = driver
+        self.context = context!
+        self.stream = stream!
+        self.health = health
+        allocator = CUDACachingAllocator(device: index, raw: CUDADriverMemory(driver: driver, context: context!, health: health))
+    }
+
+    var memoryStatistics: CUDACachingAllocator.Statistics { allocator.statistics }
+
+    /// Makes the context current on this thread (Swift tasks move between threads), then
+    /// checks `result` of the call that follows.
+    private func current() throws(CUDAError) {
+        try health.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent", names: driver.describe)
+    }
+
+    private func check(_ result: CUresult, _ call: String) throws(CUDAError) {
+        try health.check(result, call, names: driver.describe)
+    }
+
+    private var streamID: UInt64 { UInt64(UInt(bitPattern: stream)) }
+
+    func allocate(byteCount: Int) throws(CUDAError) -> CUdeviceptr {
+        try current()
+        return try allocator.allocate(byteCount: byteCount, stream: streamID)
+    }
+
+    func free(_ address: CUdeviceptr) { _ = allocator.free(address) }
+
+    func copy(toDevice destination: CUdeviceptr, from source: UnsafeRawPointer, byteCount: Int) throws(CUDAError) {
+        guard byteCount > 0 else { return }
+        try current()
+        try check(driver.cuMemcpyHtoDAsync(destination, source, byteCount, stream), "cuMemcpyHtoDAsync_v2")
+        // The source is pageable host memory that the caller may free: wait until it is read.
+        try check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
+    func copy(toHost destination: UnsafeMutableRawPointer, from source: CUdeviceptr, byteCount: Int) throws(CUDAError) {
+        guard byteCount > 0 else { return }
+        try current()
+        try check(driver.cuMemcpyDtoHAsync(destination, source, byteCount, stream), "cuMemcpyDtoHAsync_v2")
+        try check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
+    func copy(onDevice destination: CUdeviceptr, from source: CUdeviceptr, byteCount: Int) throws(CUDAError) {
+        guard byteCount > 0 else { return }
+        try current()
+        try check(driver.cuMemcpyDtoDAsync(destination, source, byteCount, stream), "cuMemcpyDtoDAsync_v2")
+    }
+
+    func launch(_ kernel: String, in module: CUDAKernelModule, blocks: Int, _ arguments: [CUDAKernelArgument]) throws(CUDAError) {
+        try current()
+        let function = try self.function(kernel, in: module)
+        try CUDAKernelArgument.withParameters(arguments) { parameters throws(CUDAError) in
+            try check(
+                driver.cuLaunchKernel(
+                    function, UInt32(blocks), 1, 1, UInt32(CUDAKernelSource.blockSize), 1, 1, 0, stream, parameters, nil),
+                "cuLaunchKernel(\(kernel))")
+        }
+    }
+
+    func synchronize() throws(CUDAError) {
+        try current()
+        try check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
+    /// The kernel's function handle, compiling and loading its module on first use.
+    private func function(_ kernel: String, in module: CUDAKernelModule) throws(CUDAError) -> CUhandle {
+        if let bits = functions.withLock({ $0[kernel] }), let function = CUhandle(bitPattern: bits) { return function }
+        let compiled = try compiler.compile(module, for: target)
+        var handle: CUhandle?
+        let result = compiled.image.withUnsafeBytes { driver.cuModuleLoadData(&handle, $0.baseAddress) }
+        try check(result, "cuModuleLoadData(\(module.name))")
+        var loaded: [String: UInt] = [:]
+        for name in module.kernels {
+            var function: CUhandle?
+            try check(driver.cuModuleGetFunction(&function, handle, name), "cuModuleGetFunction(\(name))")
+            loaded[name] = UInt(bitPattern: function)
+        }
+        // Two threads may load a module at once; both loads work, and the first one's kernels stay.
+        functions.withLock { $0.merge(loaded) { old, _ in old } }
+        guard let function = loaded[kernel].flatMap({ CUhandle(bitPattern: $0) }) else {
+            throw .unsupportedTarget("\(kernel) is not a kernel of \(module.name)")
+        }
+        return function
+    }
+}

@@ -1,0 +1,124 @@
+// Tensors on a GPU: moving them between devices, and running the generated elementwise kernels
+// for the ops that reach `CUDADeviceBackend` (see the `device.kind == .cuda` branches in Ops/).
+
+extension Tensor {
+    /// The GPU address of element `[0, 0, …]`.
+    var deviceAddress: CUdeviceptr { storage.deviceAddress + CUdeviceptr(offset * dtype.itemSize) }
+
+    /// The backend of the GPU this tensor lives on.
+    var cudaBackend: any CUDADeviceBackend { CUDARuntime.existingBackend(for: device) }
+
+    /// A contiguous copy on `device` with the same dtype, outside autograd; the destination
+    /// device must be available already.
+    func copied(to device: Device) -> Tensor {
+        let source = isContiguous ? self : cloneContiguous()
+        let result = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let byteCount = numel * dtype.itemSize
+        do throws(CUDAError) {
+            switch (self.device.kind, device.kind) {
+            case (.cpu, .cuda):
+                try result.cudaBackend.copy(
+                    toDevice: result.deviceAddress, from: UnsafeRawPointer(source.elementPointer(as: UInt8.self)), byteCount: byteCount)
+            case (.cuda, .cpu):
+                try source.cudaBackend.copy(toHost: UnsafeMutableRawPointer(result.elementPointer(as: UInt8.self)), from: source.deviceAddress, byteCount: byteCount)
+            case (.cuda, .cuda):
+                // Between two GPUs through the host: simple, and rare in the programs Ember runs.
+                return source.copied(to: .cpu).copied(to: device)
+            case (.cpu, .cpu):
+                return source === self ? source.cloneContiguous() : source
+            }
+        } catch {
+            reportError("copying a tensor from \(self.device) to \(device) failed: \(error)")
+        }
+        return result
+    }
+
+    /// Runs a generated elementwise kernel over `operands` (output first, all of the output's
+    /// shape after broadcasting): the contiguous variant when every operand is dense, else the
+    /// strided one. Operands still on the CPU (Swift numbers) are copied over first.
+    static func launchElementwise(
+        _ module: CUDAKernelModule, _ kernel: (CUDAIndexing) -> String, _ operands: [Tensor], extra: [CUDAKernelArgument] = []
+    ) {
+        let output = operands[0], device = output.device
+        var operands = operands.map { operand in
+            guard operand.device != device else { return operand }
+            // A Swift number broadcast over the output: copy its one element, not the broadcast.
+            let isBroadcastElement = operand.strides.allSatisfy { $0 == 0 }
+            let source = isBroadcastElement
+                ? Tensor(storage: operand.storage, shape: [], strides: [], offset: operand.offset, dtype: operand.dtype) : operand
+            return source.copied(to: device).broadcastView(to: operand.shape)
+        }
+        var plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
+        if plan == .tooManyDimensions {
+            // Inputs that cannot be described in 16 merged dimensions become contiguous; an
+            // output like that is computed into a contiguous tensor and copied back.
+            if output.isContiguous {
+                operands = [output] + operands.dropFirst().map { $0.isContiguous ? $0 : $0.cloneContiguous() }
+            } else {
+                let dense = Tensor(uninitializedShape: output.shape, dtype: output.dtype, device: device)
+                launchElementwise(module, kernel, [dense] + operands.dropFirst(), extra: extra)
+                output.copyElements(from: dense)
+                return
+            }
+            plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
+        }
+        var arguments: [CUDAKernelArgument]
+        let count: Int, name: String
+        switch plan {
+        case .contiguous(let total):
+            (count, name, arguments) = (total, kernel(.contiguous), [.value(Int64(total))])
+        case .strided(let total, let layout):
+            (count, name, arguments) = (total, kernel(.strided), [.value(Int64(total)), .layout(layout)])
+        case .tooManyDimensions:
+            fatalError("Ember: \(output.dim) dimensions cannot be merged into \(CUDAKernelSource.maxDims) even for contiguous operands")
+        }
+        guard count > 0 else { return }
+        arguments += operands.map { .address($0.deviceAddress) } + extra
+        let backend = output.cudaBackend
+        let blocks = CUDALaunchGeometry.elementwiseBlocks(count: count, multiprocessors: backend.multiprocessors)
+        do throws(CUDAError) {
+            try backend.launch(name, in: module, blocks: blocks, arguments)
+        } catch {
+            reportError("\(name) failed on \(device): \(error)")
+        }
+    }
+
+    /// Runs the registered elementwise op `name` (`exp`, `add`, `lt`) on `operands` (output
+    /// first) of `dtype`, or reports that the GPU has no kernel for it.
+    static func launchRegistered(_ name: String, dtype: DType, _ operands: [Tensor]) {
+        guard let op = CUDAElementwiseOp.named[name], op.dtypes.contains(dtype) else {
+            reportError("\(name) is not implemented for \(operands[0].device) with \(dtype)")
+            return
+        }
+        launchElementwise(CUDAKernelSource.module(op.kind.family, dtype), { CUDAKernelSource.elementwiseKernelName(op, dtype, $0) }, operands)
+    }
+
+    /// `output = input` converted to the output's dtype, elementwise on the GPU.
+    static func launchCast(from input: Tensor, into output: Tensor) {
+        launchElementwise(
+            CUDAKernelSource.module(.cast, input.dtype), { CUDAKernelSource.castKernelName(from: input.dtype, to: output.dtype, $0) },
+            [output, input])
+    }
+
+    /// Writes `value` into every element of this GPU tensor.
+    func launchFill(_ value: ScalarValue) {
+        let element = Tensor(uninitializedShape: [], dtype: dtype)
+        element.fillElements(value)
+        let bytes = Array(UnsafeRawBufferPointer(start: element.elementPointer(as: UInt8.self), count: dtype.itemSize))
+        Tensor.launchElementwise(
+            CUDAKernelSource.module(.fill, dtype), { CUDAKernelSource.fillKernelName(self.dtype, $0) }, [self],
+            extra: [CUDAKernelArgument(bytes: bytes)])
+    }
+
+    /// `output = condition ? a : b` on the GPU.
+    static func launchWhere(_ output: Tensor, _ condition: Tensor, _ a: Tensor, _ b: Tensor) {
+        launchElementwise(
+            CUDAKernelSource.module(.where, output.dtype), { CUDAKernelSource.whereKernelName(output.dtype, $0) },
+            [output, condition, a, b])
+    }
+}
+
+extension CUDAElementwiseOp {
+    /// The registered ops by name.
+    static let named: [String: CUDAElementwiseOp] = Dictionary(uniqueKeysWithValues: registry.map { ($0.name, $0) })
+}
