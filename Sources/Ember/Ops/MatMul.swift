@@ -28,7 +28,16 @@ extension Tensor {
             let a = a.gemmLayout == nil ? a.cloneContiguous() : a
             let b = b.gemmLayout == nil ? b.cloneContiguous() : b
             let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
-            if a.dtype == .float32 {
+            if output.device.kind == .cuda {
+                do throws(CUDAError) {
+                    try output.cudaBackend.gemm(
+                        a.dtype, transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k,
+                        a: a.deviceAddress, lda: layoutA.leading, b: b.deviceAddress, ldb: layoutB.leading,
+                        c: output.deviceAddress, ldc: n)
+                } catch {
+                    reportError("matrix product on \(output.device) failed: \(error)")
+                }
+            } else if a.dtype == .float32 {
                 GEMM.sgemm(
                     transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
                     a: a.elementPointer(as: Float.self), lda: layoutA.leading, b: b.elementPointer(as: Float.self),
@@ -45,6 +54,11 @@ extension Tensor {
             matrixProduct(a.converted(to: .float32), b.converted(to: .float32), into: result)
             output.copyElements(from: result)
         default:
+            guard output.device.kind == .cpu else {
+                // As PyTorch: cuBLAS has no integer products.
+                reportError("\"addmm_cuda\" not implemented for '\(a.dtype.legacyName)'")
+                return
+            }
             a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
         }
     }

@@ -332,7 +332,7 @@ extension Tensor {
     }
 
     private func sumKernel(_ axes: [Int], keepdim: Bool, dtype: DType, product: Bool) -> Tensor {
-        if !product, isContiguous, !axes.isEmpty, axes.count < dim, axes == Array(0..<axes.count), numel > 0 {
+        if !product, device.kind == .cpu, isContiguous, !axes.isEmpty, axes.count < dim, axes == Array(0..<axes.count), numel > 0 {
             // Leading dimensions (a bias gradient's `sumTo`): add whole rows into per-column
             // totals, rather than transposing the input into a contiguous copy first.
             let kept = Array(shape[axes.count...])
@@ -344,6 +344,8 @@ extension Tensor {
         let output = Tensor(uninitializedShape: keepdim ? layout.keptShape : layout.squeezedShape, dtype: dtype, device: device)
         if layout.inner == 0 || layout.outer == 0 {
             output.fillElements(.integer(product ? 1 : 0))
+        } else if device.kind == .cuda {
+            Tensor.launchReduction(product ? .prod : .sum, layout, values: output)
         } else {
             self.dtype.dispatch(SumRowsKernel(layout: layout, output: output, product: product))
         }
@@ -366,7 +368,11 @@ extension Tensor {
         guard let axes = reductionDims(dims) else { return self }
         let count = axes.reduce(1) { $0 * shape[$1] }
         let output = sumKernel(axes, keepdim: keepdim, dtype: dtype, product: false)
-        output.dtype.dispatch(DivideKernel(tensor: output, divisor: Double(count)))
+        if device.kind == .cuda {
+            Tensor.launchRegistered("div", dtype: output.dtype, [output, output, Tensor.full([], .floating(Double(count)), dtype: output.dtype)])
+        } else {
+            output.dtype.dispatch(DivideKernel(tensor: output, divisor: Double(count)))
+        }
         if Tensor.isRecording(self) {
             let shape = self.shape
             Tensor.record(dims.isEmpty ? "MeanBackward0" : "MeanBackward1", inputs: [self], outputs: [output]) { gradients in
@@ -443,7 +449,7 @@ extension Tensor {
         }
         let layout = reductionLayout(Array(0..<dim))
         let output = Tensor(uninitializedShape: [], dtype: dtype, device: device)
-        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: output, indices: nil, largest: largest))
+        Tensor.runExtremum(layout, values: output, indices: nil, largest: largest)
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self), result = SavedTensor(output: output)
             Tensor.record(largest ? "MaxBackward1" : "MinBackward1", inputs: [self], outputs: [output], savedOutputs: [result]) { gradients in
@@ -485,7 +491,7 @@ extension Tensor {
         let resultShape = keepdim ? layout.keptShape : layout.squeezedShape
         let values = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
         let indices = Tensor(uninitializedShape: resultShape, dtype: .int64, device: device)
-        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: values, indices: indices, largest: largest))
+        Tensor.runExtremum(layout, values: values, indices: indices, largest: largest)
         if Tensor.isRecording(self) {
             let shape = self.shape
             let savedIndices = indices.detach()
@@ -496,6 +502,15 @@ extension Tensor {
             }
         }
         return (values, indices)
+    }
+
+    /// The largest (or smallest) element of each row of `layout` and, when asked, its first index.
+    private static func runExtremum(_ layout: ReductionLayout, values: Tensor, indices: Tensor?, largest: Bool) {
+        if values.device.kind == .cuda {
+            launchReduction(largest ? .max : .min, layout, values: values, indices: indices)
+        } else {
+            layout.input.dtype.dispatch(ExtremumRowsKernel(layout: layout, values: values, indices: indices, largest: largest))
+        }
     }
 
     /// The largest values over `dims` (`torch.amax`); ties share the gradient evenly.
@@ -518,7 +533,7 @@ extension Tensor {
             return self
         }
         let output = Tensor(uninitializedShape: keepdim ? layout.keptShape : layout.squeezedShape, dtype: dtype, device: device)
-        dtype.dispatch(ExtremumRowsKernel(layout: layout, values: output, indices: nil, largest: largest))
+        Tensor.runExtremum(layout, values: output, indices: nil, largest: largest)
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self), result = SavedTensor(output: output)
             let shape = self.shape

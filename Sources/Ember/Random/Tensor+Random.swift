@@ -36,6 +36,10 @@ extension Tensor {
         let generator = generator ?? .defaultGenerator(for: device)
         guard generator.checkDevice(for: device) else { return zeros([0], dtype: dtype) }
         let tensor = empty(shape, dtype: dtype, device: device)
+        if device.kind == .cuda {
+            tensor.fillOnDevice(.integers(low: Int64(low), high: Int64(high)), generator: generator)
+            return tensor
+        }
         var values = [Int64](repeating: 0, count: tensor.numel)
         values.withUnsafeMutableBufferPointer { buffer in
             if let base = buffer.baseAddress {
@@ -60,6 +64,7 @@ extension Tensor {
         }
         let generator = generator ?? .defaultGenerator(for: device)
         guard generator.checkDevice(for: device) else { return self }
+        if device.kind == .cuda { return fillOnDevice(.normal(mean: mean, std: std), generator: generator) }
         let contiguousLayout = isContiguous
         randomFill { count in
             if dtype == .float64 {
@@ -90,6 +95,7 @@ extension Tensor {
         }
         let generator = generator ?? .defaultGenerator(for: device)
         guard generator.checkDevice(for: device) else { return self }
+        if device.kind == .cuda { return fillOnDevice(.uniform(from: from, to: to), generator: generator) }
         randomFill { count in
             if dtype == .float64 {
                 return .double(Array(unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -102,6 +108,43 @@ extension Tensor {
                 initialized = count
             })
         }
+        return self
+    }
+
+    /// Fills this GPU tensor from `generator`'s Philox stream (`PhiloxDistribution` says how),
+    /// through a contiguous buffer when the tensor is a strided view.
+    @discardableResult
+    fileprivate func fillOnDevice(_ distribution: PhiloxDistribution, generator: Generator) -> Tensor {
+        let target = isContiguous ? self : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+        let count = numel
+        if count > 0 {
+            let blocks = distribution.blocks(count: count, dtype: dtype)
+            let (seed, offset) = generator.reservePhiloxBlocks(blocks)
+            var arguments: [CUDAKernelArgument] = [.value(Int64(count)), .address(target.deviceAddress), .value(seed), .value(offset)]
+            let kind: CUDARandomKind
+            switch distribution {
+            case .uniform(let from, let to):
+                kind = .uniform
+                arguments += dtype == .float64
+                    ? [.value(from), .value(to - from), .value(to)] : [.value(Float(from)), .value(Float(to - from)), .value(Float(to))]
+            case .normal(let mean, let std):
+                kind = .normal
+                arguments += [.value(mean), .value(std)]
+            case .integers(let low, let high):
+                kind = .integers
+                arguments += [.value(low), .value(UInt64(bitPattern: high &- low))]
+            }
+            let backend = cudaBackend, name = CUDAKernelSource.randomKernelName(kind, dtype)
+            do throws(CUDAError) {
+                try backend.launch(
+                    name, in: CUDAKernelSource.module(.random, dtype),
+                    blocks: CUDALaunchGeometry.elementwiseBlocks(count: Int(blocks), multiprocessors: backend.multiprocessors), arguments)
+            } catch {
+                reportError("\(name) failed on \(device): \(error)")
+            }
+            if target !== self { copyElements(from: target) }
+        }
+        version.bump()
         return self
     }
 

@@ -66,6 +66,24 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
 
     func synchronize() throws(CUDAError) {}
 
+    /// The CPU's GEMM on the "device" memory, which is host memory.
+    func gemm(
+        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
+    ) throws(CUDAError) {
+        if dtype == .float64 {
+            GEMM.dgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a), lda: lda, b: Self.typed(b),
+                ldb: ldb, beta: 0, c: Self.typed(c), ldc: ldc)
+        } else {
+            GEMM.sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a), lda: lda, b: Self.typed(b),
+                ldb: ldb, beta: 0, c: Self.typed(c), ldc: ldc)
+        }
+    }
+
+    private static func typed<T>(_ address: CUdeviceptr) -> UnsafeMutablePointer<T> { host(address).assumingMemoryBound(to: T.self) }
+
     private func compiled(_ module: CUDAKernelModule) throws(CUDAError) -> HostKernelModule {
         if let compiled = modules.withLock({ $0[module.name] }) { return compiled }
         do {

@@ -41,6 +41,7 @@ final class HostKernelModule: @unchecked Sendable {
     private static let instances = Atomic<Int>(0)
     private typealias Launcher = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Void
     private let handle: UnsafeMutableRawPointer
+    private let threadedLaunch = NSLock()
     let module: CUDAKernelModule
 
     init(_ module: CUDAKernelModule) throws {
@@ -76,6 +77,10 @@ final class HostKernelModule: @unchecked Sendable {
             fatalError("\(kernel) is not a kernel of \(module.name)")
         }
         let launcher = unsafeBitCast(symbol, to: Launcher.self)
+        // Threaded launches share the library's barriers: one at a time per module.
+        let serialize = module.family == .reduce
+        if serialize { threadedLaunch.lock() }
+        defer { if serialize { threadedLaunch.unlock() } }
         CUDAKernelArgument.withParameters(arguments) { launcher($0, UInt32(blocks)) }
     }
 

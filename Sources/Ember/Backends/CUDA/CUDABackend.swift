@@ -57,8 +57,31 @@ protocol CUDADeviceBackend: AnyObject, Sendable {
     func copy(onDevice destination: CUdeviceptr, from source: CUdeviceptr, byteCount: Int) throws(CUDAError)
     /// Launches `kernel` of `module` over `blocks` blocks of `CUDAKernelSource.blockSize` threads.
     func launch(_ kernel: String, in module: CUDAKernelModule, blocks: Int, _ arguments: [CUDAKernelArgument]) throws(CUDAError)
+    /// `C = op(A)·op(B)` for row-major float32 or float64 matrices in device memory: C is m×n
+    /// with rows `ldc` apart, op(A) m×k and op(B) k×n, transposed when `transA`/`transB`.
+    func gemm(
+        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
+    ) throws(CUDAError)
     /// Waits for all work on the device.
     func synchronize() throws(CUDAError)
+}
+
+/// Switches for the GPU's matrix products, as `torch.backends.cuda.matmul`.
+///
+/// ```swift
+/// CUDAMatmul.allowTF32 = true   // float32 products on tensor cores, with 10-bit mantissas
+/// ```
+public enum CUDAMatmul {
+    private static let tf32 = Atomic<Bool>(false)
+
+    /// Whether float32 products may round their inputs to TF32 for tensor cores
+    /// (`torch.backends.cuda.matmul.allow_tf32`); off by default, so results keep float32's
+    /// precision.
+    public static var allowTF32: Bool {
+        get { tf32.load(ordering: .relaxed) }
+        set { tf32.store(newValue, ordering: .relaxed) }
+    }
 }
 
 /// The backends of the devices in use, created on first use.
@@ -212,6 +235,46 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
     func synchronize() throws(CUDAError) {
         try current()
         try check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
+    /// cuBLAS and its handle, bound to this device's stream; created on the first product.
+    private let blas = Mutex<(api: CUBLASAPI, handle: UInt)?>(nil)
+
+    private func blasHandle() throws(CUDAError) -> (api: CUBLASAPI, handle: CUBLASAPI.Handle) {
+        if let (api, bits) = blas.withLock({ $0 }), let handle = CUBLASAPI.Handle(bitPattern: bits) { return (api, handle) }
+        let api = try CUDA.cublas()
+        var handle: CUBLASAPI.Handle?
+        try api.check(api.cublasCreate(&handle), "cublasCreate_v2")
+        try api.check(api.cublasSetStream(handle, stream), "cublasSetStream_v2")
+        blas.withLock { $0 = (api, UInt(bitPattern: handle)) }
+        return (api, handle!)
+    }
+
+    func gemm(
+        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
+    ) throws(CUDAError) {
+        try current()
+        let (api, handle) = try blasHandle()
+        // CUBLAS_TF32_TENSOR_OP_MATH or CUBLAS_DEFAULT_MATH (which never uses TF32).
+        try api.check(api.cublasSetMathMode(handle, CUDAMatmul.allowTF32 ? 3 : 0), "cublasSetMathMode")
+        // cuBLAS is column-major: a row-major C = op(A)·op(B) is the column-major
+        // Cᵀ = op(B)ᵀ·op(A)ᵀ, which is the same call with the operands swapped.
+        let (opA, opB) = (Int32(transA ? 1 : 0), Int32(transB ? 1 : 0))
+        let pointer = { (address: CUdeviceptr) in UnsafeMutableRawPointer(bitPattern: UInt(address)) }
+        if dtype == .float64 {
+            var (one, zero) = (1.0, 0.0)
+            try api.check(
+                api.cublasDgemm(
+                    handle, opB, opA, Int32(n), Int32(m), Int32(k), &one, pointer(b), Int32(ldb), pointer(a), Int32(lda),
+                    &zero, pointer(c), Int32(ldc)), "cublasDgemm_v2")
+        } else {
+            var (one, zero): (Float, Float) = (1, 0)
+            try api.check(
+                api.cublasSgemm(
+                    handle, opB, opA, Int32(n), Int32(m), Int32(k), &one, pointer(b), Int32(ldb), pointer(a), Int32(lda),
+                    &zero, pointer(c), Int32(ldc)), "cublasSgemm_v2")
+        }
     }
 
     /// The kernel's function handle, compiling and loading its module on first use.

@@ -33,20 +33,20 @@ extension Tensor {
         return result
     }
 
-    /// Runs a generated elementwise kernel over `operands` (output first, all of the output's
-    /// shape after broadcasting): the contiguous variant when every operand is dense, else the
+    /// Runs a generated elementwise kernel over `operands` (output first, the others
+    /// broadcast to its shape): the contiguous variant when every operand is dense, else the
     /// strided one. Operands still on the CPU (Swift numbers) are copied over first.
     static func launchElementwise(
         _ module: CUDAKernelModule, _ kernel: (CUDAIndexing) -> String, _ operands: [Tensor], extra: [CUDAKernelArgument] = []
     ) {
         let output = operands[0], device = output.device
         var operands = operands.map { operand in
-            guard operand.device != device else { return operand }
+            guard operand.device != device else { return operand.broadcastView(to: output.shape) }
             // A Swift number broadcast over the output: copy its one element, not the broadcast.
             let isBroadcastElement = operand.strides.allSatisfy { $0 == 0 }
             let source = isBroadcastElement
                 ? Tensor(storage: operand.storage, shape: [], strides: [], offset: operand.offset, dtype: operand.dtype) : operand
-            return source.copied(to: device).broadcastView(to: operand.shape)
+            return source.copied(to: device).broadcastView(to: output.shape)
         }
         var plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
         if plan == .tooManyDimensions {
@@ -115,6 +115,35 @@ extension Tensor {
         launchElementwise(
             CUDAKernelSource.module(.where, output.dtype), { CUDAKernelSource.whereKernelName(output.dtype, $0) },
             [output, condition, a, b])
+    }
+}
+
+extension Tensor {
+    /// Reduces each contiguous row of `layout` on the GPU: sums and products into `values`
+    /// (converted when it is not the kernel's accumulating dtype), maxima and minima into
+    /// `values` and, when given, their first indices into `indices`.
+    static func launchReduction(_ reduction: CUDAReduction, _ layout: ReductionLayout, values: Tensor, indices: Tensor? = nil) {
+        let input = layout.input, dtype = input.dtype, device = values.device
+        let kernelOutput = CUDAKernelSource.reductionOutputType(reduction, dtype)
+        if (reduction == .sum || reduction == .prod) && values.dtype != kernelOutput {
+            let direct = Tensor(uninitializedShape: values.shape, dtype: kernelOutput, device: device)
+            launchReduction(reduction, layout, values: direct)
+            values.copyElements(from: direct)
+            return
+        }
+        let backend = values.cudaBackend
+        let shape = CUDALaunchGeometry.reductionShape(outer: layout.outer, inner: layout.inner, multiprocessors: backend.multiprocessors)
+        let blocks = CUDALaunchGeometry.reductionBlocks(outer: layout.outer, shape: shape, multiprocessors: backend.multiprocessors)
+        var arguments: [CUDAKernelArgument] = [
+            .value(Int64(layout.outer)), .value(Int64(layout.inner)), .address(input.deviceAddress), .address(values.deviceAddress),
+        ]
+        if reduction == .max || reduction == .min { arguments.append(.address(indices?.deviceAddress ?? 0)) }
+        let name = CUDAKernelSource.reduceKernelName(reduction, dtype, shape)
+        do throws(CUDAError) {
+            try backend.launch(name, in: CUDAKernelSource.module(.reduce, dtype), blocks: blocks, arguments)
+        } catch {
+            reportError("\(name) failed on \(device): \(error)")
+        }
     }
 }
 
