@@ -97,6 +97,7 @@ extension Tensor {
     /// The elements as truth values: nonzero is true.
     func truthValues() -> Tensor {
         if dtype == .bool { return self }
+        if device.kind == .cuda { return self .!= Tensor.full([], .integer(0), dtype: dtype) }
         let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
         dtype.dispatch(TruthKernel(input: self, output: output))
         return output

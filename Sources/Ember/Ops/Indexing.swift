@@ -281,7 +281,7 @@ extension Tensor {
 
     /// Flat positions of the true elements, in row-major order.
     func nonzeroFlat() -> [Int] {
-        let values = truthValues().contiguous()
+        let values = device.kind == .cuda ? truthValues().copied(to: .cpu) : truthValues().contiguous()
         let pointer = values.elementPointer(as: Bool.self)
         return (0..<values.numel).filter { pointer[$0] }
     }
@@ -464,6 +464,14 @@ extension Tensor {
         guard index.dim == dim else {
             reportError("Index tensor must have the same number of dimensions as \(gathering ? "input" : "self") tensor")
             return false
+        }
+        if device.kind == .cuda {
+            // No GPU kernel yet: the CPU's loop on host copies, and the result copied back.
+            let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
+            guard hostSelf.scatterGather(index: index, axis: axis, gathering: gathering, other: hostOther, reduceAdd: reduceAdd) else { return false }
+            if gathering { other.copyElements(from: hostOther) } else { copyElements(from: hostSelf) }
+            if !gathering { version.bump() }
+            return true
         }
         let indices = index.toArray(as: Int.self)
         let size = dim == 0 ? 1 : shape[axis]

@@ -13,8 +13,14 @@ extension Tensor {
         if !valid {
             reportError("shape '\(Tensor.describe(shape))' is invalid for input of size \(scalars.count)")
         }
-        self.init(uninitializedShape: valid ? shape : [scalars.count], dtype: S.dtype, device: device)
-        S.dtype.dispatch(StoreScalars(scalars: scalars, target: self))
+        let shape = valid ? shape : [scalars.count]
+        let device = device.checkAvailable() ? device : .cpu
+        self.init(uninitializedShape: shape, dtype: S.dtype, device: device)
+        if device.kind == .cuda {
+            copyElements(from: Tensor(scalars, shape: shape))
+        } else {
+            S.dtype.dispatch(StoreScalars(scalars: scalars, target: self))
+        }
         _ = requiringGradFromFactory(requiresGrad)
     }
 

@@ -215,4 +215,34 @@ struct CUDATensorTests {
             #expect(gpu.last! < gpu.first!)
         }
     }
+
+    /// Ops built from others (softmax, logical ops), joins and indexing: the GPU gives the
+    /// CPU's values, and their gradients flow.
+    @Test func compositesJoinsAndIndexingMatchTheCPU() {
+        let x = Self.sample(4, 5, seed: 13), g = x.cuda()
+        let mask = x .> 0, index = Tensor([3, 0, 3] as [Int64], shape: [3])
+        let cases: [(String, Tensor, Tensor)] = [
+            ("softmax", x.softmax(dim: 1), g.softmax(dim: 1)),
+            ("log_softmax over dim 0", x.logSoftmax(dim: 0), g.logSoftmax(dim: 0)),
+            ("masked select", x[mask], g[mask.cuda()]),
+            ("index tensor", x[index], g[index.cuda()]),
+            ("index_select", x.indexSelect(dim: 1, index: index), g.indexSelect(dim: 1, index: index.cuda())),
+            ("gather", x.gather(dim: 1, index: Tensor.zeros([4, 2], dtype: .int64)), g.gather(dim: 1, index: Tensor.zeros([4, 2], dtype: .int64, device: Self.gpu))),
+            ("cat", Tensor.cat([x, x * 2], dim: 1), Tensor.cat([g, g * 2], dim: 1)),
+            ("stack", Tensor.stack([x, x], dim: 0), Tensor.stack([g, g], dim: 0)),
+            ("logical and", mask.logicalAnd(x .< 1).to(.float32), mask.cuda().logicalAnd(g .< 1).to(.float32)),
+            ("nonzero", x.nonzero().to(.float32), g.nonzero().to(.float32)),
+            ("from Swift values", Tensor([1, 2, 3] as [Float], shape: [3]), Tensor([1, 2, 3] as [Float], shape: [3], device: Self.gpu)),
+        ]
+        for (name, expected, actual) in cases {
+            #expect(actual.device == Self.gpu, "\(name)")
+            #expect(Self.close(actual, expected), "\(name): \(actual) against \(expected)")
+        }
+        // The gradient of max along a dimension scatters back on the GPU.
+        let leaf = x.cuda()
+        leaf.requiresGrad = true
+        leaf.max(dim: 1).values.sum().backward()
+        let expected = Tensor.zeros([4, 5]).scatter(dim: 1, index: x.argmax(dim: 1, keepdim: true), value: 1)
+        #expect(leaf.grad.map { Self.close($0, expected) } == true)
+    }
 }
