@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "two-layer-autograd", targets: ["TwoLayerAutograd"]),
         .executable(name: "two-layer-custom-function", targets: ["TwoLayerCustomFunction"]),
         .executable(name: "ember-bench", targets: ["EmberBench"]),
+        .executable(name: "ember-gpu-check", targets: ["EmberGPUCheck"]),
     ],
     targets: [
         // MARK: - Public API
@@ -24,6 +25,7 @@ let package = Package(
 
         // MARK: - Benchmarks
         .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/ember-bench"),
+        .executableTarget(name: "EmberGPUCheck", dependencies: ["Ember"], path: "Benchmarks/ember-gpu-check"),
 
         // MARK: - Tests
         .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], resources: [.copy("Fixtures")]),

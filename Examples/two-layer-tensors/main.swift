@@ -6,7 +6,7 @@ import Foundation
 manualSeed(0)
 let device = CommandLine.arguments.dropFirst().first == "cuda" ? Device.cuda(0) : Device.cpu
 if device != .cpu && !Device.isCUDAAvailable {
-    print("error: \(device) was requested, but no usable CUDA device was found (\(Device.cudaDeviceCount) GPUs)")
+    print("error: \(device) was requested, but no usable CUDA device was found:\n\(Device.cudaDiagnostics)")
     exit(1)
 }
 let (N, DIn, H, DOut) = (64, 1000, 100, 10)

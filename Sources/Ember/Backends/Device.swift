@@ -63,6 +63,25 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
         kind == .cuda ? CUDARuntime.openedBackend(for: self)?.memoryStatistics : nil
     }
 
+    /// What was found of CUDA: the driver's version and GPUs, NVRTC's and cuBLAS's paths and
+    /// versions, or for each what was searched and why it failed.
+    ///
+    /// ```swift
+    /// if !Device.isCUDAAvailable { print(Device.cudaDiagnostics) }
+    /// ```
+    public static var cudaDiagnostics: String { CUDA.diagnostics }
+
+    /// Waits until the GPU has finished all work queued so far (`torch.cuda.synchronize`); on
+    /// the CPU, and on a GPU not used yet, there is nothing to wait for.
+    public func synchronize() {
+        guard kind == .cuda, let backend = CUDARuntime.openedBackend(for: self) else { return }
+        do throws(CUDAError) {
+            try backend.synchronize()
+        } catch {
+            reportError("synchronizing \(self) failed: \(error)")
+        }
+    }
+
     /// Whether tensors can be placed here, opening the GPU on first use; reports why not
     /// otherwise (what was searched and what was missing, or the driver's error).
     func checkAvailable() -> Bool {

@@ -1,0 +1,201 @@
+// ember-gpu-check: Ember's CUDA backend against its CPU backend on a real GPU, in one run.
+//
+//   Scripts/gpu-check            (builds this as a static binary, runs it and PyTorch's timings)
+//   ember-gpu-check [--json PATH]
+//
+// 1. Every op family on cuda:0 against the CPU on fresh random inputs: odd sizes, transposed
+//    and broadcast operands, every dtype the op has; outputs land in reused (dirty) memory.
+// 2. The three seed programs on cuda:0 from the CPU's weights: losses must track the CPU's.
+// 3. Timings (seed autograd step, sgemm 4096, elementwise add on 256M elements), printed and
+//    written as JSON for Benchmarks/gpu_compare.py to set beside PyTorch's.
+import Ember
+import Foundation
+
+let gpu = Device.cuda(0)
+guard Device.isCUDAAvailable else {
+    print("ember-gpu-check: no usable CUDA GPU.\n\(Device.cudaDiagnostics)")
+    exit(2)
+}
+print(Device.cudaDiagnostics)
+
+var failures: [String] = []
+var checks = 0
+
+/// Compares a GPU result with the CPU's: same shape and dtype, values within `tolerance`
+/// relative (0: exact, NaN equal to NaN).
+@MainActor func check(_ name: String, _ gpuResult: Tensor, _ cpuResult: Tensor, tolerance: Double = 0) {
+    checks += 1
+    guard gpuResult.device == gpu else { return failures.append("\(name): result on \(gpuResult.device)") }
+    guard gpuResult.shape == cpuResult.shape, gpuResult.dtype == cpuResult.dtype else {
+        return failures.append("\(name): \(gpuResult.dtype)\(gpuResult.shape) against \(cpuResult.dtype)\(cpuResult.shape)")
+    }
+    let (actual, expected) = (gpuResult.cpu().toArray(as: Double.self), cpuResult.toArray(as: Double.self))
+    for (index, (a, e)) in zip(actual, expected).enumerated() {
+        let same = a == e || (a.isNaN && e.isNaN) || abs(a - e) <= tolerance * max(1, abs(e))
+        if !same { return failures.append("\(name): [\(index)] \(a) against the CPU's \(e)") }
+    }
+}
+
+let generator = Generator(seed: 7)
+@MainActor func sample(_ shape: [Int], _ dtype: DType) -> Tensor {
+    let values = Tensor.randn(shape, dtype: .float64, generator: generator) * 4
+    return dtype.isFloatingPoint ? values.to(dtype) : dtype == .bool ? values .> 0 : values.to(dtype)
+}
+
+// MARK: 1. Ops against the CPU
+
+let dtypes: [DType] = [.float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8, .bool]
+let shape = [37, 1029]
+let unaryFloat: [(String, (Tensor) -> Tensor)] = [
+    ("exp", { $0.exp() }), ("log", { $0.abs().log() }), ("sqrt", { $0.abs().sqrt() }), ("rsqrt", { $0.abs().rsqrt() }),
+    ("sin", { $0.sin() }), ("cos", { $0.cos() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }),
+    ("reciprocal", { $0.reciprocal() }),
+]
+let unaryAny: [(String, (Tensor) -> Tensor)] = [("neg", { -$0 }), ("abs", { $0.abs() }), ("sign", { $0.sign() }), ("relu", { $0.relu() })]
+let binary: [(String, (Tensor, Tensor) -> Tensor)] = [
+    ("add", { $0 + $1 }), ("mul", { $0 * $1 }), ("sub", { $0 - $1 }), ("div", { $0 / $1 }), ("maximum", { $0.maximum($1) }),
+    ("minimum", { $0.minimum($1) }), ("lt", { $0 .< $1 }), ("ge", { $0 .>= $1 }), ("eq", { $0 .== $1 }),
+]
+for dtype in dtypes {
+    let a = sample(shape, dtype), b = sample([shape[1]], dtype), t = sample([shape[1], shape[0]], dtype).t()
+    let (ga, gb, gt) = (a.cuda(), b.cuda(), t.cuda())
+    // The GPU's libdevice and the CPU's math library may differ in the last places.
+    let mathTolerance = dtype == .float64 ? 1e-14 : dtype == .float32 ? 1e-6 : 1e-2
+    if dtype.isFloatingPoint {
+        for (name, op) in unaryFloat {
+            check("\(name) \(dtype)", op(ga), op(a), tolerance: mathTolerance)
+            check("\(name) \(dtype) transposed", op(gt), op(t), tolerance: mathTolerance)
+        }
+    }
+    for (name, op) in unaryAny where dtype != .bool {
+        check("\(name) \(dtype)", op(ga), op(a))
+    }
+    for (name, op) in binary where dtype != .bool || !["sub", "div"].contains(name) {
+        let tolerance = name == "div" ? mathTolerance : 0
+        check("\(name) \(dtype) broadcast", op(ga, gb), op(a, b), tolerance: tolerance)
+        check("\(name) \(dtype) transposed", op(gt, ga), op(t, a), tolerance: tolerance)
+    }
+    check("where \(dtype)", Tensor.where(ga .> gb, ga, gt), Tensor.where(a .> b, a, t))
+    for target in dtypes {
+        check("cast \(dtype) to \(target)", gt.to(target), t.to(target))
+    }
+    let sumTolerance = dtype == .float16 || dtype == .bfloat16 ? 1e-2 : dtype.isFloatingPoint ? 1e-5 : 0
+    check("sum \(dtype)", ga.sum(dim: 1), a.sum(dim: 1), tolerance: sumTolerance)
+    check("sum \(dtype) over dim 0", ga.sum(dim: 0), a.sum(dim: 0), tolerance: sumTolerance)
+    check("sum \(dtype) of all", ga.sum(), a.sum(), tolerance: sumTolerance)
+    check("max \(dtype)", ga.max(dim: 1).values, a.max(dim: 1).values)
+    check("argmax \(dtype)", ga.argmax(dim: 1), a.argmax(dim: 1))
+    check("min \(dtype) of all", ga.min(), a.min())
+}
+for dtype in [DType.float32, .float64] {
+    let (m, k, n) = (129, 1000, 67)
+    let a = sample([m, k], dtype), b = sample([k, n], dtype), c = sample([n, k], dtype)
+    let tolerance = dtype == .float32 ? 1e-4 : 1e-10
+    check("mm \(dtype)", a.cuda().mm(b.cuda()), a.mm(b), tolerance: tolerance)
+    check("mm \(dtype) transposed", a.cuda().mm(c.cuda().t()), a.mm(c.t()), tolerance: tolerance)
+    check("softmax \(dtype)", a.cuda().softmax(dim: 1), a.softmax(dim: 1), tolerance: tolerance)
+}
+do {
+    // Random fills: the same seed gives the same numbers, and they have the right moments.
+    let first = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
+    let again = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
+    check("randn is reproducible", first, again.cpu())
+    let (mean, std) = (first.mean().item(), first.std().item())
+    checks += 1
+    if abs(mean) > 0.01 || abs(std - 1) > 0.01 { failures.append("randn: mean \(mean), std \(std)") }
+    let uniform = Tensor.rand([1 << 20], device: gpu)
+    checks += 1
+    if uniform.min().item() < 0 || uniform.max().item() >= 1 { failures.append("rand left [0, 1)") }
+}
+print("ops: \(checks - failures.count) of \(checks) checks match the CPU")
+for failure in failures.prefix(40) { print("  FAIL \(failure)") }
+
+// MARK: 2. The seed programs
+
+/// Runs `steps` steps of a seed program on `device` from the given weights; returns the losses.
+@MainActor func seedLosses(_ program: String, on device: Device, steps: Int, weights: [Tensor]) -> [Double] {
+    let (x, y) = (weights[0].to(device), weights[1].to(device))
+    let (w1, w2) = (weights[2].clone().to(device), weights[3].clone().to(device))
+    w1.requiresGrad = program != "manual"
+    w2.requiresGrad = program != "manual"
+    var losses: [Double] = []
+    for _ in 0..<steps {
+        if program == "manual" {
+            let h = x.mm(w1), hRelu = h.clamp(min: 0), yPred = hRelu.mm(w2)
+            losses.append((yPred - y).pow(2).sum().item())
+            let gradYPred = 2.0 * (yPred - y)
+            let gradW2 = hRelu.t().mm(gradYPred)
+            let gradH = gradYPred.mm(w2.t()).clone()
+            gradH[h .< 0] = 0
+            w1 -= 1e-6 * x.t().mm(gradH)
+            w2 -= 1e-6 * gradW2
+        } else {
+            let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
+            losses.append(loss.item())
+            loss.backward()
+            w1.data -= 1e-6 * w1.grad!.data
+            w2.data -= 1e-6 * w2.grad!.data
+            w1.grad!.data.zero_()
+            w2.grad!.data.zero_()
+        }
+    }
+    return losses
+}
+
+let seedGenerator = Generator(seed: 0)
+let seedWeights = [[64, 1000], [64, 10], [1000, 100], [100, 10]].map { Tensor.randn($0, generator: seedGenerator) }
+var seedsTrack = true
+for program in ["manual", "autograd"] {
+    let cpu = seedLosses(program, on: .cpu, steps: 100, weights: seedWeights)
+    let cuda = seedLosses(program, on: gpu, steps: 100, weights: seedWeights)
+    let worst = zip(cpu, cuda).map { abs($0 - $1) / max(abs($0), 1e-30) }.max() ?? 0
+    let tracks = worst < 1e-4
+    seedsTrack = seedsTrack && tracks
+    print("seed \(program) on \(gpu): loss \(cuda[0]) -> \(cuda[99]) (CPU \(cpu[0]) -> \(cpu[99])), worst relative difference \(worst)\(tracks ? "" : "  FAIL")")
+}
+
+// MARK: 3. Timings
+
+/// The median over 7 samples of `body` run `iterations` times, synchronized, in seconds per run.
+@MainActor func time(iterations: Int, _ body: () -> Void) -> Double {
+    body()
+    gpu.synchronize()
+    var samples: [Double] = []
+    for _ in 0..<7 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<iterations { body() }
+        gpu.synchronize()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations))
+    }
+    return samples.sorted()[3]
+}
+
+var timings: [String: Double] = [:]
+do {
+    let x = Tensor.randn([64, 1000], device: gpu), y = Tensor.randn([64, 10], device: gpu)
+    let w1 = Tensor.randn([1000, 100], device: gpu, requiresGrad: true), w2 = Tensor.randn([100, 10], device: gpu, requiresGrad: true)
+    timings["seed autograd step"] = time(iterations: 50) {
+        let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
+        loss.backward()
+        w1.data -= 1e-6 * w1.grad!.data
+        w2.data -= 1e-6 * w2.grad!.data
+        w1.grad!.data.zero_()
+        w2.grad!.data.zero_()
+    }
+    let a = Tensor.randn([4096, 4096], device: gpu), b = Tensor.randn([4096, 4096], device: gpu)
+    timings["sgemm 4096"] = time(iterations: 10) { _ = a.mm(b) }
+    let big = Tensor.randn([1 << 28], device: gpu), other = Tensor.randn([1 << 28], device: gpu)
+    timings["add 256M"] = time(iterations: 5) { _ = big + other }
+    timings["copy_ 256M"] = time(iterations: 5) { big.copy_(other) }
+}
+print("seed autograd step: \(String(format: "%.1f", timings["seed autograd step"]! * 1e6)) µs")
+print("sgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["sgemm 4096"]! / 1e12)) TFLOP/s")
+print("add 256M: \(String(format: "%.0f", 3 * 4 * Double(1 << 28) / timings["add 256M"]! / 1e9)) GB/s")
+print("copy_ 256M: \(String(format: "%.0f", 2 * 4 * Double(1 << 28) / timings["copy_ 256M"]! / 1e9)) GB/s")
+
+if let index = CommandLine.arguments.firstIndex(of: "--json"), index + 1 < CommandLine.arguments.count {
+    let report: [String: Any] = ["timings": timings, "checks": checks, "failures": failures, "seedsTrack": seedsTrack]
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: URL(fileURLWithPath: CommandLine.arguments[index + 1]), options: .atomic)
+}
+exit(failures.isEmpty && seedsTrack ? 0 : 1)
