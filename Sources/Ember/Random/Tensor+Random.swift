@@ -120,20 +120,8 @@ extension Tensor {
         if count > 0 {
             let blocks = distribution.blocks(count: count, dtype: dtype)
             let (seed, offset) = generator.reservePhiloxBlocks(blocks)
-            var arguments: [CUDAKernelArgument] = [.value(Int64(count)), .address(target.deviceAddress), .value(seed), .value(offset)]
-            let kind: CUDARandomKind
-            switch distribution {
-            case .uniform(let from, let to):
-                kind = .uniform
-                arguments += dtype == .float64
-                    ? [.value(from), .value(to - from), .value(to)] : [.value(Float(from)), .value(Float(to - from)), .value(Float(to))]
-            case .normal(let mean, let std):
-                kind = .normal
-                arguments += [.value(mean), .value(std)]
-            case .integers(let low, let high):
-                kind = .integers
-                arguments += [.value(low), .value(UInt64(bitPattern: high &- low))]
-            }
+            let (kind, parameters) = distribution.kernel(for: dtype)
+            let arguments: [CUDAKernelArgument] = [.value(Int64(count)), .address(target.deviceAddress), .value(seed), .value(offset)] + parameters
             let backend = cudaBackend, name = CUDAKernelSource.randomKernelName(kind, dtype)
             do throws(CUDAError) {
                 try backend.launch(

@@ -256,21 +256,8 @@ struct CUDAKernelHostRunTests {
         for distribution in distributions {
             for count in [1, 1001] {
                 let output = Self.poisoned([count], dtype)
-                var arguments: [CUDAKernelArgument] = [.value(Int64(count)), Self.pointer(output), .value(seed), .value(offset)]
-                let kind: CUDARandomKind
-                switch distribution {
-                case .uniform(let from, let to):
-                    kind = .uniform
-                    arguments += dtype == .float64
-                        ? [.value(from), .value(to - from), .value(to)]
-                        : [.value(Float(from)), .value(Float(to - from)), .value(Float(to))]
-                case .normal(let mean, let std):
-                    kind = .normal
-                    arguments += [.value(mean), .value(std)]
-                case .integers(let low, let high):
-                    kind = .integers
-                    arguments += [.value(low), .value(UInt64(bitPattern: high &- low))]
-                }
+                let (kind, parameters) = distribution.kernel(for: dtype)
+                let arguments: [CUDAKernelArgument] = [.value(Int64(count)), Self.pointer(output), .value(seed), .value(offset)] + parameters
                 module.launch(CUDAKernelSource.randomKernelName(kind, dtype), blocks: Self.blocks, arguments)
                 let expected = distribution.referenceFill(count: count, dtype: dtype, seed: seed, offset: offset)
                 let wrong = Self.mismatches(output, expected)

@@ -125,3 +125,19 @@ extension CUDAKernelSource {
         return (name, source)
     }
 }
+
+extension PhiloxDistribution {
+    /// The random kernel that draws this distribution, and its parameters after
+    /// `(count, out, seed, offset)`: uniform bounds in the compute type (float, or double for
+    /// float64), normal mean and std, the integers' low end and range.
+    func kernel(for dtype: DType) -> (kind: CUDARandomKind, parameters: [CUDAKernelArgument]) {
+        switch self {
+        case .uniform(let from, let to):
+            let parameters: [CUDAKernelArgument] = dtype == .float64
+                ? [.value(from), .value(to - from), .value(to)] : [.value(Float(from)), .value(Float(to - from)), .value(Float(to))]
+            return (.uniform, parameters)
+        case .normal(let mean, let std): return (.normal, [.value(mean), .value(std)])
+        case .integers(let low, let high): return (.integers, [.value(low), .value(UInt64(bitPattern: high &- low))])
+        }
+    }
+}
