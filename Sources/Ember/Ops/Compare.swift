@@ -229,6 +229,7 @@ extension Tensor {
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with \(value.dim) dimension(s).")
             return self
         }
+        guard Tensor.checkSameDevice(self, mask) else { return self }
         // The mask broadcasts to the tensor, so it is tensor "a" in PyTorch's size message.
         guard let shape = Tensor.broadcastShapes(mask.shape, shape) else { return self }
         guard shape == self.shape else {

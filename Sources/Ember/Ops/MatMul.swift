@@ -50,14 +50,15 @@ extension Tensor {
             }
         case .float16, .bfloat16:
             // Half types multiply in float32 and round once, as PyTorch's CPU kernels do.
-            let result = Tensor(uninitializedShape: [m, n], dtype: .float32)
+            let result = Tensor(uninitializedShape: [m, n], dtype: .float32, device: output.device)
             matrixProduct(a.converted(to: .float32), b.converted(to: .float32), into: result)
             output.copyElements(from: result)
         default:
             guard output.device.kind == .cpu else {
-                // As PyTorch: cuBLAS has no integer products.
-                reportError("\"addmm_cuda\" not implemented for '\(a.dtype.legacyName)'")
-                return
+                // cuBLAS has no integer products (PyTorch refuses them on GPUs): the CPU's, on copies.
+                let result = Tensor(uninitializedShape: [m, n], dtype: output.dtype)
+                matrixProduct(a.copied(to: .cpu), b.copied(to: .cpu), into: result)
+                return output.copyElements(from: result)
             }
             a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
         }

@@ -190,9 +190,12 @@ struct OpArgs: Sendable {
         }
     }
 
+    /// Where tensor arguments (masks, index tensors) are made: the inputs' device.
+    @TaskLocal static var device = Device.cpu
+
     func tensor(_ name: String) -> Tensor {
         guard case .tensor(let value)? = values[name] else { return missing(name, Tensor.zeros([0])) }
-        return value.make()
+        return value.make().to(Self.device)
     }
 
     func isTensor(_ name: String) -> Bool {
