@@ -131,6 +131,9 @@ extension Tensor {
             values.copyElements(from: direct)
             return
         }
+        if layout.outer == 1 && layout.inner >= splitReductionThreshold {
+            return launchSplitReduction(reduction, layout.input, values: values, indices: indices)
+        }
         let backend = values.cudaBackend
         let shape = CUDALaunchGeometry.reductionShape(outer: layout.outer, inner: layout.inner, multiprocessors: backend.multiprocessors)
         let blocks = CUDALaunchGeometry.reductionBlocks(outer: layout.outer, shape: shape, multiprocessors: backend.multiprocessors)
@@ -143,6 +146,51 @@ extension Tensor {
             try backend.launch(name, in: CUDAKernelSource.module(.reduce, dtype), blocks: blocks, arguments)
         } catch {
             reportError("\(name) failed on \(device): \(error)")
+        }
+    }
+}
+
+extension Tensor {
+    /// Elements from which one row (a whole-tensor reduction) is split across many blocks: a
+    /// block per row would leave all but one multiprocessor idle.
+    static let splitReductionThreshold = 1 << 17
+    /// Elements each block reduces in a split reduction.
+    static let splitReductionChunk = 1 << 14
+
+    /// Reduces one long contiguous row in chunks, a block each, then the few partial results on
+    /// the host: sums add the partials in double as the CPU does, maxima keep the first best
+    /// chunk so that the index is the first of equals (and the first NaN) over the whole row.
+    private static func launchSplitReduction(_ reduction: CUDAReduction, _ row: Tensor, values: Tensor, indices: Tensor?) {
+        let device = values.device, count = row.numel, chunk = splitReductionChunk
+        let (whole, tail) = (count / chunk, count % chunk)
+        let isExtremum = reduction == .max || reduction == .min
+        // Half-type partial sums would be rounded to 11 bits: add in float32 instead.
+        let halfSum = !isExtremum && row.dtype.isFloatingPoint && row.dtype.itemSize == 2
+        let flat = noGrad { (halfSum ? row.converted(to: .float32) : row).reshape([count]) }
+        let partialType = isExtremum ? row.dtype : CUDAKernelSource.reductionOutputType(reduction, flat.dtype)
+        var partials: [(values: Tensor, indices: Tensor?, start: Int)] = []
+        for (start, rows, length) in [(0, whole, chunk), (whole * chunk, tail > 0 ? 1 : 0, tail)] where rows > 0 {
+            let part = noGrad { flat.narrow(dim: 0, start: start, length: rows * length).reshape([rows, length]) }
+            let partialValues = Tensor(uninitializedShape: [rows], dtype: partialType, device: device)
+            let partialIndices = isExtremum ? Tensor(uninitializedShape: [rows], dtype: .int64, device: device) : nil
+            launchReduction(
+                reduction, ReductionLayout(input: part, outer: rows, inner: length, keptShape: [rows, 1], squeezedShape: [rows]),
+                values: partialValues, indices: partialIndices)
+            partials.append((partialValues, partialIndices, start))
+        }
+        let hostValues = Tensor.cat(partials.map { $0.values.copied(to: .cpu) })
+        switch reduction {
+        case .sum: values.copyElements(from: hostValues.sum(dtype: values.dtype))
+        case .prod: values.copyElements(from: hostValues.prod(dtype: values.dtype))
+        case .max, .min:
+            let (best, position) = reduction == .max ? hostValues.max(dim: 0) : hostValues.min(dim: 0)
+            values.copyElements(from: best)
+            guard let indices else { return }
+            let winner = Int(position.item(as: Int64.self))
+            // Partial p covers elements start + p·chunk ..< start + (p+1)·chunk of its part.
+            let (part, offsetInPart) = winner < whole ? (0, winner * chunk) : (partials.count - 1, 0)
+            let local = partials[part].indices!.copied(to: .cpu).toArray(as: Int64.self)[winner < whole ? winner : 0]
+            indices.copyElements(from: Tensor(Int64(partials[part].start + offsetInPart) + local))
         }
     }
 }
