@@ -83,6 +83,18 @@ struct CUDATensorTests {
         #expect(gpu.cpu().toArray(as: Float.self) == (0..<12).map(Float.init))
     }
 
+    /// Swift numbers reach the GPU once: the next op with the same number and dtype reuses it.
+    @Test func numbersAreKeptOnTheGPU() {
+        let cache = CUDAScalarCache.shared
+        let two = cache.scalar(Tensor(2.5), on: Self.gpu)
+        #expect(two.device == Self.gpu && two.item() == 2.5)
+        #expect(cache.scalar(Tensor(2.5), on: Self.gpu) === two)
+        #expect(cache.scalar(Tensor(2.5).to(.float64), on: Self.gpu) !== two)
+        #expect(cache.scalar(Tensor(-2.5), on: Self.gpu).item() == -2.5)
+        let x = Self.sample(3).cuda()
+        #expect((x * 2.5).cpu().toArray(as: Float.self) == (x.cpu() * 2.5).toArray(as: Float.self))
+    }
+
     @Test func devicesNeverMix() {
         let a = Self.sample(2).cuda(), b = Self.sample(2)
         for call in [{ _ = a + b }, { _ = b * a }, { _ = Tensor.where(b .> 0, a, a) }] {

@@ -1,3 +1,5 @@
+import Synchronization
+
 // Tensors on a GPU: moving them between devices, and running the generated elementwise kernels
 // for the ops that reach `CUDADeviceBackend` (see the `device.kind == .cuda` branches in Ops/).
 
@@ -42,11 +44,10 @@ extension Tensor {
         let output = operands[0], device = output.device
         var operands = operands.map { operand in
             guard operand.device != device else { return operand.broadcastView(to: output.shape) }
-            // A Swift number broadcast over the output: copy its one element, not the broadcast.
-            let isBroadcastElement = operand.strides.allSatisfy { $0 == 0 }
-            let source = isBroadcastElement
-                ? Tensor(storage: operand.storage, shape: [], strides: [], offset: operand.offset, dtype: operand.dtype) : operand
-            return source.copied(to: device).broadcastView(to: output.shape)
+            // A Swift number broadcast over the output: its one element, kept on the GPU.
+            guard operand.strides.allSatisfy({ $0 == 0 }) else { return operand.copied(to: device).broadcastView(to: output.shape) }
+            let element = Tensor(storage: operand.storage, shape: [], strides: [], offset: operand.offset, dtype: operand.dtype)
+            return CUDAScalarCache.shared.scalar(element, on: device).broadcastView(to: output.shape)
         }
         var plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
         if plan == .tooManyDimensions {
@@ -192,6 +193,34 @@ extension Tensor {
             let local = partials[part].indices!.copied(to: .cpu).toArray(as: Int64.self)[winner < whole ? winner : 0]
             indices.copyElements(from: Tensor(Int64(partials[part].start + offsetInPart) + local))
         }
+    }
+}
+
+/// Swift numbers used on a GPU, kept there: a training loop uses the same few every step (a
+/// learning rate, 0, 2), and copying one over each time is a transfer the GPU must wait for.
+/// The tensors are never written: kernels only read their operands.
+final class CUDAScalarCache: Sendable {
+    static let shared = CUDAScalarCache()
+    /// Kept numbers beyond which the cache starts over (a loop with ever-new numbers).
+    static let capacity = 4096
+
+    private struct Key: Hashable {
+        let device: Int, dtype: DType, bits: UInt64
+    }
+    private let entries = Mutex<[Key: Tensor]>([:])
+
+    /// A 0-dim tensor on `device` with the value of the 0-dim CPU tensor `element`.
+    func scalar(_ element: Tensor, on device: Device) -> Tensor {
+        var bits: UInt64 = 0
+        withUnsafeMutableBytes(of: &bits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: element.elementPointer(as: UInt8.self), count: element.dtype.itemSize)) }
+        let key = Key(device: device.index, dtype: element.dtype, bits: bits)
+        if let cached = entries.withLock({ $0[key] }) { return cached }
+        let copy = element.copied(to: device)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[key] = copy
+        }
+        return copy
     }
 }
 
