@@ -4,13 +4,16 @@
 //   ember-gpu-check [--json PATH]
 //
 // 1. Every op family on cuda:0 against the CPU on fresh random inputs: odd sizes, transposed
-//    and broadcast operands, every dtype the op has; outputs land in reused (dirty) memory.
+//    and broadcast operands, every dtype the op has, into poisoned memory (EMBER_CUDA_POISON).
 // 2. The three seed programs on cuda:0 from the CPU's weights: losses must track the CPU's.
 // 3. Timings (seed autograd step, sgemm 4096, elementwise add on 256M elements), printed and
 //    written as JSON for Benchmarks/gpu_compare.py to set beside PyTorch's.
 import Ember
 import Foundation
 
+// New device memory is filled with 0xFF (NaN in every float type): an element a kernel misses
+// shows up as a mismatch. Set before the GPU is first used.
+setenv("EMBER_CUDA_POISON", "1", 1)
 let gpu = Device.cuda(0)
 guard Device.isCUDAAvailable else {
     print("ember-gpu-check: no usable CUDA GPU.\n\(Device.cudaDiagnostics)")

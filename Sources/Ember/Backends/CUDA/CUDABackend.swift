@@ -193,9 +193,17 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
 
     private var streamID: UInt64 { UInt64(UInt(bitPattern: stream)) }
 
+    /// `EMBER_CUDA_POISON=1` fills every allocation with 0xFF bytes (NaN in every float type),
+    /// so that a kernel that misses an element shows it; `Scripts/gpu-check` sets it.
+    private static let poisonsAllocations = ProcessInfo.processInfo.environment["EMBER_CUDA_POISON"] == "1"
+
     func allocate(byteCount: Int) throws(CUDAError) -> CUdeviceptr {
         try current()
-        return try allocator.allocate(byteCount: byteCount, stream: streamID)
+        let address = try allocator.allocate(byteCount: byteCount, stream: streamID)
+        if Self.poisonsAllocations {
+            try check(driver.cuMemsetD8Async(address, 0xFF, byteCount, stream), "cuMemsetD8Async")
+        }
+        return address
     }
 
     func free(_ address: CUdeviceptr) { _ = allocator.free(address) }
