@@ -52,6 +52,22 @@ struct GEMMTests {
         }
     }
 
+    /// A long depth and a small C (the seed's x·w1) split the depth across threads and add
+    /// the partial products; leading dimensions and alpha included.
+    @Test("splits long, narrow products along the depth")
+    func depthSplit() {
+        #expect(GEMM.depthSplitParts(m: 64, n: 100, k: 1000, threads: 2) == 2)
+        #expect(GEMM.depthSplitParts(m: 1000, n: 100, k: 64, threads: 2) == nil)
+        #expect(GEMM.depthSplitParts(m: 64, n: 100, k: 1000, threads: 1) == nil)
+        #expect(GEMM.depthSplitParts(m: 2, n: 2, k: 100, threads: 2) == nil)  // too little work
+        for transposition in Self.transpositions {
+            for padding in [0, 3] {
+                check(Float.self, .dispatcher, Shape(16, 20, 3301), transposition, alpha: 1.5, beta: 0, padding: padding)
+                check(Double.self, .dispatcher, Shape(17, 15, 4003), transposition, alpha: -0.5, beta: 0, padding: padding)
+            }
+        }
+    }
+
     @Test("k = 0 leaves beta·C, without reading C when beta is 0")
     func emptyDepth() {
         for path in Path.entryPoints {

@@ -34,6 +34,23 @@ enum GEMM {
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        if beta == 0, let parts = depthSplitParts(m: m, n: n, k: k) {
+            splitDepth(parts: parts, m: m, n: n, k: k, c: c, ldc: ldc) { depth, target, targetStride in
+                var slice = operands.offset(depth: depth.lowerBound)
+                (slice.c, slice.cRow) = (target, targetStride)
+                if let gemm = blasGemm,
+                    let shape = BLASShape(transA: transA, transB: transB, m: m, n: n, k: depth.count, lda: lda, ldb: ldb, ldc: targetStride)
+                {
+                    gemm(
+                        BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
+                        alpha, slice.a, shape.lda, slice.b, shape.ldb, 0, target, shape.ldc)
+                } else {
+                    // One thread per partial product: this runs on the threads splitting the depth.
+                    BuiltinGEMM.run(slice, m: m, n: n, k: depth.count, alpha: alpha, beta: 0, workPerThread: .max)
+                }
+            }
+            return
+        }
         guard let gemm = blasGemm,
             BLASShape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil
         else {
@@ -48,6 +65,38 @@ enum GEMM {
             gemm(
                 BLASLibrary.rowMajor, shape.transA, shape.transB, shape.m, shape.n, shape.k,
                 alpha, block.a, shape.lda, block.b, shape.ldb, beta, block.c, shape.ldc)
+        }
+    }
+
+    /// Threads to split a product's depth across, or nil to split C instead. Splitting C makes
+    /// every thread pack all of the operand along the side it does not split; when the depth is
+    /// long and C small (the seed's 64×1000 · 1000×100), halving the depth halves both operands
+    /// per thread and costs only adding up a small C.
+    static func depthSplitParts(m: Int, n: Int, k: Int, threads: Int = Parallel.threadCount) -> Int? {
+        guard threads > 1, k >= 4 * Swift.max(m, n), m * n * k / threads >= minimumBLASWorkPerThread else { return nil }
+        return threads
+    }
+
+    /// Runs `parts` partial products over consecutive ranges of the depth, one per thread, the
+    /// first into C and the others into scratch rows of n, then adds the scratch into C.
+    private static func splitDepth<T: GEMMScalar>(
+        parts: Int, m: Int, n: Int, k: Int, c: UnsafeMutablePointer<T>, ldc: Int,
+        _ partial: (Range<Int>, UnsafeMutablePointer<T>, Int) -> Void
+    ) {
+        let scratch = UnsafeMutablePointer<T>.allocate(capacity: (parts - 1) * m * n)
+        defer { scratch.deallocate() }
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range {
+                let depth = k * part / parts..<k * (part + 1) / parts
+                if part == 0 { partial(depth, c, ldc) } else { partial(depth, scratch + (part - 1) * m * n, n) }
+            }
+        }
+        for part in 1..<parts {
+            let source = scratch + (part - 1) * m * n
+            for row in 0..<m {
+                let target = c + row * ldc, added = source + row * n
+                for column in 0..<n { target[column] += added[column] }
+            }
         }
     }
 
