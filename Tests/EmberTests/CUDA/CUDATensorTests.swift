@@ -197,13 +197,14 @@ struct CUDATensorTests {
         #expect(error?.message == "Expected a 'cuda' device type for generator but found 'cpu'")
     }
 
-    /// The seed's programs on the GPU: the same weights give the same losses as on the CPU,
-    /// step after step (to float32 rounding: the GPU sums in another order).
+    /// The seed's three programs on the GPU (by hand, with autograd, with a user Function): the
+    /// same weights give the same losses as on the CPU, step after step (to float32 rounding:
+    /// the GPU sums in another order).
     @Test func seedProgramsTrainOnTheGPU() throws {
         let generator = Generator(seed: 0)
         let x = Tensor.randn([64, 1000], generator: generator), y = Tensor.randn([64, 10], generator: generator)
         let w1 = Tensor.randn([1000, 100], generator: generator), w2 = Tensor.randn([100, 10], generator: generator)
-        func train(on device: Device, autograd: Bool) -> [Double] {
+        func train(on device: Device, autograd: Bool, relu: (Tensor) -> Tensor = { $0.clamp(min: 0) }) -> [Double] {
             let (x, y) = (x.to(device), y.to(device))
             // Fresh copies: the programs update the weights in place.
             let (w1, w2) = (w1.clone().to(device), w2.clone().to(device))
@@ -212,7 +213,7 @@ struct CUDATensorTests {
             var losses: [Double] = []
             for _ in 0..<5 {
                 if autograd {
-                    let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
+                    let loss = (relu(x.mm(w1)).mm(w2) - y).pow(2).sum()
                     losses.append(loss.item())
                     loss.backward()
                     noGrad {
@@ -235,9 +236,10 @@ struct CUDATensorTests {
             }
             return losses
         }
-        for autograd in [false, true] {
-            let (cpu, gpu) = (train(on: .cpu, autograd: autograd), train(on: Self.gpu, autograd: autograd))
-            #expect(zip(cpu, gpu).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * Swift.abs($0) }, "autograd \(autograd): \(cpu) against \(gpu)")
+        for program in ["manual", "autograd", "custom"] {
+            let relu: (Tensor) -> Tensor = { program == "custom" ? SeedProgramTests.MyReLU.apply($0) : $0.clamp(min: 0) }
+            let (cpu, gpu) = (train(on: .cpu, autograd: program != "manual", relu: relu), train(on: Self.gpu, autograd: program != "manual", relu: relu))
+            #expect(zip(cpu, gpu).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * Swift.abs($0) }, "\(program): \(cpu) against \(gpu)")
             #expect(gpu.last! < gpu.first!)
         }
     }
