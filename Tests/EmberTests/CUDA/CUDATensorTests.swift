@@ -95,6 +95,18 @@ struct CUDATensorTests {
         #expect((x * 2.5).cpu().toArray(as: Float.self) == (x.cpu() * 2.5).toArray(as: Float.self))
     }
 
+    /// Views with more dimensions than the kernels take, which do not merge: inputs are laid
+    /// out on the host first; a strided output like that is refused.
+    @Test func viewsBeyondSixteenDimensions() {
+        let x = Self.sample(131_072, seed: 15).reshape(Array(repeating: 2, count: 17))
+        let permuted = x.permute(Array((0..<17).reversed()))
+        let gpuPermuted = x.cuda().permute(Array((0..<17).reversed()))
+        #expect(gpuPermuted.exp().cpu().toArray(as: Float.self) == permuted.exp().toArray(as: Float.self))
+        #expect(gpuPermuted.contiguous().cpu().toArray(as: Float.self) == permuted.contiguous().toArray(as: Float.self))
+        let error = #expect(throws: EmberError.self) { try withErrorChecking { gpuPermuted.fill_(1) } }
+        #expect(error?.message == "writing a view with more than 16 dimensions that do not merge is not supported on cuda:0")
+    }
+
     @Test func devicesNeverMix() {
         let a = Self.sample(2).cuda(), b = Self.sample(2)
         for call in [{ _ = a + b }, { _ = b * a }, { _ = Tensor.where(b .> 0, a, a) }] {

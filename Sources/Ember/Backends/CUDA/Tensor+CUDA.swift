@@ -52,15 +52,12 @@ extension Tensor {
         var plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
         if plan == .tooManyDimensions {
             // Inputs that cannot be described in 16 merged dimensions become contiguous; an
-            // output like that is computed into a contiguous tensor and copied back.
-            if output.isContiguous {
-                operands = [output] + operands.dropFirst().map { $0.isContiguous ? $0 : $0.cloneContiguous() }
-            } else {
-                let dense = Tensor(uninitializedShape: output.shape, dtype: output.dtype, device: device)
-                launchElementwise(module, kernel, [dense] + operands.dropFirst(), extra: extra)
-                output.copyElements(from: dense)
-                return
+            // output like that could only be written by a kernel that takes more dimensions.
+            guard output.isContiguous else {
+                return reportError(
+                    "writing a view with more than \(CUDAKernelSource.maxDims) dimensions that do not merge is not supported on \(device)")
             }
+            operands = [output] + operands.dropFirst().map { $0.isContiguous ? $0 : $0.contiguousThroughHost() }
             plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
         }
         var arguments: [CUDAKernelArgument]
@@ -82,6 +79,22 @@ extension Tensor {
         } catch {
             reportError("\(name) failed on \(device): \(error)")
         }
+    }
+
+    /// A contiguous copy of a GPU view whose layout no kernel can walk (more than 16
+    /// dimensions that do not merge): the memory it spans comes to the host, the CPU lays it
+    /// out, and the result goes back.
+    private func contiguousThroughHost() -> Tensor {
+        guard numel > 0 else { return Tensor(uninitializedShape: shape, dtype: dtype, device: device) }
+        let span = shape.indices.reduce(1) { $0 + (shape[$1] - 1) * strides[$1] }
+        let host = Tensor(uninitializedShape: [span], dtype: dtype)
+        do throws(CUDAError) {
+            try cudaBackend.copy(
+                toHost: UnsafeMutableRawPointer(host.elementPointer(as: UInt8.self)), from: deviceAddress, byteCount: span * dtype.itemSize)
+        } catch {
+            reportError("copying a tensor from \(device) to the host failed: \(error)")
+        }
+        return host.makeView(shape: shape, strides: strides, offset: 0).cloneContiguous().copied(to: device)
     }
 
     /// Runs the registered elementwise op `name` (`exp`, `add`, `lt`) on `operands` (output
