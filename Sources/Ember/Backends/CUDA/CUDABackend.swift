@@ -181,8 +181,8 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
 
     var memoryStatistics: CUDACachingAllocator.Statistics { allocator.statistics }
 
-    /// Makes the context current on this thread (Swift tasks move between threads), then
-    /// checks `result` of the call that follows.
+    /// Makes the device's context current on this thread: Swift tasks move between threads,
+    /// and the current context is per thread.
     private func current() throws(CUDAError) {
         try health.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent", names: driver.describe)
     }
