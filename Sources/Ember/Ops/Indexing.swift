@@ -332,8 +332,16 @@ extension Tensor {
         var resultShape = shape
         if self.dim > 0 { resultShape[axis] = positions.count }
         let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
-        for (slot, position) in positions.enumerated() {
-            output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+        if device.kind == .cuda && self.dim > 0 {
+            // One gather kernel, with the positions broadcast over the other dimensions.
+            var indexShape = Array(repeating: 1, count: self.dim)
+            indexShape[axis] = positions.count
+            let index = Tensor(positions.map(Int64.init), shape: indexShape, device: device).expand(resultShape)
+            Tensor.launchIndex(gathering: true, axis: axis, index: index, output: output, source: self)
+        } else {
+            for (slot, position) in positions.enumerated() {
+                output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+            }
         }
         if Tensor.isRecording(self) {
             let shape = self.shape
@@ -465,19 +473,31 @@ extension Tensor {
             reportError("Index tensor must have the same number of dimensions as \(gathering ? "input" : "self") tensor")
             return false
         }
-        if device.kind == .cuda {
-            // No GPU kernel yet: the CPU's loop on host copies, and the result copied back.
-            let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
-            guard hostSelf.scatterGather(index: index, axis: axis, gathering: gathering, other: hostOther, reduceAdd: reduceAdd) else { return false }
-            if gathering { other.copyElements(from: hostOther) } else { copyElements(from: hostSelf) }
-            if !gathering { version.bump() }
-            return true
-        }
         let indices = index.toArray(as: Int.self)
         let size = dim == 0 ? 1 : shape[axis]
         if let bad = indices.first(where: { $0 < 0 || $0 >= size }) {
             reportError("index \(bad) is out of bounds for dimension \(axis) with size \(size)")
             return false
+        }
+        if device.kind == .cuda {
+            if reduceAdd {
+                // No atomic adds for every dtype yet: the CPU's loop on host copies, copied back.
+                let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
+                _ = hostSelf.scatterGather(index: index, axis: axis, gathering: false, other: hostOther, reduceAdd: true)
+                copyElements(from: hostSelf)
+            } else if dim > 0 {
+                let deviceIndex = index.to(device).converted(to: .int64)
+                if gathering {
+                    Tensor.launchIndex(gathering: true, axis: axis, index: deviceIndex, output: other, source: self)
+                } else {
+                    Tensor.launchIndex(gathering: false, axis: axis, index: deviceIndex, output: self, source: other)
+                }
+            } else {
+                // 0-dim: the only index is 0, and the element moves as it is.
+                if gathering { other.copyElements(from: self) } else { copyElements(from: other) }
+            }
+            if !gathering { version.bump() }
+            return true
         }
         var selfOffsets: [Int] = [], otherOffsets: [Int] = []
         selfOffsets.reserveCapacity(indices.count)

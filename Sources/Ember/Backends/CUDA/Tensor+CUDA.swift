@@ -39,7 +39,8 @@ extension Tensor {
     /// broadcast to its shape): the contiguous variant when every operand is dense, else the
     /// strided one. Operands still on the CPU (Swift numbers) are copied over first.
     static func launchElementwise(
-        _ module: CUDAKernelModule, _ kernel: (CUDAIndexing) -> String, _ operands: [Tensor], extra: [CUDAKernelArgument] = []
+        _ module: CUDAKernelModule, _ kernel: (CUDAIndexing) -> String, _ operands: [Tensor], extra: [CUDAKernelArgument] = [],
+        stridedOnly: Bool = false
     ) {
         let output = operands[0], device = output.device
         var operands = operands.map { operand in
@@ -63,6 +64,9 @@ extension Tensor {
         var arguments: [CUDAKernelArgument]
         let count: Int, name: String
         switch plan {
+        case .contiguous(let total) where stridedOnly:
+            let layout = CUDAStridedLayout(sizes: [total], strides: operands.map { _ in [1] })
+            (count, name, arguments) = (total, kernel(.strided), [.value(Int64(total)), .layout(layout)])
         case .contiguous(let total):
             (count, name, arguments) = (total, kernel(.contiguous), [.value(Int64(total))])
         case .strided(let total, let layout):
@@ -122,6 +126,24 @@ extension Tensor {
         Tensor.launchElementwise(
             CUDAKernelSource.module(.fill, dtype), { CUDAKernelSource.fillKernelName(self.dtype, $0) }, [self],
             extra: [CUDAKernelArgument(bytes: bytes)])
+    }
+
+    /// Gathers `source` along `axis` into `output` (`output[…i…] = source[…index[…i…]…]`), or
+    /// scatters `source` into `output` the other way, on the GPU. `index` is int64 with the
+    /// iteration's shape (broadcast for `index_select`), its values checked by the caller.
+    static func launchIndex(gathering: Bool, axis: Int, index: Tensor, output: Tensor, source: Tensor) {
+        let iteration = index.shape
+        // The indexed tensor walks the other dimensions; the index supplies its `axis` coordinate.
+        let indexed = gathering ? source : output
+        var walking = indexed.strides
+        walking[axis] = 0
+        let indexedView = indexed.makeView(shape: iteration, strides: walking)
+        let other = (gathering ? output : source).makeView(shape: iteration, strides: (gathering ? output : source).strides)
+        let operands = gathering ? [other, index, indexedView] : [indexedView, index, other]
+        let dtype = output.dtype
+        launchElementwise(
+            CUDAKernelSource.module(.index, dtype), { _ in CUDAKernelSource.indexKernelName(gathering: gathering, dtype) },
+            operands, extra: [.value(Int64(indexed.strides[axis]))], stridedOnly: true)
     }
 
     /// `output = condition ? a : b` on the GPU.
