@@ -29,7 +29,13 @@ struct OpValueTests {
 
     @Test("Each case gives PyTorch's values, dtype and shape", arguments: try ForwardCase.load())
     func forward(_ testCase: ForwardCase) throws {
-        let inputs = testCase.inputs.map { $0.make() }
+        try Self.check(testCase, on: .cpu, within: Self.closeness(for: testCase))
+    }
+
+    /// Runs `testCase` with its inputs on `device` and expects PyTorch's refusal or results,
+    /// the results on that device.
+    static func check(_ testCase: ForwardCase, on device: Device, within closeness: Closeness) throws {
+        let inputs = testCase.inputs.map { $0.make().to(device) }
         if let error = testCase.error {
             let thrown = #expect(throws: EmberError.self, "PyTorch raised \(error.type)") {
                 try withErrorChecking { _ = OpTable.run(testCase.op, testCase.expr, testCase.args, inputs) }
@@ -40,7 +46,9 @@ struct OpValueTests {
         let results = try withErrorChecking { OpTable.run(testCase.op, testCase.expr, testCase.args, inputs) }
         try #require(results.count == testCase.outputs.count, "number of results")
         for (index, (result, expected)) in zip(results, testCase.outputs).enumerated() {
-            expectTensor(result, equals: expected, within: Self.closeness(for: testCase), "\(testCase.expr) result \(index)")
+            // Creation ops (no inputs) make their results on the CPU.
+            if !inputs.isEmpty { #expect(result.device == device, "\(testCase.expr) result \(index) is on \(result.device)") }
+            expectTensor(result, equals: expected, within: closeness, "\(testCase.expr) result \(index)")
         }
     }
 

@@ -21,24 +21,7 @@ struct CUDAOpTableTests {
 
     @Test("Each case gives PyTorch's values on the GPU", arguments: try ForwardCase.load())
     func forward(_ testCase: ForwardCase) throws {
-        try OpArgs.$device.withValue(.cuda(0)) { try forwardOnTheGPU(testCase) }
-    }
-
-    private func forwardOnTheGPU(_ testCase: ForwardCase) throws {
-        let inputs = testCase.inputs.map { $0.make().cuda() }
-        if let error = testCase.error {
-            let thrown = #expect(throws: EmberError.self, "PyTorch raised \(error.type)") {
-                try withErrorChecking { _ = OpTable.run(testCase.op, testCase.expr, testCase.args, inputs) }
-            }
-            #expect(thrown?.message == error.message)
-            return
-        }
-        let results = try withErrorChecking { OpTable.run(testCase.op, testCase.expr, testCase.args, inputs) }
-        try #require(results.count == testCase.outputs.count, "number of results")
-        for (index, (result, expected)) in zip(results, testCase.outputs).enumerated() {
-            if !inputs.isEmpty { #expect(result.device == .cuda(0), "\(testCase.expr) result \(index) is on \(result.device)") }
-            expectTensor(result, equals: expected, within: Self.closeness(for: testCase), "\(testCase.expr) result \(index)")
-        }
+        try OpArgs.$device.withValue(.cuda(0)) { try OpValueTests.check(testCase, on: .cuda(0), within: Self.closeness(for: testCase)) }
     }
 
     /// The recorded gradients (ops.json, grads_extra.json: float64, PyTorch's cotangents) with
