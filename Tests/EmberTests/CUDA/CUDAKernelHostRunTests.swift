@@ -75,14 +75,13 @@ struct CUDAKernelHostRunTests {
         }
         let (a, e) = (bits(actual), bits(expected))
         let isFloat = actual.dtype.isFloatingPoint, width = UInt64(actual.dtype.itemSize * 8)
-        let isNaN = { (value: Double) in value.isNaN }
         let actualValues = actual.contiguous().toArray(as: Double.self), expectedValues = expected.contiguous().toArray(as: Double.self)
         var found: [String] = []
         for index in a.indices where a[index] != e[index] {
             if isFloat {
-                if isNaN(actualValues[index]) && isNaN(expectedValues[index]) { continue }
-                if !isNaN(actualValues[index]) && !isNaN(expectedValues[index])
-                    && orderedDistance(a[index], e[index], width: width) <= ulps { continue }
+                let (actualNaN, expectedNaN) = (actualValues[index].isNaN, expectedValues[index].isNaN)
+                if actualNaN && expectedNaN { continue }
+                if !actualNaN && !expectedNaN && orderedDistance(a[index], e[index], width: width) <= ulps { continue }
             }
             found.append("[\(index)]: \(actualValues[index]) (bits \(String(a[index], radix: 16))), expected \(expectedValues[index]) (bits \(String(e[index], radix: 16)))")
             if found.count == 5 { break }
