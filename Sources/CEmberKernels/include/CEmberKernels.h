@@ -6,6 +6,7 @@
 // __attribute__((target(...))); callers pick one with ember_cpu_level().
 
 #include "EmberCPU.h"
+#include "EmberColumnSums.h"
 #include "EmberGEMM.h"
 #include "EmberSelect.h"
 #include "EmberVectorMath.h"
