@@ -480,8 +480,8 @@ extension Tensor {
             return false
         }
         if device.kind == .cuda {
-            if reduceAdd {
-                // No atomic adds for every dtype yet: the CPU's loop on host copies, copied back.
+            if reduceAdd && !(dim > 0 && CUDAKernelSource.hasAtomicAdd(dtype)) {
+                // No atomic adds for this dtype: the CPU's loop on host copies, copied back.
                 let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
                 _ = hostSelf.scatterGather(index: index, axis: axis, gathering: false, other: hostOther, reduceAdd: true)
                 copyElements(from: hostSelf)
@@ -490,7 +490,7 @@ extension Tensor {
                 if gathering {
                     Tensor.launchIndex(gathering: true, axis: axis, index: deviceIndex, output: other, source: self)
                 } else {
-                    Tensor.launchIndex(gathering: false, axis: axis, index: deviceIndex, output: self, source: other)
+                    Tensor.launchIndex(gathering: false, adding: reduceAdd, axis: axis, index: deviceIndex, output: self, source: other)
                 }
             } else {
                 // 0-dim: the only index is 0, and the element moves as it is.

@@ -278,6 +278,20 @@ struct CUDATensorTests {
             #expect(actual.device == Self.gpu, "\(name)")
             #expect(Self.close(actual, expected), "\(name): \(actual) against \(expected)")
         }
+        // scatter_add with repeated indices: atomic adds for float32/float64/int32/int64, the
+        // host for the others; and gather's gradient, which is a scatter_add.
+        let repeated = Tensor([0, 2, 0, 2, 2, 1, 0, 0] as [Int64], shape: [4, 2])
+        for dtype in [DType.float32, .float64, .int64, .int32, .float16] {
+            let base = Tensor.zeros([4, 3], dtype: dtype), src = (x[0..., 0..<2] * 10).to(dtype)
+            let expected = base.scatterAdd(dim: 1, index: repeated, src: src)
+            let actual = base.cuda().scatterAdd(dim: 1, index: repeated.cuda(), src: src.cuda())
+            #expect(Self.close(actual, expected, tolerance: dtype == .float16 ? 1e-3 : 1e-6), "scatter_add \(dtype)")
+        }
+        let source = x.cuda()
+        source.requiresGrad = true
+        source.gather(dim: 1, index: repeated.cuda()).sum().backward()
+        let gatherGradient = Tensor.zeros([4, 5]).scatterAdd(dim: 1, index: repeated, src: Tensor.ones([4, 2]))
+        #expect(source.grad.map { Self.close($0, gatherGradient) } == true)
         // The gradient of max along a dimension scatters back on the GPU.
         let leaf = x.cuda()
         leaf.requiresGrad = true

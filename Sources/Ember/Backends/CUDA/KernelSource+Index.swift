@@ -6,6 +6,27 @@ extension CUDAKernelSource {
     /// `ember_gather_float32`, `ember_scatter_float32`.
     static func indexKernelName(gathering: Bool, _ dtype: DType) -> String { "ember_\(gathering ? "gather" : "scatter")_\(dtype)" }
 
+    /// `ember_scatter_add_float32`.
+    static func scatterAddKernelName(_ dtype: DType) -> String { "ember_scatter_add_\(dtype)" }
+
+    /// The dtypes with hardware atomic adds, which `scatter_add` needs where indices repeat:
+    /// int64 adds as unsigned 64-bit (the same two's-complement bits, wrapping as the CPU does).
+    static func hasAtomicAdd(_ dtype: DType) -> Bool { [.float32, .float64, .int32, .int64].contains(dtype) }
+
+    /// `target[base(i) + index[i]·axis_stride] += source[i]`, atomically.
+    static func scatterAddKernel(_ dtype: DType) -> (name: String, source: String) {
+        let storage = dtype.cudaStorageType
+        let operands = ["\(storage)* target", "const long long* index", "const \(storage)* source"]
+        return gridStrideKernel(
+            name: scatterAddKernelName(dtype), indexing: .strided, operands: operands, extra: ["long long axis_stride"]
+        ) { at in
+            let element = "target[\(at(0)) + index[\(at(1))] * axis_stride]"
+            return dtype == .int64
+                ? "    atomicAdd((unsigned long long*)&\(element), (unsigned long long)source[\(at(2))]);"
+                : "    atomicAdd(&\(element), source[\(at(2))]);"
+        }
+    }
+
     /// Gather: `out[i] = source[base(i) + index[i]·axis_stride]`. Scatter:
     /// `target[base(i) + index[i]·axis_stride] = source[i]`, the last writer winning where an
     /// index repeats (as in PyTorch). Indices are int64 and were checked by the host.

@@ -129,9 +129,9 @@ extension Tensor {
     }
 
     /// Gathers `source` along `axis` into `output` (`output[…i…] = source[…index[…i…]…]`), or
-    /// scatters `source` into `output` the other way, on the GPU. `index` is int64 with the
+    /// scatters `source` into `output` the other way (adding atomically when `adding`), on the GPU. `index` is int64 with the
     /// iteration's shape (broadcast for `index_select`), its values checked by the caller.
-    static func launchIndex(gathering: Bool, axis: Int, index: Tensor, output: Tensor, source: Tensor) {
+    static func launchIndex(gathering: Bool, adding: Bool = false, axis: Int, index: Tensor, output: Tensor, source: Tensor) {
         let iteration = index.shape
         // The indexed tensor walks the other dimensions; the index supplies its `axis` coordinate.
         let indexed = gathering ? source : output
@@ -141,9 +141,10 @@ extension Tensor {
         let other = (gathering ? output : source).makeView(shape: iteration, strides: (gathering ? output : source).strides)
         let operands = gathering ? [other, index, indexedView] : [indexedView, index, other]
         let dtype = output.dtype
+        let name = adding ? CUDAKernelSource.scatterAddKernelName(dtype) : CUDAKernelSource.indexKernelName(gathering: gathering, dtype)
         launchElementwise(
-            CUDAKernelSource.module(.index, dtype), { _ in CUDAKernelSource.indexKernelName(gathering: gathering, dtype) },
-            operands, extra: [.value(Int64(indexed.strides[axis]))], stridedOnly: true)
+            CUDAKernelSource.module(.index, dtype), { _ in name }, operands, extra: [.value(Int64(indexed.strides[axis]))],
+            stridedOnly: true)
     }
 
     /// `output = condition ? a : b` on the GPU.
