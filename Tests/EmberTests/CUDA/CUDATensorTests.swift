@@ -107,6 +107,16 @@ struct CUDATensorTests {
         #expect(error?.message == "writing a view with more than 16 dimensions that do not merge is not supported on cuda:0")
     }
 
+    /// A GPU that cannot be opened is refused with the reason: what was searched and missing
+    /// here, or how many GPUs there are on a machine with a driver.
+    @Test func anUnavailableGPUSaysWhy() {
+        let error = #expect(throws: EmberError.self) { try withErrorChecking { _ = Tensor.zeros([2], device: .cuda(7)) } }
+        let message = error?.message ?? ""
+        #expect(message.hasPrefix("cuda:7 is not available: "))
+        #expect(message.contains("libcuda") || message.contains("CUDA devices") || message.contains("no CUDA GPU"), "\(message)")
+        #expect(Device.cuda(7).memoryAllocated == 0)
+    }
+
     @Test func devicesNeverMix() {
         let a = Self.sample(2).cuda(), b = Self.sample(2)
         for call in [{ _ = a + b }, { _ = b * a }, { _ = Tensor.where(b .> 0, a, a) }] {

@@ -205,7 +205,7 @@ extension Tensor {
         let halfSum = !isExtremum && row.dtype.isFloatingPoint && row.dtype.itemSize == 2
         let flat = noGrad { (halfSum ? row.converted(to: .float32) : row).reshape([count]) }
         let partialType = isExtremum ? row.dtype : CUDAKernelSource.reductionOutputType(reduction, flat.dtype)
-        var partials: [(values: Tensor, indices: Tensor?, start: Int)] = []
+        var partials: [(values: Tensor, indices: Tensor?)] = []
         for (start, rows, length) in [(0, whole, chunk), (whole * chunk, tail > 0 ? 1 : 0, tail)] where rows > 0 {
             let part = noGrad { flat.narrow(dim: 0, start: start, length: rows * length).reshape([rows, length]) }
             let partialValues = Tensor(uninitializedShape: [rows], dtype: partialType, device: device)
@@ -213,7 +213,7 @@ extension Tensor {
             launchReduction(
                 reduction, ReductionLayout(input: part, outer: rows, inner: length, keptShape: [rows, 1], squeezedShape: [rows]),
                 values: partialValues, indices: partialIndices)
-            partials.append((partialValues, partialIndices, start))
+            partials.append((partialValues, partialIndices))
         }
         let hostValues = Tensor.cat(partials.map { $0.values.copied(to: .cpu) })
         switch reduction {
@@ -223,11 +223,10 @@ extension Tensor {
             let (best, position) = reduction == .max ? hostValues.max(dim: 0) : hostValues.min(dim: 0)
             values.copyElements(from: best)
             guard let indices else { return }
+            // Partial p (whole chunks first, then the tail) starts at element p·chunk.
             let winner = Int(position.item(as: Int64.self))
-            // Partial p covers elements start + p·chunk ..< start + (p+1)·chunk of its part.
-            let (part, offsetInPart) = winner < whole ? (0, winner * chunk) : (partials.count - 1, 0)
-            let local = partials[part].indices!.copied(to: .cpu).toArray(as: Int64.self)[winner < whole ? winner : 0]
-            indices.copyElements(from: Tensor(Int64(partials[part].start + offsetInPart) + local))
+            let localIndices = Tensor.cat(partials.map { $0.indices!.copied(to: .cpu) }).toArray(as: Int64.self)
+            indices.copyElements(from: Tensor(Int64(winner * chunk) + localIndices[winner]))
         }
     }
 }
