@@ -54,7 +54,10 @@ let unaryFloat: [(String, (Tensor) -> Tensor)] = [
     ("sin", { $0.sin() }), ("cos", { $0.cos() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }),
     ("reciprocal", { $0.reciprocal() }),
 ]
-let unaryAny: [(String, (Tensor) -> Tensor)] = [("neg", { -$0 }), ("abs", { $0.abs() }), ("sign", { $0.sign() }), ("relu", { $0.relu() })]
+let unaryAny: [(String, (Tensor) -> Tensor)] = [
+    ("neg", { -$0 }), ("abs", { $0.abs() }), ("sign", { $0.sign() }), ("relu", { $0.relu() }), ("clamp", { $0.clamp(min: 1, max: 3) }),
+    ("clamp min", { $0.clamp(min: 0) }),
+]
 let binary: [(String, (Tensor, Tensor) -> Tensor)] = [
     ("add", { $0 + $1 }), ("mul", { $0 * $1 }), ("sub", { $0 - $1 }), ("div", { $0 / $1 }), ("maximum", { $0.maximum($1) }),
     ("minimum", { $0.minimum($1) }), ("lt", { $0 .< $1 }), ("ge", { $0 .>= $1 }), ("eq", { $0 .== $1 }),
@@ -79,6 +82,7 @@ for dtype in dtypes {
         check("\(name) \(dtype) transposed", op(gt, ga), op(t, a), tolerance: tolerance)
     }
     check("where \(dtype)", Tensor.where(ga .> gb, ga, gt), Tensor.where(a .> b, a, t))
+    check("a slice \(dtype) to the GPU", a[3..., 5...].cuda(), a[3..., 5...])
     for target in dtypes {
         check("cast \(dtype) to \(target)", gt.to(target), t.to(target))
     }
@@ -90,13 +94,17 @@ for dtype in dtypes {
     check("argmax \(dtype)", ga.argmax(dim: 1), a.argmax(dim: 1))
     check("min \(dtype) of all", ga.min(), a.min())
 }
-for dtype in [DType.float32, .float64] {
+for dtype in [DType.float32, .float64, .float16, .bfloat16] {
     let (m, k, n) = (129, 1000, 67)
     let a = sample([m, k], dtype), b = sample([k, n], dtype), c = sample([n, k], dtype)
-    let tolerance = dtype == .float32 ? 1e-4 : 1e-10
+    // Half types: cuBLAS and the CPU both add in float32 but in other orders, then round.
+    let tolerance = dtype == .float64 ? 1e-10 : dtype == .float32 ? 1e-4 : 1e-2
     check("mm \(dtype)", a.cuda().mm(b.cuda()), a.mm(b), tolerance: tolerance)
     check("mm \(dtype) transposed", a.cuda().mm(c.cuda().t()), a.mm(c.t()), tolerance: tolerance)
-    check("softmax \(dtype)", a.cuda().softmax(dim: 1), a.softmax(dim: 1), tolerance: tolerance)
+    let batch = sample([7, 33, 100], dtype), other = sample([7, 45, 100], dtype), shared = sample([1, 100, 45], dtype)
+    check("bmm \(dtype) transposed", batch.cuda().bmm(other.cuda().transpose(1, 2)), batch.bmm(other.transpose(1, 2)), tolerance: tolerance)
+    check("bmm \(dtype) broadcast", batch.cuda().bmm(shared.cuda().expand([7, 100, 45])), batch.bmm(shared.expand([7, 100, 45])), tolerance: tolerance)
+    check("softmax \(dtype)", a.cuda().softmax(dim: 1), a.softmax(dim: 1), tolerance: dtype == .float64 ? 1e-10 : dtype == .float32 ? 1e-4 : 1e-2)
 }
 do {
     // Random fills: the same seed gives the same numbers, and they have the right moments.

@@ -53,8 +53,9 @@ extension Tensor {
         let scaled = alpha == 1 ? other : other.scaled(by: alpha)
         let output = binaryResult(Add.self, scaled)
         if Tensor.isRecording(self, other) {
+            let needsOther = other.requiresGrad
             Tensor.record("AddBackward0", inputs: [self, other], outputs: [output]) { gradients in
-                [gradients[0], alpha == 1 ? gradients[0] : gradients[0] * alpha]
+                [gradients[0], alpha == 1 || !needsOther ? gradients[0] : gradients[0] * alpha]
             }
         }
         return output
@@ -66,8 +67,10 @@ extension Tensor {
         let scaled = alpha == 1 ? other : other.scaled(by: alpha)
         let output = binaryResult(Sub.self, scaled)
         if Tensor.isRecording(self, other) {
+            // Only an input that needs it gets a gradient computed (`y` of `yPred - y` does not).
+            let needsOther = other.requiresGrad
             Tensor.record("SubBackward0", inputs: [self, other], outputs: [output]) { gradients in
-                [gradients[0], -gradients[0] * alpha]
+                [gradients[0], needsOther ? -gradients[0] * alpha : nil]
             }
         }
         return output

@@ -253,6 +253,19 @@ extension Tensor {
 
 // MARK: - clamp and pow
 
+/// `a` raised to at least `b`: clamp's lower bound. A NaN `a` fails the comparison and passes
+/// through, and the select lets loops vectorize.
+enum ClampMin: BinaryOp {
+    static let name = "clamp_min", cuda = "(a < b) ? b : a"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { T.lessThan(a, b) ? b : a }
+}
+
+/// `a` lowered to at most `b`: clamp's upper bound; NaN passes through.
+enum ClampMax: BinaryOp {
+    static let name = "clamp_max", cuda = "(b < a) ? b : a"
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { T.lessThan(b, a) ? b : a }
+}
+
 extension Tensor {
     /// Limits every element to `[min, max]`; NaN stays NaN (`torch.clamp`).
     ///
@@ -295,23 +308,18 @@ extension Tensor {
         return self
     }
 
-    /// `output = min(max(source, lower), upper)` of one dtype; on a GPU from comparisons and
-    /// selects, which give the CPU kernel's bits (a NaN passes, lower > upper gives upper).
+    /// `output = min(max(source, lower), upper)` of one dtype: on the CPU one pass, on a GPU one
+    /// launch per bound.
     private static func runClamp(_ source: Tensor, into output: Tensor, lower: Double?, upper: Double?) {
         guard source.device.kind == .cuda else {
             return source.dtype.dispatch(ClampKernel(source: source, output: output, lower: lower, upper: upper))
         }
-        noGrad {
-            var result = source
-            if let lower {
-                let bound = Tensor.full([], ScalarValue(integralOrFloating: lower), dtype: source.dtype)
-                result = Tensor.where(result .< bound, bound, result)
-            }
-            if let upper {
-                let bound = Tensor.full([], ScalarValue(integralOrFloating: upper), dtype: source.dtype)
-                result = Tensor.where(bound .< result, bound, result)
-            }
-            output.copyElements(from: result)
+        var input = source
+        for (name, bound) in [(ClampMin.name, lower), (ClampMax.name, upper)] {
+            guard let bound else { continue }
+            let scalar = Tensor.full([], ScalarValue(integralOrFloating: bound), dtype: source.dtype)
+            Tensor.launchRegistered(name, dtype: source.dtype, [output, input, scalar.broadcastView(to: source.shape)])
+            input = output
         }
     }
 
@@ -344,13 +352,16 @@ extension Tensor {
             return self
         }
         let source = converted(to: dtype)
-        let output = source === self ? uninitializedLike(dtype: dtype) : source
+        let output: Tensor
         if device.kind == .cuda {
-            noGrad { output.copyElements(from: source.powOnDevice(exponent)) }
-        } else if dtype.isFloatingPoint {
-            dtype.dispatchFloat(FloatPowScalarKernel(source: source, output: output, exponent: exponent))
+            output = noGrad { source.powOnDevice(exponent) }
         } else {
-            dtype.dispatch(PowScalarKernel(source: source, output: output, exponent: exponent))
+            output = source === self ? uninitializedLike(dtype: dtype) : source
+            if dtype.isFloatingPoint {
+                dtype.dispatchFloat(FloatPowScalarKernel(source: source, output: output, exponent: exponent))
+            } else {
+                dtype.dispatch(PowScalarKernel(source: source, output: output, exponent: exponent))
+            }
         }
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
@@ -425,11 +436,8 @@ private struct ClampKernel: ElementVisitor {
     struct Map<E: Element>: UnaryElementFunction {
         let low: E.Compute, high: E.Compute
         @inline(__always) func callAsFunction(_ x: E) -> E {
-            // min(max(x, low), high), so that low > high gives high as in PyTorch. A NaN fails
-            // both comparisons and passes through, and selects let the loop vectorize.
-            let value = x.compute
-            let raised = E.Compute.lessThan(value, low) ? low : value
-            return E(compute: E.Compute.lessThan(high, raised) ? high : raised)
+            // The lower bound first, so that low > high gives high as in PyTorch.
+            E(compute: ClampMax.apply(ClampMin.apply(x.compute, low), high))
         }
     }
 }

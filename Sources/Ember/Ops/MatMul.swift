@@ -2,25 +2,34 @@
 // The kernels go through GEMM (BLAS found at run time, or the built-in kernel).
 
 extension Tensor {
-    /// How GEMM reads a 2-d tensor in place: transposed or not, and its leading dimension;
-    /// `nil` when the layout needs a copy first.
+    /// How GEMM reads the matrices of the last two dimensions in place: transposed or not, and
+    /// the leading dimension; `nil` when the layout needs a copy first.
     private var gemmLayout: (transposed: Bool, leading: Int)? {
-        let (rows, columns) = (shape[0], shape[1])
-        let rowStride = rows == 1 ? Swift.max(columns, 1) : strides[0]
-        let columnStride = columns == 1 ? 1 : strides[1]
-        if columnStride == 1 && rowStride >= Swift.max(columns, 1) { return (false, rowStride) }
-        let transposedRowStride = rows == 1 ? 1 : strides[0]
-        let transposedColumnStride = columns == 1 ? Swift.max(rows, 1) : strides[1]
+        let (rows, columns) = (shape[dim - 2], shape[dim - 1])
+        let (rowStride, columnStride) = (strides[dim - 2], strides[dim - 1])
+        let denseRowStride = rows == 1 ? Swift.max(columns, 1) : rowStride
+        let denseColumnStride = columns == 1 ? 1 : columnStride
+        if denseColumnStride == 1 && denseRowStride >= Swift.max(columns, 1) { return (false, denseRowStride) }
+        let transposedRowStride = rows == 1 ? 1 : rowStride
+        let transposedColumnStride = columns == 1 ? Swift.max(rows, 1) : columnStride
         if transposedRowStride == 1 && transposedColumnStride >= Swift.max(rows, 1) { return (true, transposedColumnStride) }
         return nil
     }
 
-    /// `output = a · b` for 2-d tensors of one dtype, outside autograd.
+    /// `output = a · b` for 2-d tensors of one dtype, or `output[i] = a[i] · b[i]` for 3-d ones,
+    /// outside autograd; `output` is new and contiguous.
     static func matrixProduct(_ a: Tensor, _ b: Tensor, into output: Tensor) {
-        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
-        if m == 0 || n == 0 { return }
+        let (m, k, n) = (a.shape[a.dim - 2], a.shape[a.dim - 1], b.shape[b.dim - 1])
+        if output.numel == 0 { return }
         if k == 0 {
             output.fillElements(.integer(0))
+            return
+        }
+        if output.device.kind == .cuda { return deviceMatrixProduct(a, b, into: output, m: m, n: n, k: k) }
+        if output.dim == 3 {
+            for batch in 0..<output.shape[0] {
+                matrixProduct(a.selectView(batch), b.selectView(batch), into: output.selectView(batch))
+            }
             return
         }
         switch a.dtype {
@@ -28,16 +37,7 @@ extension Tensor {
             let a = a.gemmLayout == nil ? a.cloneContiguous() : a
             let b = b.gemmLayout == nil ? b.cloneContiguous() : b
             let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
-            if output.device.kind == .cuda {
-                do throws(CUDAError) {
-                    try output.cudaBackend.gemm(
-                        a.dtype, transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k,
-                        a: a.deviceAddress, lda: layoutA.leading, b: b.deviceAddress, ldb: layoutB.leading,
-                        c: output.deviceAddress, ldc: n)
-                } catch {
-                    reportError("matrix product on \(output.device) failed: \(error)")
-                }
-            } else if a.dtype == .float32 {
+            if a.dtype == .float32 {
                 GEMM.sgemm(
                     transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
                     a: a.elementPointer(as: Float.self), lda: layoutA.leading, b: b.elementPointer(as: Float.self),
@@ -50,17 +50,35 @@ extension Tensor {
             }
         case .float16, .bfloat16:
             // Half types multiply in float32 and round once, as PyTorch's CPU kernels do.
-            let result = Tensor(uninitializedShape: [m, n], dtype: .float32, device: output.device)
+            let result = Tensor(uninitializedShape: [m, n], dtype: .float32)
             matrixProduct(a.converted(to: .float32), b.converted(to: .float32), into: result)
             output.copyElements(from: result)
         default:
-            guard output.device.kind == .cpu else {
-                // cuBLAS has no integer products (PyTorch refuses them on GPUs): the CPU's, on copies.
-                let result = Tensor(uninitializedShape: [m, n], dtype: output.dtype)
-                matrixProduct(a.copied(to: .cpu), b.copied(to: .cpu), into: result)
-                return output.copyElements(from: result)
-            }
             a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
+        }
+    }
+
+    /// `matrixProduct` on a GPU: one cuBLAS call for the whole batch (a batch of one matrix
+    /// repeated reads it with stride 0), half types on tensor cores adding in float32.
+    private static func deviceMatrixProduct(_ a: Tensor, _ b: Tensor, into output: Tensor, m: Int, n: Int, k: Int) {
+        guard a.dtype.isFloatingPoint else {
+            // cuBLAS has no integer products (PyTorch refuses them on GPUs): the CPU's, on copies.
+            let result = Tensor(uninitializedShape: output.shape, dtype: output.dtype)
+            matrixProduct(a.copied(to: .cpu), b.copied(to: .cpu), into: result)
+            return output.copyElements(from: result)
+        }
+        let a = a.gemmLayout == nil ? a.cloneContiguous() : a
+        let b = b.gemmLayout == nil ? b.cloneContiguous() : b
+        let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
+        let batchStride = { (matrices: Tensor) in matrices.dim == 3 && matrices.shape[0] > 1 ? matrices.strides[0] : 0 }
+        let product = CUDAMatrixProduct(
+            dtype: a.dtype, transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k,
+            a: (a.deviceAddress, layoutA.leading, batchStride(a)), b: (b.deviceAddress, layoutB.leading, batchStride(b)),
+            c: (output.deviceAddress, n, m * n), batchCount: output.dim == 3 ? output.shape[0] : 1)
+        do throws(CUDAError) {
+            try output.cudaBackend.gemm(product)
+        } catch {
+            reportError("matrix product on \(output.device) failed: \(error)")
         }
     }
 
@@ -125,9 +143,7 @@ extension Tensor {
             return self
         }
         let output = Tensor(uninitializedShape: [shape[0], shape[1], other.shape[2]], dtype: dtype, device: device)
-        for batch in 0..<shape[0] {
-            Tensor.matrixProduct(selectView(batch), other.selectView(batch), into: output.selectView(batch))
-        }
+        Tensor.matrixProduct(self, other, into: output)
         if Tensor.isRecording(self, other) {
             let savedA = other.requiresGrad ? SavedTensor(input: self) : nil
             let savedB = requiresGrad ? SavedTensor(input: other) : nil

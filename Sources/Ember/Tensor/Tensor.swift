@@ -140,6 +140,10 @@ extension Tensor {
     @inline(__always) func elementPointer<E>(as type: E.Type) -> UnsafeMutablePointer<E> {
         storage.pointer(as: E.self) + offset
     }
+
+    /// The bytes of element `[0, 0, …]`, whatever the dtype (`elementPointer(as: UInt8.self)`
+    /// would count the offset in bytes, not in elements).
+    var elementBytes: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer(as: UInt8.self)) + offset * dtype.itemSize }
 }
 
 extension Tensor {

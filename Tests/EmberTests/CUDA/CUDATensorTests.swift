@@ -26,6 +26,11 @@ struct CUDATensorTests {
         #expect(onGPU.t().cpu().toArray(as: Float.self) == x.t().toArray(as: Float.self))
         #expect(onGPU.t().contiguous().cpu().toArray(as: Float.self) == x.t().contiguous().toArray(as: Float.self))
         #expect(x.type(.cudaDoubleTensor).device == Self.gpu && x.type(.cudaDoubleTensor).dtype == .float64)
+        // Views that start inside their storage: the copy starts at their first element, and a
+        // 0-dim view used as a number is that element.
+        #expect(x[1...].cuda().cpu().toArray(as: Float.self) == x[1...].toArray(as: Float.self))
+        #expect(x.to(.float64)[2].cuda().cpu().toArray(as: Double.self) == x.to(.float64)[2].toArray(as: Double.self))
+        #expect((onGPU + x[2, 3]).cpu().toArray(as: Float.self) == (x + x[2, 3]).toArray(as: Float.self))
     }
 
     @Test func printingAddsTheDevice() {
@@ -197,6 +202,37 @@ struct CUDATensorTests {
         #expect(Self.close(a.to(.float64).cuda().mm(b.to(.float64).cuda()), a.to(.float64).mm(b.to(.float64)), tolerance: 1e-12))
         let integers = Tensor([1, 2, 3, 4] as [Int64], shape: [2, 2])
         #expect(integers.cuda().mm(integers.cuda()).cpu().toArray(as: Int64.self) == [7, 10, 15, 22])
+        #expect(integers.expand([3, 2, 2]).cuda().bmm(integers.expand([3, 2, 2]).cuda()).cpu().toArray(as: Int64.self) == Array(repeating: [7, 10, 15, 22], count: 3).flatMap { $0 })
+    }
+
+    /// A batch is one cuBLAS call whatever its layout (transposed matrices, a broadcast batch
+    /// read with stride 0, a batch that needs a copy first), and half types go to cuBLAS as
+    /// they are: the CPU's values, bit for bit for half types (both add in float32 and round once).
+    @Test func batchedAndHalfProductsAreOneCall() {
+        let a = Self.sample(5, 7, 4, seed: 16), b = Self.sample(5, 4, 3, seed: 17), single = Self.sample(1, 4, 3, seed: 18)
+        let cases: [(String, Tensor, Tensor)] = [
+            ("bmm", a, b),
+            ("transposed matrices", a.transpose(1, 2).contiguous().transpose(1, 2), b.transpose(1, 2).contiguous().transpose(1, 2)),
+            ("a broadcast batch", a, single.expand([5, 4, 3])),
+            ("batches sliced from a wider tensor", Tensor.cat([a, a], dim: 2)[0..., 0..., 2..<6], b),
+            ("a batch of one", a[1..<2], b[3..<4]),
+        ]
+        for (name, left, right) in cases {
+            for dtype in [DType.float32, .float64, .float16, .bfloat16] {
+                let (l, r) = (left.to(dtype), right.to(dtype))
+                var product = Tensor.zeros([])
+                let work = EmulatedCUDA.recordingWork { product = l.cuda().bmm(r.cuda()) }
+                #expect(work.filter { $0 == "gemm" }.count == 1, "\(name) \(dtype): \(work)")
+                let tolerance = dtype == .float64 ? 1e-12 : dtype == .float32 ? 1e-5 : 0
+                #expect(Self.close(product, l.bmm(r), tolerance: tolerance), "\(name) \(dtype)")
+            }
+        }
+        let (x, w) = (Self.sample(6, 9, seed: 19), Self.sample(9, 5, seed: 20))
+        for dtype in [DType.float16, .bfloat16] {
+            let (left, right) = (x.to(dtype), w.to(dtype))
+            #expect(Self.close(left.cuda().mm(right.cuda()), left.mm(right), tolerance: 0), "\(dtype)")
+            #expect(Self.close(right.cuda().t().mm(left.cuda().t()), right.t().mm(left.t()), tolerance: 0), "\(dtype) transposed")
+        }
     }
 
     /// GPU fills draw Philox blocks in turn from the generator: the values are exactly the

@@ -49,37 +49,91 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
     func free(_ address: CUdeviceptr) { _ = allocator.free(address) }
 
     func copy(toDevice destination: CUdeviceptr, from source: UnsafeRawPointer, byteCount: Int) throws(CUDAError) {
+        Self.work?.append("host→device")
         Self.host(destination).copyMemory(from: source, byteCount: byteCount)
     }
 
     func copy(toHost destination: UnsafeMutableRawPointer, from source: CUdeviceptr, byteCount: Int) throws(CUDAError) {
+        Self.work?.append("device→host")
         destination.copyMemory(from: Self.host(source), byteCount: byteCount)
     }
 
     func copy(onDevice destination: CUdeviceptr, from source: CUdeviceptr, byteCount: Int) throws(CUDAError) {
+        Self.work?.append("device→device")
         Self.host(destination).copyMemory(from: Self.host(source), byteCount: byteCount)
     }
 
     func launch(_ kernel: String, in module: CUDAKernelModule, blocks: Int, _ arguments: [CUDAKernelArgument]) throws(CUDAError) {
+        Self.work?.append(kernel)
         try compiled(module).launch(kernel, blocks: blocks, arguments)
+    }
+
+    /// What the device was asked to do, in order: kernel names, `gemm`, and copies
+    /// (`host→device`, `device→host`, `device→device`).
+    final class WorkLog: @unchecked Sendable {
+        // @unchecked: the entries are behind a mutex.
+        private let storage = Mutex<[String]>([])
+        var entries: [String] { storage.withLock { $0 } }
+        func append(_ entry: String) { storage.withLock { $0.append(entry) } }
+    }
+
+    /// The log that work of the current task goes to, if any.
+    @TaskLocal static var work: WorkLog?
+
+    /// The device work that `body` asks for.
+    static func recordingWork(_ body: () throws -> Void) rethrows -> [String] {
+        let log = WorkLog()
+        try $work.withValue(log, operation: body)
+        return log.entries
     }
 
     func synchronize() throws(CUDAError) {}
 
-    /// The CPU's GEMM on the "device" memory, which is host memory.
-    func gemm(
-        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
-    ) throws(CUDAError) {
-        if dtype == .float64 {
-            GEMM.dgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a), lda: lda, b: Self.typed(b),
-                ldb: ldb, beta: 0, c: Self.typed(c), ldc: ldc)
-        } else {
-            GEMM.sgemm(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a), lda: lda, b: Self.typed(b),
-                ldb: ldb, beta: 0, c: Self.typed(c), ldc: ldc)
+    /// The CPU's GEMM on the "device" memory, which is host memory, a matrix at a time; half
+    /// types multiply in float32 and round once, as the CPU's products do.
+    func gemm(_ product: CUDAMatrixProduct) throws(CUDAError) {
+        Self.work?.append("gemm")
+        let (m, n, k) = (product.m, product.n, product.k)
+        for batch in 0..<product.batchCount {
+            let item = product.dtype.itemSize
+            let matrix = { (operand: CUDAMatrixProduct.Operand) in operand.address + CUdeviceptr(batch * operand.stride * item) }
+            let (a, b, c) = (matrix(product.a), matrix(product.b), matrix(product.c))
+            switch product.dtype {
+            case .float64:
+                GEMM.dgemm(
+                    transA: product.transA, transB: product.transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a),
+                    lda: product.a.leading, b: Self.typed(b), ldb: product.b.leading, beta: 0, c: Self.typed(c), ldc: product.c.leading)
+            case .float32:
+                GEMM.sgemm(
+                    transA: product.transA, transB: product.transB, m: m, n: n, k: k, alpha: 1, a: Self.typed(a),
+                    lda: product.a.leading, b: Self.typed(b), ldb: product.b.leading, beta: 0, c: Self.typed(c), ldc: product.c.leading)
+            default:
+                // Each operand's span (rows × leading dimension) widened to float32.
+                let widened = { (address: CUdeviceptr, rows: Int, columns: Int, leading: Int) -> [Float] in
+                    let span = (rows - 1) * leading + columns
+                    return (0..<span).map { Self.halfElement(address, $0, product.dtype) }
+                }
+                let wideA = widened(a, product.transA ? k : m, product.transA ? m : k, product.a.leading)
+                let wideB = widened(b, product.transB ? n : k, product.transB ? k : n, product.b.leading)
+                var wideC = [Float](repeating: 0, count: m * n)
+                GEMM.sgemm(
+                    transA: product.transA, transB: product.transB, m: m, n: n, k: k, alpha: 1, a: wideA, lda: product.a.leading,
+                    b: wideB, ldb: product.b.leading, beta: 0, c: &wideC, ldc: n)
+                let bits = Self.host(c).assumingMemoryBound(to: UInt16.self)
+                for row in 0..<m {
+                    for column in 0..<n {
+                        let value = wideC[row * n + column]
+                        bits[row * product.c.leading + column] =
+                            product.dtype == .float16 ? Half(value).bitPattern : BFloat16(value).bitPattern
+                    }
+                }
+            }
         }
+    }
+
+    private static func halfElement(_ address: CUdeviceptr, _ index: Int, _ dtype: DType) -> Float {
+        let bits = host(address).assumingMemoryBound(to: UInt16.self)[index]
+        return dtype == .float16 ? Half(bitPattern: bits).floatValue : BFloat16(bitPattern: bits).floatValue
     }
 
     private static func typed<T>(_ address: CUdeviceptr) -> UnsafeMutablePointer<T> { host(address).assumingMemoryBound(to: T.self) }

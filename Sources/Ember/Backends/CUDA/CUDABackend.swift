@@ -57,14 +57,30 @@ protocol CUDADeviceBackend: AnyObject, Sendable {
     func copy(onDevice destination: CUdeviceptr, from source: CUdeviceptr, byteCount: Int) throws(CUDAError)
     /// Launches `kernel` of `module` over `blocks` blocks of `CUDAKernelSource.blockSize` threads.
     func launch(_ kernel: String, in module: CUDAKernelModule, blocks: Int, _ arguments: [CUDAKernelArgument]) throws(CUDAError)
-    /// `C = op(A)·op(B)` for row-major float32 or float64 matrices in device memory: C is m×n
-    /// with rows `ldc` apart, op(A) m×k and op(B) k×n, transposed when `transA`/`transB`.
-    func gemm(
-        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
-    ) throws(CUDAError)
+    /// `C = op(A)·op(B)` for each matrix of a batch, row-major, in device memory.
+    func gemm(_ product: CUDAMatrixProduct) throws(CUDAError)
     /// Waits for all work on the device.
     func synchronize() throws(CUDAError)
+}
+
+/// One GEMM call: `C = op(A)·op(B)` for `batchCount` row-major matrices of one floating
+/// dtype, each matrix `stride` elements after the previous one (0 repeats a matrix).
+///
+/// ```swift
+/// // C[64×10] = A[64×100] · B[100×10], contiguous
+/// CUDAMatrixProduct(dtype: .float32, m: 64, n: 10, k: 100, a: (a, 100, 0), b: (b, 10, 0), c: (c, 10, 0))
+/// ```
+struct CUDAMatrixProduct: Sendable {
+    /// One operand: its first element, the distance between its rows (the leading dimension),
+    /// and between its matrices.
+    typealias Operand = (address: CUdeviceptr, leading: Int, stride: Int)
+
+    var dtype: DType
+    /// Whether A and B are read transposed (op(A) is m×k, op(B) k×n; C is m×n).
+    var transA = false, transB = false
+    var m: Int, n: Int, k: Int
+    var a: Operand, b: Operand, c: Operand
+    var batchCount = 1
 }
 
 /// Switches for the GPU's matrix products, as `torch.backends.cuda.matmul`.
@@ -258,30 +274,62 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
         return (api, handle!)
     }
 
-    func gemm(
-        _ dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-        a: CUdeviceptr, lda: Int, b: CUdeviceptr, ldb: Int, c: CUdeviceptr, ldc: Int
-    ) throws(CUDAError) {
+    func gemm(_ product: CUDAMatrixProduct) throws(CUDAError) {
         try current()
         let (api, handle) = try blasHandle()
-        // CUBLAS_TF32_TENSOR_OP_MATH or CUBLAS_DEFAULT_MATH (which never uses TF32).
-        try api.check(api.cublasSetMathMode(handle, CUDAMatmul.allowTF32 ? 3 : 0), "cublasSetMathMode")
+        // CUBLAS_TF32_TENSOR_OP_MATH or CUBLAS_DEFAULT_MATH (which never uses TF32), with
+        // CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION: half products add in float32 all the
+        // way, as the CPU's do, rather than in split-K partial sums of half.
+        try api.check(api.cublasSetMathMode(handle, (CUDAMatmul.allowTF32 ? 3 : 0) | 16), "cublasSetMathMode")
         // cuBLAS is column-major: a row-major C = op(A)·op(B) is the column-major
         // Cᵀ = op(B)ᵀ·op(A)ᵀ, which is the same call with the operands swapped.
-        let (opA, opB) = (Int32(transA ? 1 : 0), Int32(transB ? 1 : 0))
-        let pointer = { (address: CUdeviceptr) in UnsafeMutableRawPointer(bitPattern: UInt(address)) }
-        if dtype == .float64 {
+        let (opA, opB) = (Int32(product.transA ? 1 : 0), Int32(product.transB ? 1 : 0))
+        let (m, n, k, batch) = (Int32(product.m), Int32(product.n), Int32(product.k), Int32(product.batchCount))
+        let (a, b, c) = (product.a, product.b, product.c)
+        let pointer = { (operand: CUDAMatrixProduct.Operand) in UnsafeMutableRawPointer(bitPattern: UInt(operand.address)) }
+        let (lda, ldb, ldc) = (Int32(a.leading), Int32(b.leading), Int32(c.leading))
+        let (strideA, strideB, strideC) = (Int64(a.stride), Int64(b.stride), Int64(c.stride))
+        switch product.dtype {
+        case .float64:
             var (one, zero) = (1.0, 0.0)
-            try api.check(
-                api.cublasDgemm(
-                    handle, opB, opA, Int32(n), Int32(m), Int32(k), &one, pointer(b), Int32(ldb), pointer(a), Int32(lda),
-                    &zero, pointer(c), Int32(ldc)), "cublasDgemm_v2")
-        } else {
+            if batch == 1 {
+                try api.check(
+                    api.cublasDgemm(handle, opB, opA, n, m, k, &one, pointer(b), ldb, pointer(a), lda, &zero, pointer(c), ldc),
+                    "cublasDgemm_v2")
+            } else {
+                try api.check(
+                    api.cublasDgemmStridedBatched(
+                        handle, opB, opA, n, m, k, &one, pointer(b), ldb, strideB, pointer(a), lda, strideA, &zero, pointer(c),
+                        ldc, strideC, batch), "cublasDgemmStridedBatched")
+            }
+        case .float32:
             var (one, zero): (Float, Float) = (1, 0)
-            try api.check(
-                api.cublasSgemm(
-                    handle, opB, opA, Int32(n), Int32(m), Int32(k), &one, pointer(b), Int32(ldb), pointer(a), Int32(lda),
-                    &zero, pointer(c), Int32(ldc)), "cublasSgemm_v2")
+            if batch == 1 {
+                try api.check(
+                    api.cublasSgemm(handle, opB, opA, n, m, k, &one, pointer(b), ldb, pointer(a), lda, &zero, pointer(c), ldc),
+                    "cublasSgemm_v2")
+            } else {
+                try api.check(
+                    api.cublasSgemmStridedBatched(
+                        handle, opB, opA, n, m, k, &one, pointer(b), ldb, strideB, pointer(a), lda, strideA, &zero, pointer(c),
+                        ldc, strideC, batch), "cublasSgemmStridedBatched")
+            }
+        default:
+            // float16 and bfloat16 (CUDA_R_16F, CUDA_R_16BF) on tensor cores, adding in float32
+            // (CUBLAS_COMPUTE_32F) with cuBLAS's default algorithm.
+            let type: Int32 = product.dtype == .float16 ? 2 : 14
+            var (one, zero): (Float, Float) = (1, 0)
+            if batch == 1 {
+                try api.check(
+                    api.cublasGemmEx(
+                        handle, opB, opA, n, m, k, &one, pointer(b), type, ldb, pointer(a), type, lda, &zero, pointer(c), type,
+                        ldc, 68, -1), "cublasGemmEx")
+            } else {
+                try api.check(
+                    api.cublasGemmStridedBatchedEx(
+                        handle, opB, opA, n, m, k, &one, pointer(b), type, ldb, strideB, pointer(a), type, lda, strideA, &zero,
+                        pointer(c), type, ldc, strideC, batch, 68, -1), "cublasGemmStridedBatchedEx")
+            }
         }
     }
 

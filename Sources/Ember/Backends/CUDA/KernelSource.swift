@@ -98,7 +98,7 @@ struct CUDAElementwiseOp: Sendable {
         // `floor(a / b)` differs from the CPU kernel near integers.
         .binary(DivFloor.self, float: "ember_div_floor(a, b)", integer: "ember_div_floor(a, b)", bool: "a && b"),
         .binary(Pow.self, integer: "ember_pow_int(a, b)", bool: "a || !b"),
-        .binary(Maximum.self), .binary(Minimum.self),
+        .binary(Maximum.self), .binary(Minimum.self), .binary(ClampMin.self), .binary(ClampMax.self),
         .compare(LessThan.self), .compare(LessEqual.self), .compare(GreaterThan.self),
         .compare(GreaterEqual.self), .compare(Equal.self), .compare(NotEqual.self),
     ]

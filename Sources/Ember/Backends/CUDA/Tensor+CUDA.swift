@@ -20,9 +20,9 @@ extension Tensor {
             switch (self.device.kind, device.kind) {
             case (.cpu, .cuda):
                 try result.cudaBackend.copy(
-                    toDevice: result.deviceAddress, from: UnsafeRawPointer(source.elementPointer(as: UInt8.self)), byteCount: byteCount)
+                    toDevice: result.deviceAddress, from: UnsafeRawPointer(source.elementBytes), byteCount: byteCount)
             case (.cuda, .cpu):
-                try source.cudaBackend.copy(toHost: UnsafeMutableRawPointer(result.elementPointer(as: UInt8.self)), from: source.deviceAddress, byteCount: byteCount)
+                try source.cudaBackend.copy(toHost: result.elementBytes, from: source.deviceAddress, byteCount: byteCount)
             case (.cuda, .cuda):
                 // Between two GPUs through the host: simple, and rare in the programs Ember runs.
                 return source.copied(to: .cpu).copied(to: device)
@@ -94,7 +94,7 @@ extension Tensor {
         let host = Tensor(uninitializedShape: [span], dtype: dtype)
         do throws(CUDAError) {
             try cudaBackend.copy(
-                toHost: UnsafeMutableRawPointer(host.elementPointer(as: UInt8.self)), from: deviceAddress, byteCount: span * dtype.itemSize)
+                toHost: host.elementBytes, from: deviceAddress, byteCount: span * dtype.itemSize)
         } catch {
             reportError("copying a tensor from \(device) to the host failed: \(error)")
         }
@@ -122,7 +122,7 @@ extension Tensor {
     func launchFill(_ value: ScalarValue) {
         let element = Tensor(uninitializedShape: [], dtype: dtype)
         element.fillElements(value)
-        let bytes = Array(UnsafeRawBufferPointer(start: element.elementPointer(as: UInt8.self), count: dtype.itemSize))
+        let bytes = Array(UnsafeRawBufferPointer(start: element.elementBytes, count: dtype.itemSize))
         Tensor.launchElementwise(
             CUDAKernelSource.module(.fill, dtype), { CUDAKernelSource.fillKernelName(self.dtype, $0) }, [self],
             extra: [CUDAKernelArgument(bytes: bytes)])
@@ -247,7 +247,7 @@ final class CUDAScalarCache: Sendable {
     /// A 0-dim tensor on `device` with the value of the 0-dim CPU tensor `element`.
     func scalar(_ element: Tensor, on device: Device) -> Tensor {
         var bits: UInt64 = 0
-        withUnsafeMutableBytes(of: &bits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: element.elementPointer(as: UInt8.self), count: element.dtype.itemSize)) }
+        withUnsafeMutableBytes(of: &bits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: element.elementBytes, count: element.dtype.itemSize)) }
         let key = Key(device: device.index, dtype: element.dtype, bits: bits)
         if let cached = entries.withLock({ $0[key] }) { return cached }
         let copy = element.copied(to: device)
