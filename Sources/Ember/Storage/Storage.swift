@@ -10,6 +10,9 @@ final class Storage: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
     let byteCount: Int
     let device: Device
+    /// Host memory standing in for a GPU's that refuses all work (after a sticky error), so
+    /// that `withErrorChecking` can report the error and go on: no GPU call ever reads it.
+    private let isPlaceholder: Bool
     /// Counts in-place modifications, for autograd's checks of saved tensors; shared by every
     /// tensor viewing this memory, as PyTorch's version counter is shared by views.
     let version = Atomic<Int>(0)
@@ -21,18 +24,24 @@ final class Storage: @unchecked Sendable {
         self.device = device
         guard device.kind == .cuda else {
             bytes = CPUAllocator.shared.allocate(byteCount)
+            isPlaceholder = false
             return
         }
         do throws(CUDAError) {
             let address = try CUDARuntime.existingBackend(for: device).allocate(byteCount: max(byteCount, 1))
             bytes = UnsafeMutableRawPointer(bitPattern: UInt(address))!
+            isPlaceholder = false
+        } catch .deviceUnusable(let index, let cause) where ErrorScope.current != nil {
+            reportError(CUDAError.deviceUnusable(device: index, cause: cause).description)
+            bytes = CPUAllocator.shared.allocate(byteCount)
+            isPlaceholder = true
         } catch {
             fatalError("Ember: CUDA out of memory on \(device) allocating \(byteCount) bytes: \(error)")
         }
     }
 
     deinit {
-        if device.kind == .cuda {
+        if device.kind == .cuda && !isPlaceholder {
             CUDARuntime.existingBackend(for: device).free(deviceAddress)
         } else {
             CPUAllocator.shared.release(bytes, byteCount: byteCount)

@@ -25,7 +25,6 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
     let device: Device
     let multiprocessors = 2
     private let allocator: CUDACachingAllocator
-    private let modules = Mutex<[String: HostKernelModule]>([:])
 
     private init(index: Int) {
         device = .cuda(index)
@@ -139,14 +138,8 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
     private static func typed<T>(_ address: CUdeviceptr) -> UnsafeMutablePointer<T> { host(address).assumingMemoryBound(to: T.self) }
 
     private func compiled(_ module: CUDAKernelModule) throws(CUDAError) -> HostKernelModule {
-        if let compiled = modules.withLock({ $0[module.name] }) { return compiled }
         do {
-            let compiled = try HostKernelModule(module)
-            return modules.withLock { modules in
-                if let raced = modules[module.name] { return raced }
-                modules[module.name] = compiled
-                return compiled
-            }
+            return try HostKernelModule.shared(module)
         } catch {
             throw .unsupportedTarget("\(error)")
         }

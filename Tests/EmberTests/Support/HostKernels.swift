@@ -46,26 +46,49 @@ final class HostKernelModule: @unchecked Sendable {
 
     init(_ module: CUDAKernelModule) throws {
         self.module = module
+        let library = try Self.compileLibrary(named: module.name, cppSource: try Self.hostSource(module))
+        guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
+            throw HostKernelError(message: "\(module.name) did not load: \(String(cString: dlerror()))")
+        }
+        self.handle = handle
+    }
+
+    private static let modules = Mutex<[String: HostKernelModule]>([:])
+
+    /// The host build of `module`, compiled once per process.
+    static func shared(_ module: CUDAKernelModule) throws -> HostKernelModule {
+        if let compiled = modules.withLock({ $0[module.name] }) { return compiled }
+        let compiled = try HostKernelModule(module)
+        return modules.withLock { modules in
+            if let raced = modules[module.name] { return raced }
+            modules[module.name] = compiled
+            return compiled
+        }
+    }
+
+    /// Compiles C++ `cppSource` into a shared library with clang++; returns its path.
+    static func compileLibrary(named name: String, cppSource: String) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ember-host-kernels-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // A file per instance: dlopen hands out the library already loaded from a path, and
         // rewriting a loaded library under another instance would crash it.
-        let stem = "\(module.name)-\(Self.instances.add(1, ordering: .relaxed).newValue)"
+        let stem = "\(name)-\(Self.instances.add(1, ordering: .relaxed).newValue)"
         let source = directory.appendingPathComponent("\(stem).cpp"), library = directory.appendingPathComponent("\(stem).so")
-        try Self.hostSource(module).write(to: source, atomically: true, encoding: .utf8)
+        try cppSource.write(to: source, atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.compiler))
+        guard let compiler = Self.compiler else { throw HostKernelError(message: "no clang++") }
+        process.executableURL = URL(fileURLWithPath: compiler)
         process.arguments = ["-std=c++17", "-O0", "-w", "-shared", "-fPIC", "-o", library.path, source.path]
         let log = directory.appendingPathComponent("\(stem).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         process.waitUntilExit()
-        let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0, let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else {
-            throw HostKernelError(message: "\(module.name) did not compile for the host:\n\(message)")
+        guard process.terminationStatus == 0 else {
+            let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw HostKernelError(message: "\(name) did not compile for the host:\n\(message)")
         }
-        self.handle = handle
+        return library.path
     }
 
     deinit { dlclose(handle) }
@@ -73,6 +96,11 @@ final class HostKernelModule: @unchecked Sendable {
     /// Runs `kernel` over `blocks` blocks (of `CUDAKernelSource.blockSize` threads, or 64 for
     /// the reductions).
     func launch(_ kernel: String, blocks: Int, _ arguments: [CUDAKernelArgument]) {
+        CUDAKernelArgument.withParameters(arguments) { launch(kernel, blocks: blocks, parameters: $0) }
+    }
+
+    /// Runs `kernel` with `cuLaunchKernel`'s `kernelParams`: a pointer to each argument.
+    func launch(_ kernel: String, blocks: Int, parameters: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
         guard let symbol = dlsym(handle, kernel + "_host_launch") else {
             fatalError("\(kernel) is not a kernel of \(module.name)")
         }
@@ -81,7 +109,7 @@ final class HostKernelModule: @unchecked Sendable {
         let serialize = module.family == .reduce
         if serialize { threadedLaunch.lock() }
         defer { if serialize { threadedLaunch.unlock() } }
-        CUDAKernelArgument.withParameters(arguments) { launcher($0, UInt32(blocks)) }
+        launcher(parameters, UInt32(blocks))
     }
 
     /// The module's source with the CUDA stand-ins in front and a host entry point per kernel.

@@ -152,12 +152,15 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
     private let stream: CUhandle
     private let health: CUDADeviceHealth
     private let allocator: CUDACachingAllocator
-    private let compiler: NVRTCCompiler
+    private let compiler: any CUDAModuleCompiler
     private let target: CUDACompileTarget
+    /// Opens cuBLAS, on the first product.
+    private let openBLAS: @Sendable () throws(CUDAError) -> CUBLASAPI
     /// Loaded kernels' function handles (as bits: handles are not Sendable) by kernel name.
     private let functions = Mutex<[String: UInt]>([:])
 
-    init(index: Int) throws(CUDAError) {
+    /// Opens GPU `index` through the libraries found on this machine.
+    convenience init(index: Int) throws(CUDAError) {
         let driver = try CUDA.driver()
         let count = CUDA.deviceCount
         guard index < count else {
@@ -165,7 +168,19 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
                 call: "cuDeviceGet(\(index))", code: 101, name: "CUDA_ERROR_INVALID_DEVICE",
                 message: count == 0 ? "no CUDA GPU was found (\(CUDA.diagnostics.replacingOccurrences(of: "\n", with: "; ")))" : "there are \(count) CUDA devices")
         }
+        try self.init(index: index, driver: driver, compiler: NVRTCCompiler(nvrtc: try CUDA.nvrtc()), blas: CUDA.cublas)
+    }
+
+    /// Opens GPU `index` through the given driver, kernel compiler and cuBLAS (the tests pass
+    /// stand-ins for all three).
+    init(
+        index: Int, driver: CUDADriverAPI, compiler: any CUDAModuleCompiler,
+        blas: @escaping @Sendable () throws(CUDAError) -> CUBLASAPI
+    ) throws(CUDAError) {
         let health = CUDADeviceHealth(device: index)
+        try health.check(driver.cuInit(0), "cuInit", names: driver.describe)
+        var driverVersion: Int32 = 0
+        try health.check(driver.cuDriverGetVersion(&driverVersion), "cuDriverGetVersion", names: driver.describe)
         var ordinal: CUdevice = 0
         try health.check(driver.cuDeviceGet(&ordinal, Int32(index)), "cuDeviceGet", names: driver.describe)
         var context: CUhandle?
@@ -182,11 +197,9 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
         // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, COMPUTE_CAPABILITY_MAJOR and _MINOR.
         multiprocessors = try attribute(16)
         let capability = try attribute(75) * 10 + attribute(76)
-        let nvrtc = try CUDA.nvrtc()
-        target = try CUDACompileTarget.select(
-            computeCapability: capability, nvrtcVersion: (nvrtc.version.major, nvrtc.version.minor),
-            supportedArchitectures: nvrtc.supportedArchitectures, driverVersion: CUDA.driverVersion ?? 0)
-        compiler = NVRTCCompiler(nvrtc: nvrtc)
+        target = try compiler.target(computeCapability: capability, driverVersion: Int(driverVersion))
+        self.compiler = compiler
+        self.openBLAS = blas
         self.device = .cuda(index)
         self.driver = driver
         self.context = context!
@@ -266,7 +279,7 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
 
     private func blasHandle() throws(CUDAError) -> (api: CUBLASAPI, handle: CUBLASAPI.Handle) {
         if let (api, bits) = blas.withLock({ $0 }), let handle = CUBLASAPI.Handle(bitPattern: bits) { return (api, handle) }
-        let api = try CUDA.cublas()
+        let api = try openBLAS()
         var handle: CUBLASAPI.Handle?
         try api.check(api.cublasCreate(&handle), "cublasCreate_v2")
         try api.check(api.cublasSetStream(handle, stream), "cublasSetStream_v2")

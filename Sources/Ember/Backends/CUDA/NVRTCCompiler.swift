@@ -78,6 +78,15 @@ struct CUDACompiledModule: Sendable {
     let log: String
 }
 
+/// Turns kernel modules into images for `cuModuleLoadData`: NVRTC on a real GPU.
+protocol CUDAModuleCompiler: Sendable {
+    /// What to compile for a GPU of compute capability `computeCapability` (90 for 9.0)
+    /// under a driver of `driverVersion` (13000 for CUDA 13.0).
+    func target(computeCapability: Int, driverVersion: Int) throws(CUDAError) -> CUDACompileTarget
+    /// `module` compiled for `target`.
+    func compile(_ module: CUDAKernelModule, for target: CUDACompileTarget) throws(CUDAError) -> CUDACompiledModule
+}
+
 /// Compiles kernel sources with NVRTC, caching images in memory and on disk. Thread-safe:
 /// NVRTC compiles separate programs concurrently, and the caches are locked or atomic.
 ///
@@ -85,7 +94,7 @@ struct CUDACompiledModule: Sendable {
 /// let compiler = NVRTCCompiler(nvrtc: try CUDA.nvrtc())
 /// let compiled = try compiler.compile(CUDAKernelSource.module(.binary, .float32), for: .cubin(90))
 /// ```
-final class NVRTCCompiler: Sendable {
+final class NVRTCCompiler: CUDAModuleCompiler {
     /// The NVRTC library compiling.
     let nvrtc: NVRTCAPI
     /// nil to compile every time (tests that must exercise NVRTC, or `EMBER_KERNEL_CACHE=0`).
@@ -129,6 +138,12 @@ final class NVRTCCompiler: Sendable {
         options.forEach(field)
         field(source)
         return SHA256.hexDigest(bytes)
+    }
+
+    func target(computeCapability: Int, driverVersion: Int) throws(CUDAError) -> CUDACompileTarget {
+        try CUDACompileTarget.select(
+            computeCapability: computeCapability, nvrtcVersion: (nvrtc.version.major, nvrtc.version.minor),
+            supportedArchitectures: nvrtc.supportedArchitectures, driverVersion: driverVersion)
     }
 
     /// `module` compiled for `target`, from memory, then disk, then NVRTC.
