@@ -53,28 +53,10 @@ struct CUDADriverBackendTests {
     /// that flow across the device move.
     @Test func seedProgramsTrainThroughTheDriver() throws {
         let gpu = try FakeCUDALibrary.device(1)
-        let x = Self.sample(64, 1000, seed: 5), y = Self.sample(64, 10, seed: 6)
-        let weights = [Self.sample(1000, 100, seed: 7), Self.sample(100, 10, seed: 8)]
-        func losses(on device: Device) -> [Double] {
-            let (x, y) = (x.to(device), y.to(device))
-            // Copies: the steps update the weights in place, and `to(.cpu)` of a CPU tensor is itself.
-            let w1 = weights[0].clone().to(device), w2 = weights[1].clone().to(device)
-            w1.requiresGrad = true
-            w2.requiresGrad = true
-            return (0..<3).map { _ in
-                let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
-                loss.backward()
-                noGrad {
-                    w1 -= 1e-6 * w1.grad!
-                    w2 -= 1e-6 * w2.grad!
-                    w1.grad!.zero_()
-                    w2.grad!.zero_()
-                }
-                return loss.item()
-            }
+        for program in ["manual", "autograd", "custom"] {
+            let (cpu, driver) = (CUDATensorTests.seedLosses(program, on: .cpu), CUDATensorTests.seedLosses(program, on: gpu))
+            #expect(zip(cpu, driver).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * Swift.abs($0) }, "\(program): \(cpu) against \(driver)")
         }
-        let (cpu, driver) = (losses(on: .cpu), losses(on: gpu))
-        #expect(zip(cpu, driver).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * Swift.abs($0) }, "\(cpu) against \(driver)")
         let leaf = Self.sample(5, seed: 9).detach()
         leaf.requiresGrad = true
         (leaf.to(gpu) * 3).sum().backward()

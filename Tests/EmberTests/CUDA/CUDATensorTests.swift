@@ -259,46 +259,43 @@ struct CUDATensorTests {
     /// same weights give the same losses as on the CPU, step after step (to float32 rounding:
     /// the GPU sums in another order).
     @Test func seedProgramsTrainOnTheGPU() throws {
-        let generator = Generator(seed: 0)
-        let x = Tensor.randn([64, 1000], generator: generator), y = Tensor.randn([64, 10], generator: generator)
-        let w1 = Tensor.randn([1000, 100], generator: generator), w2 = Tensor.randn([100, 10], generator: generator)
-        func train(on device: Device, autograd: Bool, relu: (Tensor) -> Tensor = { $0.clamp(min: 0) }) -> [Double] {
-            let (x, y) = (x.to(device), y.to(device))
-            // Fresh copies: the programs update the weights in place.
-            let (w1, w2) = (w1.clone().to(device), w2.clone().to(device))
-            w1.requiresGrad = autograd
-            w2.requiresGrad = autograd
-            var losses: [Double] = []
-            for _ in 0..<5 {
-                if autograd {
-                    let loss = (relu(x.mm(w1)).mm(w2) - y).pow(2).sum()
-                    losses.append(loss.item())
-                    loss.backward()
-                    noGrad {
-                        w1 -= 1e-6 * w1.grad!
-                        w2 -= 1e-6 * w2.grad!
-                        w1.grad!.zero_()
-                        w2.grad!.zero_()
-                    }
-                } else {
-                    let h = x.mm(w1), hRelu = h.clamp(min: 0), yPred = hRelu.mm(w2)
-                    losses.append((yPred - y).pow(2).sum().item())
-                    let gradYPred = 2.0 * (yPred - y)
-                    let gradW2 = hRelu.t().mm(gradYPred)
-                    let gradH = gradYPred.mm(w2.t()).clone()
-                    gradH[h .< 0] = 0
-                    let gradW1 = x.t().mm(gradH)
-                    w1 -= 1e-6 * gradW1
-                    w2 -= 1e-6 * gradW2
-                }
-            }
-            return losses
-        }
         for program in ["manual", "autograd", "custom"] {
-            let relu: (Tensor) -> Tensor = { program == "custom" ? SeedProgramTests.MyReLU.apply($0) : $0.clamp(min: 0) }
-            let (cpu, gpu) = (train(on: .cpu, autograd: program != "manual", relu: relu), train(on: Self.gpu, autograd: program != "manual", relu: relu))
+            let (cpu, gpu) = (Self.seedLosses(program, on: .cpu), Self.seedLosses(program, on: Self.gpu))
             #expect(zip(cpu, gpu).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * Swift.abs($0) }, "\(program): \(cpu) against \(gpu)")
             #expect(gpu.last! < gpu.first!)
+        }
+    }
+
+    /// Five steps of a seed program on `device` from the seed's weights; returns the losses.
+    static func seedLosses(_ program: String, on device: Device) -> [Double] {
+        let generator = Generator(seed: 0)
+        let x = Tensor.randn([64, 1000], generator: generator).to(device), y = Tensor.randn([64, 10], generator: generator).to(device)
+        let w1 = Tensor.randn([1000, 100], generator: generator).to(device), w2 = Tensor.randn([100, 10], generator: generator).to(device)
+        w1.requiresGrad = program != "manual"
+        w2.requiresGrad = program != "manual"
+        return (0..<5).map { _ in
+            if program == "manual" {
+                let h = x.mm(w1), hRelu = h.clamp(min: 0), yPred = hRelu.mm(w2)
+                let loss = (yPred - y).pow(2).sum().item()
+                let gradYPred = 2.0 * (yPred - y)
+                let gradW2 = hRelu.t().mm(gradYPred)
+                let gradH = gradYPred.mm(w2.t()).clone()
+                gradH[h .< 0] = 0
+                let gradW1 = x.t().mm(gradH)
+                w1 -= 1e-6 * gradW1
+                w2 -= 1e-6 * gradW2
+                return loss
+            }
+            let hidden = program == "custom" ? SeedProgramTests.MyReLU.apply(x.mm(w1)) : x.mm(w1).clamp(min: 0)
+            let loss = (hidden.mm(w2) - y).pow(2).sum()
+            loss.backward()
+            noGrad {
+                w1 -= 1e-6 * w1.grad!
+                w2 -= 1e-6 * w2.grad!
+                w1.grad!.zero_()
+                w2.grad!.zero_()
+            }
+            return loss.item()
         }
     }
 
