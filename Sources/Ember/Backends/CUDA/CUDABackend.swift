@@ -11,27 +11,73 @@ import Synchronization
 /// let arguments: [CUDAKernelArgument] = [.value(Int64(count)), .address(output), .address(input)]
 /// ```
 struct CUDAKernelArgument: Sendable {
-    let bytes: [UInt8]
+    // Scalars and addresses inline, so that a launch allocates nothing per argument.
+    private enum Payload: Sendable {
+        case inline(SIMD2<UInt64>, byteCount: Int)
+        case layout(CUDAStridedLayout)
+    }
+    private let payload: Payload
+
+    /// An argument of up to 16 bytes, given as its bytes (a fill's element).
+    init(bytes: [UInt8]) {
+        precondition(bytes.count <= 16, "a kernel argument of \(bytes.count) bytes")
+        var words = SIMD2<UInt64>()
+        withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+        payload = .inline(words, byteCount: bytes.count)
+    }
+
+    private init(_ payload: Payload) { self.payload = payload }
 
     /// A scalar or pointer parameter, passed by value.
-    static func value<T: BitwiseCopyable>(_ value: T) -> Self { Self(bytes: withUnsafeBytes(of: value) { Array($0) }) }
+    static func value<T: BitwiseCopyable>(_ value: T) -> Self {
+        precondition(MemoryLayout<T>.size <= 16, "a kernel argument of \(MemoryLayout<T>.size) bytes")
+        var words = SIMD2<UInt64>()
+        withUnsafeMutableBytes(of: &words) { $0.storeBytes(of: value, as: T.self) }
+        return Self(.inline(words, byteCount: MemoryLayout<T>.size))
+    }
     /// A device address (`T*` in the kernel).
     static func address(_ address: CUdeviceptr) -> Self { value(address) }
     /// The strided kernels' `ember_layout`, passed by value like any other argument.
-    static func layout(_ layout: CUDAStridedLayout) -> Self { Self(bytes: layout.words.withUnsafeBytes { Array($0) }) }
+    static func layout(_ layout: CUDAStridedLayout) -> Self { Self(.layout(layout)) }
 
-    /// Calls `body` with `kernelParams`: an array of pointers, one to each argument's bytes.
+    /// The argument's size in bytes.
+    var byteCount: Int {
+        switch payload {
+        case .inline(_, let byteCount): byteCount
+        case .layout: CUDAStridedLayout.byteCount
+        }
+    }
+
+    /// Writes the argument's bytes at `destination`.
+    func write(to destination: UnsafeMutableRawPointer) {
+        switch payload {
+        case .inline(var words, let byteCount):
+            withUnsafeBytes(of: &words) { destination.copyMemory(from: $0.baseAddress!, byteCount: byteCount) }
+        case .layout(let layout):
+            layout.write(to: destination)
+        }
+    }
+
+    /// Calls `body` with `kernelParams`: an array of pointers, one to each argument's bytes,
+    /// all in one temporary buffer.
     static func withParameters<R, Failure: Error>(
         _ arguments: [Self], _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws(Failure) -> R
     ) throws(Failure) -> R {
-        let storage = arguments.map { argument -> UnsafeMutableRawPointer in
-            let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(argument.bytes.count, 1), alignment: 16)
-            argument.bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return pointer
+        let slots = arguments.map { ($0.byteCount + 15) / 16 * 16 }
+        let total = slots.reduce(0, +)
+        return try withUnsafeTemporaryAllocation(byteCount: max(total, 16), alignment: 16) { storage throws(Failure) in
+            try withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(arguments.count, 1)) {
+                pointers throws(Failure) in
+                var offset = 0
+                for (index, argument) in arguments.enumerated() {
+                    let destination = storage.baseAddress! + offset
+                    argument.write(to: destination)
+                    pointers[index] = destination
+                    offset += slots[index]
+                }
+                return try body(pointers.baseAddress!)
+            }
         }
-        defer { storage.forEach { $0.deallocate() } }
-        var pointers = storage.map { Optional($0) }
-        return try pointers.withUnsafeMutableBufferPointer { buffer throws(Failure) in try body(buffer.baseAddress!) }
     }
 }
 

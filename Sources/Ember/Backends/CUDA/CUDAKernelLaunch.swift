@@ -59,14 +59,22 @@ struct CUDAStridedLayout: Equatable, Sendable {
     /// The parameter as the kernel reads it: `ndim`, then sizes padded to `maxDims`, then
     /// `maxOperands` rows of `maxDims` strides; 81 int64 words, 648 bytes.
     var words: [Int64] {
-        let dims = CUDAKernelSource.maxDims
-        var words = [Int64(sizes.count)]
-        words += sizes.map(Int64.init) + Array(repeating: 0, count: dims - sizes.count)
-        for operand in 0..<CUDAKernelSource.maxOperands {
-            let row = operand < strides.count ? strides[operand].map(Int64.init) : []
-            words += row + Array(repeating: 0, count: dims - row.count)
+        [Int64](unsafeUninitializedCapacity: Self.byteCount / 8) { buffer, count in
+            write(to: UnsafeMutableRawPointer(buffer.baseAddress!))
+            count = Self.byteCount / 8
         }
-        return words
+    }
+
+    /// Writes `words` at `destination` (8-byte aligned).
+    func write(to destination: UnsafeMutableRawPointer) {
+        let dims = CUDAKernelSource.maxDims
+        let words = destination.bindMemory(to: Int64.self, capacity: Self.byteCount / 8)
+        words.initialize(repeating: 0, count: Self.byteCount / 8)
+        words[0] = Int64(sizes.count)
+        for (dimension, size) in sizes.enumerated() { words[1 + dimension] = Int64(size) }
+        for (operand, row) in strides.enumerated() {
+            for (dimension, stride) in row.enumerated() { words[1 + dims * (1 + operand) + dimension] = Int64(stride) }
+        }
     }
 
     /// The size of `ember_layout` in bytes.

@@ -4,10 +4,10 @@
 
 extension CUDAKernelSource {
     /// `ember_gather_float32`, `ember_scatter_float32`.
-    static func indexKernelName(gathering: Bool, _ dtype: DType) -> String { "ember_\(gathering ? "gather" : "scatter")_\(dtype)" }
+    static func indexKernelName(gathering: Bool, _ dtype: DType) -> String { "ember_\(gathering ? "gather" : "scatter")_\(dtype.rawValue)" }
 
     /// `ember_scatter_add_float32`.
-    static func scatterAddKernelName(_ dtype: DType) -> String { "ember_scatter_add_\(dtype)" }
+    static func scatterAddKernelName(_ dtype: DType) -> String { "ember_scatter_add_\(dtype.rawValue)" }
 
     /// The dtypes with hardware atomic adds, which `scatter_add` needs where indices repeat:
     /// int64 adds as unsigned 64-bit (the same two's-complement bits, wrapping as the CPU does).

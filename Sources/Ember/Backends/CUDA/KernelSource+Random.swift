@@ -12,7 +12,7 @@ enum CUDARandomKind: String, CaseIterable, Sendable {
 
 extension CUDAKernelSource {
     /// `ember_random_normal_float32`.
-    static func randomKernelName(_ kind: CUDARandomKind, _ dtype: DType) -> String { "ember_random_\(kind)_\(dtype)" }
+    static func randomKernelName(_ kind: CUDARandomKind, _ dtype: DType) -> String { "ember_random_\(kind.rawValue)_\(dtype.rawValue)" }
 
     /// The Philox block function, in the random modules only.
     static let philoxSource = """

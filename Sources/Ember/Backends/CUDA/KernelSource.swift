@@ -208,24 +208,24 @@ enum CUDAKernelSource {
 
     /// `ember_unary_exp_float32_contiguous`.
     static func elementwiseKernelName(_ op: CUDAElementwiseOp, _ dtype: DType, _ indexing: CUDAIndexing) -> String {
-        "ember_\(op.kind.family.rawValue)_\(op.name)_\(dtype)_\(indexing)"
+        "ember_\(op.kind.family.rawValue)_\(op.name)_\(dtype.rawValue)_\(indexing.rawValue)"
     }
 
     /// `ember_where_float32_strided`.
-    static func whereKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_where_\(dtype)_\(indexing)" }
+    static func whereKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_where_\(dtype.rawValue)_\(indexing.rawValue)" }
 
     /// `ember_fill_float32_contiguous`.
-    static func fillKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_fill_\(dtype)_\(indexing)" }
+    static func fillKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_fill_\(dtype.rawValue)_\(indexing.rawValue)" }
 
     /// `ember_cast_float32_to_int64_strided`; a cast to the same dtype is a bit-exact copy,
     /// `ember_copy_float32_strided`.
     static func castKernelName(from source: DType, to target: DType, _ indexing: CUDAIndexing) -> String {
-        source == target ? "ember_copy_\(source)_\(indexing)" : "ember_cast_\(source)_to_\(target)_\(indexing)"
+        source == target ? "ember_copy_\(source.rawValue)_\(indexing.rawValue)" : "ember_cast_\(source.rawValue)_to_\(target.rawValue)_\(indexing.rawValue)"
     }
 
     /// `ember_reduce_sum_float32_block`.
     static func reduceKernelName(_ reduction: CUDAReduction, _ dtype: DType, _ shape: CUDAReductionShape) -> String {
-        "ember_reduce_\(reduction)_\(dtype)_\(shape)"
+        "ember_reduce_\(reduction.rawValue)_\(dtype.rawValue)_\(shape.rawValue)"
     }
 
     /// The dtype a reduction writes: sum and prod of integers and bool give int64, as in PyTorch.
@@ -243,12 +243,12 @@ enum CUDAKernelSource {
         DType.allCases.map { makeModule(family, $0) }
     }
 
-    private static let modulesByKey: [String: CUDAKernelModule] = Dictionary(
-        uniqueKeysWithValues: allModules.map { ("\($0.family.rawValue)/\($0.dtype)", $0) })
-
     /// The module holding `family`'s kernels for `dtype` (for casts, the source dtype).
     static func module(_ family: CUDAKernelFamily, _ dtype: DType) -> CUDAKernelModule {
-        modulesByKey["\(family.rawValue)/\(dtype)"]!
+        // allModules is family-major, a module per dtype in DType.allCases order; no strings
+        // or hashing, since every launch asks.
+        let familyIndex = CUDAKernelFamily.allCases.firstIndex(of: family)!, dtypeIndex = DType.allCases.firstIndex(of: dtype)!
+        return allModules[familyIndex * DType.allCases.count + dtypeIndex]
     }
 
     /// The number of kernels across all modules.
