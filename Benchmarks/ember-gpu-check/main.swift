@@ -20,6 +20,9 @@ guard Device.isCUDAAvailable else {
     exit(2)
 }
 print(Device.cudaDiagnostics)
+let compileStart = Date()
+let kernelCount = gpu.compileKernels()
+print("compiled \(kernelCount) kernels in \(String(format: "%.1f", Date().timeIntervalSince(compileStart))) s (NVRTC, all cores; cached on disk after)")
 
 var failures: [String] = []
 var checks = 0

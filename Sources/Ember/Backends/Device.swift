@@ -82,6 +82,24 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Compiles every kernel Ember has for this GPU now, on all cores, into the kernel cache,
+    /// so that no op later waits for NVRTC on first use (a fresh machine compiles 842 kernels);
+    /// returns how many. On the CPU there is nothing to compile.
+    ///
+    /// ```swift
+    /// _ = Device.cuda(0).compileKernels()   // at startup, before timing anything
+    /// ```
+    @discardableResult
+    public func compileKernels() -> Int {
+        guard kind == .cuda, checkAvailable() else { return 0 }
+        do throws(CUDAError) {
+            return try CUDARuntime.existingBackend(for: self).compileKernels()
+        } catch {
+            reportError("compiling kernels for \(self) failed: \(error)")
+            return 0
+        }
+    }
+
     /// Whether tensors can be placed here, opening the GPU on first use; reports why not
     /// otherwise (what was searched and what was missing, or the driver's error).
     func checkAvailable() -> Bool {

@@ -41,6 +41,8 @@ struct CUDADriverBackendTests {
             #expect(CUDATensorTests.close(actual, expected, tolerance: tolerance), "\(name): \(actual) against \(expected)")
         }
         #expect(gx[0, 0].description.hasSuffix("device='cuda:1')"))
+        #expect(gpu.compileKernels() == CUDAKernelSource.kernelCount)
+        #expect(Device.cpu.compileKernels() == 0)
         // Each call makes its device's context current: a copy right after work on another GPU.
         _ = Tensor.ones([2], device: try FakeCUDALibrary.device(3)).sum().item()
         #expect(gx.cpu().toArray(as: Float.self) == x.toArray(as: Float.self))

@@ -88,6 +88,12 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
 
     func synchronize() throws(CUDAError) {}
 
+    /// Builds every module for the host.
+    func compileKernels() throws(CUDAError) -> Int {
+        for module in CUDAKernelSource.allModules { _ = try compiled(module) }
+        return CUDAKernelSource.kernelCount
+    }
+
     /// The CPU's GEMM on the "device" memory, which is host memory, a matrix at a time; half
     /// types multiply in float32 and round once, as the CPU's products do.
     func gemm(_ product: CUDAMatrixProduct) throws(CUDAError) {

@@ -107,6 +107,8 @@ protocol CUDADeviceBackend: AnyObject, Sendable {
     func gemm(_ product: CUDAMatrixProduct) throws(CUDAError)
     /// Waits for all work on the device.
     func synchronize() throws(CUDAError)
+    /// Compiles every kernel module for this device ahead of use; returns the kernel count.
+    func compileKernels() throws(CUDAError) -> Int
 }
 
 /// One GEMM call: `C = op(A)·op(B)` for `batchCount` row-major matrices of one floating
@@ -390,6 +392,21 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
                         pointer(c), type, ldc, strideC, batch, 68, -1), "cublasGemmStridedBatchedEx")
             }
         }
+    }
+
+    func compileKernels() throws(CUDAError) -> Int {
+        let modules = CUDAKernelSource.allModules
+        let failures = Mutex<[CUDAError]>([])
+        // NVRTC compiles separate programs concurrently; the compiler's caches are locked.
+        DispatchQueue.concurrentPerform(iterations: modules.count) { index in
+            do throws(CUDAError) {
+                _ = try compiler.compile(modules[index], for: target)
+            } catch {
+                failures.withLock { $0.append(error) }
+            }
+        }
+        if let failure = failures.withLock({ $0.first }) { throw failure }
+        return CUDAKernelSource.kernelCount
     }
 
     /// The kernel's function handle, compiling and loading its module on first use.
