@@ -10,9 +10,11 @@ import Testing
 /// GPU's own math library, memory model and speed) is left to `Scripts/gpu-check`.
 @Suite(.enabled(if: HostKernelModule.compiler != nil, HostKernelModule.skipReason))
 struct CUDAKernelHostRunTests {
-    static let shape = [37, 29]
-    /// Fewer blocks than elements need, so every thread takes the grid-stride loop's turns.
-    static let blocks = 3
+    /// 2257 elements over 2 blocks (1024 threads): contiguous kernels take one full group of
+    /// `CUDAKernelSource.elementsPerThread` elements per thread and then a partial one, and
+    /// every thread takes the grid-stride loop's turns.
+    static let shape = [37, 61]
+    static let blocks = 2
 
     // MARK: Inputs
 
