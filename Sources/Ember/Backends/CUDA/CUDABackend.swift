@@ -203,7 +203,7 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
     private let compiler: any CUDAModuleCompiler
     private let target: CUDACompileTarget
     /// Opens cuBLAS, on the first product.
-    private let openBLAS: @Sendable () throws(CUDAError) -> CUBLASAPI
+    private let openCUBLAS: @Sendable () throws(CUDAError) -> CUBLASAPI
     /// Loaded kernels' function handles (as bits: handles are not Sendable) by kernel name.
     private let functions = Mutex<[String: UInt]>([:])
 
@@ -247,7 +247,7 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
         let capability = try attribute(75) * 10 + attribute(76)
         target = try compiler.target(computeCapability: capability, driverVersion: Int(driverVersion))
         self.compiler = compiler
-        self.openBLAS = blas
+        self.openCUBLAS = blas
         self.device = .cuda(index)
         self.driver = driver
         self.context = context!
@@ -327,7 +327,7 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
 
     private func blasHandle() throws(CUDAError) -> (api: CUBLASAPI, handle: CUBLASAPI.Handle) {
         if let (api, bits) = blas.withLock({ $0 }), let handle = CUBLASAPI.Handle(bitPattern: bits) { return (api, handle) }
-        let api = try openBLAS()
+        let api = try openCUBLAS()
         var handle: CUBLASAPI.Handle?
         try api.check(api.cublasCreate(&handle), "cublasCreate_v2")
         try api.check(api.cublasSetStream(handle, stream), "cublasSetStream_v2")
