@@ -358,6 +358,16 @@ def record_forward():
           [T([-3.0, 0.1, 2.0], "float16")], {"min": S(-1.0), "max": S(0.5)})
     F.add("clamp_tensor_bounds", "clamp", "torch.clamp(a, min=b, max=c)",
           [T([-3.0, 0.0, 5.0, 1.0]), T([-1.0, 1.0, 0.0, 2.0]), T([1.0, 2.0, 3.0, 1.5])])
+    F.add("clamp_tensor_bounds_nan_broadcast", "clamp", "torch.clamp(a, min=b, max=c)",
+          [T([[float("nan"), -2.0, 0.5], [3.0, 0.25, -0.0]]), T([0.0, float("nan"), 0.0]), T(1.0, shape=[])],
+          note="a NaN element or bound gives NaN; bounds broadcast")
+    F.add("clamp_tensor_bounds_int_float", "clamp", "torch.clamp(a, min=b, max=c)",
+          [T([1, 5, 9], "int64"), T([2.5, 0.0, 0.0]), T([3, 4, 5], "int32")])
+    F.add("clamp_min_tensor", "clamp_min", "torch.clamp_min(a, b)",
+          [T([float("nan"), 1.0, -2.0, 3.0, 0.5]), T([0.0, float("nan"), -1.0, 0.0, 0.5])])
+    F.add("clamp_max_tensor", "clamp_max", "torch.clamp_max(a, b)",
+          [T([float("nan"), 1.0, -2.0, 3.0, 0.5], "float64"), T([[1.0], [0.0]], "float64")])
+    F.add("clamp_max_tensor_int", "clamp_max", "torch.clamp_max(a, b)", [T([1, 7, -3], "int32"), T([2], "int64")])
 
     # --- maximum / minimum ---------------------------------------------------------------------
     ma = T([1.0, -2.0, float("nan"), 3.0, 0.0, float("nan"), -0.0])
@@ -897,6 +907,9 @@ ERRORS = [
     ("where_broadcast_mismatch",
      "torch.where(torch.ones(3, dtype=torch.bool), torch.ones(2), torch.zeros(3))"),
     ("clamp_no_bounds", "torch.clamp(torch.ones(3))"),
+    ("clamp_tensor_bounds_bool",
+     "torch.clamp(torch.ones(3, dtype=torch.bool), torch.ones(3, dtype=torch.bool), torch.ones(3, dtype=torch.bool))"),
+    ("clamp_tensor_bounds_mismatch", "torch.clamp(torch.ones(3), torch.ones(2), torch.ones(3))"),
     ("logical_and_size_mismatch", "torch.logical_and(torch.ones(2, dtype=torch.bool), torch.ones(3, dtype=torch.bool))"),
     ("div_int_zero_floor", "torch.div(torch.tensor([1]), torch.tensor([0]), rounding_mode='floor')"),
     ("tensor_ragged", "torch.tensor([[1, 2], [3]])"),
@@ -1130,6 +1143,16 @@ def record_grads():
     G.add("stack_neg_dim", "stack", "torch.stack([a, b], dim=dim)", [r(2, 3), r(2, 3)], {"dim": -1})
     G.add("unbind", "unbind", "torch.unbind(a, dim=dim)", [r(3, 2)], {"dim": 0})
     G.add("same_input_twice", "mul", "a * a + a", [r(4)], note="gradient accumulates across uses")
+    # Ties: an element equal to one bound shares the gradient with it; equal to both, it keeps
+    # it; a lower bound above the upper one gives the upper bound everything.
+    ties = [(0., 0., 1.), (1., 0., 1.), (0.5, 0.5, 0.5), (0.5, 1., 0.), (0., 1., 0.), (2., 1., 0.), (-1., 0., 0.),
+            (1., 0., 0.), (0.5, 0., 1.), (-1., 0., 1.), (2., 0., 1.)]
+    G.add("clamp_tensor_bounds_ties", "clamp", "torch.clamp(a, min=b, max=c)",
+          [D([t[0] for t in ties]), D([t[1] for t in ties]), D([t[2] for t in ties])])
+    G.add("clamp_tensor_bounds_broadcast", "clamp", "torch.clamp(a, min=b, max=c)", [r(3, 4), r(4), r(3, 1)])
+    G.add("clamp_min_tensor_ties", "clamp_min", "torch.clamp_min(a, b)",
+          [D([-1.0, 1.0, 0.0, 0.5]), D([0.0, 0.0, 0.0, 1.0])])
+    G.add("clamp_max_tensor_broadcast", "clamp_max", "torch.clamp_max(a, b)", [r(3, 4), D([0.0, 0.5, -0.5, 0.0])])
     return G.cases
 
 

@@ -131,7 +131,9 @@ extension Tensor {
     /// The smaller of each pair of elements, propagating NaN (`torch.minimum`).
     public func minimum(_ other: Tensor) -> Tensor { extremum(Minimum.self, other, name: "MinimumBackward0", losing: .>) }
 
-    private func extremum<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor, name: String, losing: @escaping (Tensor, Tensor) -> Tensor) -> Tensor {
+    /// `Op`'s values with the gradient of the larger (or smaller) operand, ties shared evenly,
+    /// recorded as `name`.
+    func extremum<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor, name: String, losing: @escaping (Tensor, Tensor) -> Tensor) -> Tensor {
         let output = binaryResult(Op.self, other)
         if Tensor.isRecording(self, other) {
             let (a, b) = (SavedTensor(input: self), SavedTensor(input: other))

@@ -292,6 +292,47 @@ extension Tensor {
         return output
     }
 
+    /// Limits every element to `[min, max]`, the bounds tensors that broadcast against this one
+    /// (`torch.clamp` with tensor bounds). The result has the three's promoted dtype; a NaN
+    /// element or bound gives NaN, and where `min > max` the result is `max`.
+    ///
+    /// ```swift
+    /// x.clamp(min: lower, max: upper)   // a bound per element
+    /// ```
+    public func clamp(min: Tensor, max: Tensor) -> Tensor {
+        guard resultType([promotionOperand, min.promotionOperand, max.promotionOperand]) != .bool else {
+            reportError("\"clamp_cpu\" not implemented for 'Bool'")
+            return self
+        }
+        let output = noGrad { maximum(min).minimum(max) }
+        if Tensor.isRecording(self, min) || Tensor.isRecording(max) {
+            let (input, lower, upper) = (SavedTensor(input: self), SavedTensor(input: min), SavedTensor(input: max))
+            Tensor.record("ClampBackward0", inputs: [self, min, max], outputs: [output]) { gradients in
+                // PyTorch's subgradient: an element equal to one bound shares the gradient with
+                // it, equal to both it keeps it, and a lower bound above the upper one gives the
+                // upper bound everything.
+                let (x, l, h, g) = (input.unpack(), lower.unpack(), upper.unpack(), gradients[0])
+                let half = g / 2
+                let lowTie = (x .== l) .& (l .< h), highTie = (x .== h) .& (l .< x)
+                let inside = ((l .< x) .& (x .< h)) .| ((x .== l) .& (x .== h))
+                return [
+                    Tensor.where(inside, g, Tensor.where(lowTie .| highTie, half, 0.0)),
+                    Tensor.where((x .< l) .& (l .<= h), g, Tensor.where(lowTie, half, 0.0)),
+                    Tensor.where((h .< l) .| ((l .<= h) .& (h .< x)), g, Tensor.where(highTie, half, 0.0)),
+                ]
+            }
+        }
+        return output
+    }
+
+    /// Raises every element to at least the matching element of `min`, broadcasting
+    /// (`torch.clamp_min` with a tensor): `maximum`'s values and gradients, under clamp's name.
+    public func clampMin(_ min: Tensor) -> Tensor { extremum(Maximum.self, min, name: "ClampMinBackward1", losing: .<) }
+
+    /// Lowers every element to at most the matching element of `max`, broadcasting
+    /// (`torch.clamp_max` with a tensor): `minimum` under clamp's name.
+    public func clampMax(_ max: Tensor) -> Tensor { extremum(Minimum.self, max, name: "ClampMaxBackward1", losing: .>) }
+
     /// Limits every element to `[min, max]` in place (`clamp_`).
     @discardableResult
     public func clamp_(min: Double? = nil, max: Double? = nil) -> Tensor {

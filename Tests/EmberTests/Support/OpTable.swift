@@ -389,6 +389,8 @@ enum OpTable {
                 }
             }
             return [a.pow(input(1))]
+        case "clamp_min": return [a.clampMin(input(1))]
+        case "clamp_max": return [a.clampMax(input(1))]
         case "maximum": return [a.maximum(input(1))]
         case "minimum": return [a.minimum(input(1))]
         case "mse": return [(a - input(1)).pow(2).mean()]
@@ -407,11 +409,7 @@ enum OpTable {
         case "relu": return [a.relu()]
         case "neg": return [-a]
         case "clamp":
-            if expr == "torch.clamp(a, min=b, max=c)" {
-                // Ember's clamp takes number bounds; PyTorch's clamp with tensor bounds is
-                // minimum(maximum(a, min), max), NaN propagating.
-                return [a.maximum(input(1)).minimum(input(2))]
-            }
+            if expr == "torch.clamp(a, min=b, max=c)" { return [a.clamp(min: input(1), max: input(2))] }
             let lower = args.has("min") ? args.scalar("min").doubleValue : nil
             let upper = args.has("max") ? args.scalar("max").doubleValue : nil
             return [a.clamp(min: lower, max: upper)]
