@@ -198,12 +198,18 @@ do {
     }
     let a = Tensor.randn([4096, 4096], device: gpu), b = Tensor.randn([4096, 4096], device: gpu)
     timings["sgemm 4096"] = time(iterations: 10) { _ = a.mm(b) }
+    let (halfA, halfB) = (a.to(.float16), b.to(.float16))
+    timings["hgemm 4096"] = time(iterations: 20) { _ = halfA.mm(halfB) }
+    let batch = Tensor.randn([64, 256, 256], device: gpu), batchOther = Tensor.randn([64, 256, 256], device: gpu)
+    timings["bmm 64x256x256"] = time(iterations: 20) { _ = batch.bmm(batchOther) }
     let big = Tensor.randn([1 << 28], device: gpu), other = Tensor.randn([1 << 28], device: gpu)
     timings["add 256M"] = time(iterations: 5) { _ = big + other }
     timings["copy_ 256M"] = time(iterations: 5) { big.copy_(other) }
 }
 print("seed autograd step: \(String(format: "%.1f", timings["seed autograd step"]! * 1e6)) µs")
 print("sgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["sgemm 4096"]! / 1e12)) TFLOP/s")
+print("hgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["hgemm 4096"]! / 1e12)) TFLOP/s")
+print("bmm 64x256x256: \(String(format: "%.1f", 2 * 64 * pow(256.0, 3) / timings["bmm 64x256x256"]! / 1e12)) TFLOP/s")
 print("add 256M: \(String(format: "%.0f", 3 * 4 * Double(1 << 28) / timings["add 256M"]! / 1e9)) GB/s")
 print("copy_ 256M: \(String(format: "%.0f", 2 * 4 * Double(1 << 28) / timings["copy_ 256M"]! / 1e9)) GB/s")
 
