@@ -83,7 +83,7 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Compiles every kernel Ember has for this GPU now, on all cores, into the kernel cache,
-    /// so that no op later waits for NVRTC on first use (a fresh machine compiles 842 kernels);
+    /// so that no op later waits for NVRTC on first use (a fresh machine compiles over 800);
     /// returns how many. On the CPU there is nothing to compile.
     ///
     /// ```swift

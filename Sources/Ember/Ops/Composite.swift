@@ -65,10 +65,17 @@ extension Tensor {
         }
     }
 
-    /// Softmax or log-softmax along the last dimension of a contiguous float32/float64 tensor in
-    /// one pass per row, rounding exactly as the composite form does; `nil` for other layouts.
+    /// Softmax or log-softmax along the last dimension of a contiguous tensor in one pass per
+    /// row: on the CPU for float32/float64, rounding exactly as the composite form does; on a
+    /// GPU for every floating dtype, one launch. `nil` for other layouts.
     private func fusedLastDim(log: Bool) -> Tensor? {
-        guard device.kind == .cpu, isContiguous, dim > 0, numel > 0, dtype == .float32 || dtype == .float64 else { return nil }
+        guard isContiguous, dim > 0, numel > 0 else { return nil }
+        if device.kind == .cuda {
+            let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+            Tensor.launchSoftmax(self, into: output, log: log)
+            return output
+        }
+        guard dtype == .float32 || dtype == .float64 else { return nil }
         let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         if dtype == .float32 {
             FusedSoftmax<Float>.run(self, into: output, log: log)

@@ -243,6 +243,30 @@ struct CUDAKernelHostRunTests {
         }
     }
 
+    /// Softmax and log-softmax rows, a block or a warp each, against the CPU's: rows shorter
+    /// and longer than the threads that share them, NaN and infinities among the values. The
+    /// exponentials come from different math libraries, and the sums add in other orders (a
+    /// float64 log-softmax near 0 cancels: an ulp of log(sum) is dozens of ulps of the result).
+    @Test(arguments: DType.allCases.filter(\.isFloatingPoint))
+    func softmaxRowsMatchTheCPU(dtype: DType) throws {
+        let module = try HostKernelModule.shared(CUDAKernelSource.module(.reduce, dtype))
+        let outer = 5
+        for inner in [1, 37, 100] {
+            let input = Self.values(dtype, count: outer * inner, seed: UInt64(inner) + 7).reshape([outer, inner])
+            for log in [false, true] {
+                for shape in CUDAReductionShape.allCases {
+                    let name = CUDAKernelSource.softmaxKernelName(log: log, dtype, shape)
+                    let output = Self.poisoned([outer, inner], dtype)
+                    module.launch(
+                        name, blocks: 2, [.value(Int64(outer)), .value(Int64(inner)), Self.pointer(input), Self.pointer(output)])
+                    let expected = log ? input.logSoftmax(dim: 1) : input.softmax(dim: 1)
+                    let wrong = Self.mismatches(output, expected, ulps: dtype == .float64 ? 64 : dtype == .float32 ? 8 : 1)
+                    #expect(wrong.isEmpty, "\(name), rows of \(inner): \(wrong.joined(separator: "; "))")
+                }
+            }
+        }
+    }
+
     // MARK: Random fills
 
     /// The kernels write exactly `PhiloxDistribution.referenceFill`'s values: odd counts (a

@@ -5,14 +5,16 @@ import Testing
 
 @Suite struct CUDAKernelSourceTests {
     /// Every registry op × dtype × indexing, plus where, fill, every cast pair, every
-    /// reduction, the random fills (uniform and normal of the 4 float dtypes, integers of all)
-    /// and gather/scatter: nothing is silently left out of the modules.
+    /// reduction, softmax and log-softmax of the 4 float dtypes, the random fills (uniform and
+    /// normal of the 4 float dtypes, integers of all) and gather/scatter: nothing is silently
+    /// left out of the modules.
     @Test func everyKernelIsGenerated() {
         let elementwise = CUDAElementwiseOp.registry.reduce(0) { $0 + $1.dtypes.count * CUDAIndexing.allCases.count }
         let dtypes = DType.allCases.count, indexings = CUDAIndexing.allCases.count
         let expected =
             elementwise + 2 * dtypes * indexings + dtypes * dtypes * indexings
             + dtypes * CUDAReduction.allCases.count * CUDAReductionShape.allCases.count
+            + 2 * DType.allCases.filter(\.isFloatingPoint).count * CUDAReductionShape.allCases.count
             + 2 * DType.allCases.filter(\.isFloatingPoint).count + dtypes + 2 * dtypes
             + DType.allCases.filter(CUDAKernelSource.hasAtomicAdd).count
         #expect(CUDAKernelSource.kernelCount == expected)

@@ -19,7 +19,7 @@ import Darwin
 /// each argument. The grid-stride kernels (elementwise, casts, fills, random fills), whose
 /// threads never talk to each other, run every thread of every block in turn. The reductions
 /// run each block as 64 real threads (two warps, so block-level combining is exercised), with
-/// `__syncthreads` a barrier, `__shfl_down_sync` an exchange through per-warp slots between two
+/// `__syncthreads` a barrier, the warp shuffles exchanges through per-warp slots between two
 /// barriers, and `__shared__` arrays static: a block at a time, as a multiprocessor would.
 ///
 /// ```swift
@@ -197,6 +197,17 @@ final class HostKernelModule: @unchecked Sendable {
           ember_host_warp_barriers[warp]->wait();
           T result = value;
           if (lane + offset < 32) memcpy(&result, ember_host_lanes[threadIdx.x + offset], sizeof(T));
+          ember_host_warp_barriers[warp]->wait();
+          return result;
+        }
+
+        template <typename T> T __shfl_xor_sync(unsigned int, T value, int mask) {
+          static_assert(sizeof(T) <= 16, "one lane slot per value");
+          const unsigned int warp = threadIdx.x >> 5;
+          memcpy(ember_host_lanes[threadIdx.x], &value, sizeof(T));
+          ember_host_warp_barriers[warp]->wait();
+          T result;
+          memcpy(&result, ember_host_lanes[(threadIdx.x & ~31u) | ((threadIdx.x & 31) ^ mask)], sizeof(T));
           ember_host_warp_barriers[warp]->wait();
           return result;
         }

@@ -228,6 +228,11 @@ enum CUDAKernelSource {
         "ember_reduce_\(reduction.rawValue)_\(dtype.rawValue)_\(shape.rawValue)"
     }
 
+    /// `ember_softmax_float32_block`, `ember_log_softmax_float16_warp`.
+    static func softmaxKernelName(log: Bool, _ dtype: DType, _ shape: CUDAReductionShape) -> String {
+        "ember_\(log ? "log_softmax" : "softmax")_\(dtype.rawValue)_\(shape.rawValue)"
+    }
+
     /// The dtype a reduction writes: sum and prod of integers and bool give int64, as in PyTorch.
     static func reductionOutputType(_ reduction: CUDAReduction, _ dtype: DType) -> DType {
         switch reduction {
@@ -272,6 +277,11 @@ enum CUDAKernelSource {
         case .reduce:
             for reduction in CUDAReduction.allCases {
                 for shape in CUDAReductionShape.allCases { kernels.append(reduceKernel(reduction, dtype, shape)) }
+            }
+            if dtype.isFloatingPoint {
+                for log in [false, true] {
+                    for shape in CUDAReductionShape.allCases { kernels.append(softmaxKernel(log: log, dtype, shape)) }
+                }
             }
         case .random:
             for kind in CUDARandomKind.allCases where kind.supports(dtype) { kernels.append(randomKernel(kind, dtype)) }
@@ -439,18 +449,7 @@ enum CUDAKernelSource {
     ) -> (name: String, source: String) {
         let name = reduceKernelName(reduction, dtype, shape)
         let storage = dtype.cudaStorageType
-        // The row loop: a block or a warp per row, grid-striding over rows; either way every
-        // thread of a block (or warp) runs the same iterations, as the barriers and full-mask
-        // shuffles need.
-        let (rowLoop, laneStart, laneStep): (String, String, String) =
-            switch shape {
-            case .block: ("for (long long row = blockIdx.x; row < outer; row += gridDim.x)", "threadIdx.x", "blockDim.x")
-            case .warp:
-                (
-                    "const long long warps = blockDim.x >> 5;\n  for (long long row = (long long)blockIdx.x * warps + (threadIdx.x >> 5); row < outer; row += (long long)gridDim.x * warps)",
-                    "(threadIdx.x & 31)", "32"
-                )
-            }
+        let (rowLoop, laneStart, laneStep) = rowLoop(shape)
         let leader = shape == .block ? "threadIdx.x == 0" : "(threadIdx.x & 31) == 0"
         var lines = ["extern \"C\" __global__ void __launch_bounds__(EMBER_BLOCK)"]
         switch reduction {
@@ -513,6 +512,63 @@ enum CUDAKernelSource {
             ]
         }
         return (name, lines.joined(separator: "\n"))
+    }
+
+    /// Softmax or log-softmax of each row of `inner` contiguous elements, in one pass of the
+    /// kernel: the row's maximum (NaN if it has one), the sum of exp(x - max) in double, then
+    /// each element as the CPU's composite computes it (exp(x - max) · (1 / sum), or
+    /// x - max - log(sum)), half types in float. A block or a warp per row, as the reductions;
+    /// every thread of the row gets the maximum and the sum.
+    static func softmaxKernel(log: Bool, _ dtype: DType, _ shape: CUDAReductionShape) -> (name: String, source: String) {
+        let name = softmaxKernelName(log: log, dtype, shape)
+        let (storage, compute) = (dtype.cudaStorageType, dtype.cudaComputeType)
+        let (rowLoop, laneStart, laneStep) = rowLoop(shape)
+        // The block's spare lanes take the identity: 0 for the sum, an element of the row for
+        // the maximum.
+        let allReduce = { (value: String, op: String, identity: String) in
+            shape == .block
+                ? "\(value) = ember_block_all_reduce(\(value), \(op)(), \(identity), ember_shared, &ember_broadcast);"
+                : "\(value) = ember_warp_all_reduce(\(value), \(op)());"
+        }
+        let load = "ember_compute(row_in[j])"
+        let write = log
+            ? ["    const \(compute) ember_log_total = (\(compute))log((\(compute))total);",
+               "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) row_out[j] = \(dtype.cudaStore("(\(load) - peak) - ember_log_total"));"]
+            : ["    const \(compute) ember_scale = (\(compute))1 / (\(compute))total;",
+               "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) row_out[j] = \(dtype.cudaStore("(\(compute))exp(\(load) - peak) * ember_scale"));"]
+        var lines = [
+            "extern \"C\" __global__ void __launch_bounds__(EMBER_BLOCK)",
+            "\(name)(long long outer, long long inner, const \(storage)* in, \(storage)* out) {",
+        ]
+        if shape == .block { lines.append("  __shared__ double ember_shared[32]; __shared__ double ember_broadcast;") }
+        lines += [
+            "  \(rowLoop) {",
+            "    const \(storage)* row_in = in + row * inner;",
+            "    \(storage)* row_out = out + row * inner;",
+            "    // Every thread starts from the row's first element, so no identity (-inf) is needed.",
+            "    double widest = (double)ember_compute(row_in[0]);",
+            "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) widest = ember_max_op()(widest, (double)\(load));",
+            "    \(allReduce("widest", "ember_max_op", "(double)ember_compute(row_in[0])"))",
+            "    const \(compute) peak = (\(compute))widest;",
+            "    double total = 0;",
+            "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) total += (double)(\(compute))exp(\(load) - peak);",
+            "    \(allReduce("total", "ember_sum_op", "0.0"))",
+        ] + write + ["  }", "}", ""]
+        return (name, lines.joined(separator: "\n"))
+    }
+
+    /// The loop over rows of a reduction-shaped kernel and each thread's first element and step
+    /// within a row: a block or a warp per row, grid-striding over rows; either way every thread
+    /// of a block (or warp) runs the same iterations, as the barriers and full-mask shuffles need.
+    private static func rowLoop(_ shape: CUDAReductionShape) -> (loop: String, laneStart: String, laneStep: String) {
+        switch shape {
+        case .block: ("for (long long row = blockIdx.x; row < outer; row += gridDim.x)", "threadIdx.x", "blockDim.x")
+        case .warp:
+            (
+                "const long long warps = blockDim.x >> 5;\n  for (long long row = (long long)blockIdx.x * warps + (threadIdx.x >> 5); row < outer; row += (long long)gridDim.x * warps)",
+                "(threadIdx.x & 31)", "32"
+            )
+        }
     }
 
     // MARK: Prelude
@@ -665,6 +721,10 @@ enum CUDAKernelSource {
         // shuffles are safe; the results are valid in lane 0 (warp) or thread 0 (block).
         struct ember_sum_op { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
         struct ember_prod_op { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a * b; } };
+        // The larger, NaN winning (as the CPU's max): the same result in any order of combining.
+        struct ember_max_op {
+          template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return (a != a) ? a : ((b != b || b > a) ? b : a); }
+        };
 
         template <typename T, typename F> __device__ __forceinline__ T ember_warp_reduce(T v, F f) {
         #pragma unroll
@@ -681,6 +741,22 @@ enum CUDAKernelSource {
             v = lane < (int)(blockDim.x >> 5) ? shared[lane] : identity;
             v = ember_warp_reduce(v, f);
           }
+          return v;
+        }
+
+        // The result in every lane of the warp (butterfly exchanges) or every thread of the block.
+        template <typename T, typename F> __device__ __forceinline__ T ember_warp_all_reduce(T v, F f) {
+        #pragma unroll
+          for (int offset = 16; offset > 0; offset >>= 1) v = f(v, __shfl_xor_sync(0xFFFFFFFFu, v, offset));
+          return v;
+        }
+        template <typename T, typename F>
+        __device__ __forceinline__ T ember_block_all_reduce(T v, F f, T identity, T* shared, T* broadcast) {
+          v = ember_block_reduce(v, f, identity, shared);
+          if (threadIdx.x == 0) *broadcast = v;
+          __syncthreads();
+          v = *broadcast;
+          __syncthreads();  // every thread has read it before the next reduction writes it
           return v;
         }
 

@@ -188,6 +188,24 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// Softmax (or log-softmax) of each row of a contiguous floating GPU tensor's last
+    /// dimension into `output`, one launch for all rows.
+    static func launchSoftmax(_ input: Tensor, into output: Tensor, log: Bool) {
+        let inner = input.shape.last ?? 1, outer = input.numel / Swift.max(inner, 1)
+        let backend = output.cudaBackend
+        let shape = CUDALaunchGeometry.reductionShape(outer: outer, inner: inner, multiprocessors: backend.multiprocessors)
+        let blocks = CUDALaunchGeometry.reductionBlocks(outer: outer, shape: shape, multiprocessors: backend.multiprocessors)
+        let name = CUDAKernelSource.softmaxKernelName(log: log, input.dtype, shape)
+        let arguments: [CUDAKernelArgument] = [
+            .value(Int64(outer)), .value(Int64(inner)), .address(input.deviceAddress), .address(output.deviceAddress),
+        ]
+        do throws(CUDAError) {
+            try backend.launch(name, in: CUDAKernelSource.module(.reduce, input.dtype), blocks: blocks, arguments)
+        } catch {
+            reportError("\(name) failed on \(output.device): \(error)")
+        }
+    }
+
     /// Elements from which one row (a whole-tensor reduction) is split across many blocks: a
     /// block per row would leave all but one multiprocessor idle.
     static let splitReductionThreshold = 1 << 17
