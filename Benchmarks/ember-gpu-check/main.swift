@@ -202,6 +202,8 @@ do {
     timings["hgemm 4096"] = time(iterations: 20) { _ = halfA.mm(halfB) }
     let batch = Tensor.randn([64, 256, 256], device: gpu), batchOther = Tensor.randn([64, 256, 256], device: gpu)
     timings["bmm 64x256x256"] = time(iterations: 20) { _ = batch.bmm(batchOther) }
+    let logits = Tensor.randn([4096, 1000], device: gpu)
+    timings["softmax 4096x1000"] = time(iterations: 20) { _ = logits.softmax(dim: 1) }
     let big = Tensor.randn([1 << 28], device: gpu), other = Tensor.randn([1 << 28], device: gpu)
     timings["add 256M"] = time(iterations: 5) { _ = big + other }
     timings["copy_ 256M"] = time(iterations: 5) { big.copy_(other) }
@@ -210,6 +212,7 @@ print("seed autograd step: \(String(format: "%.1f", timings["seed autograd step"
 print("sgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["sgemm 4096"]! / 1e12)) TFLOP/s")
 print("hgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["hgemm 4096"]! / 1e12)) TFLOP/s")
 print("bmm 64x256x256: \(String(format: "%.1f", 2 * 64 * pow(256.0, 3) / timings["bmm 64x256x256"]! / 1e12)) TFLOP/s")
+print("softmax 4096x1000: \(String(format: "%.0f", 2 * 4 * 4096 * 1000 / timings["softmax 4096x1000"]! / 1e9)) GB/s")
 print("add 256M: \(String(format: "%.0f", 3 * 4 * Double(1 << 28) / timings["add 256M"]! / 1e9)) GB/s")
 print("copy_ 256M: \(String(format: "%.0f", 2 * 4 * Double(1 << 28) / timings["copy_ 256M"]! / 1e9)) GB/s")
 
