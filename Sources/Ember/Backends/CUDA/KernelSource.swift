@@ -212,15 +212,21 @@ enum CUDAKernelSource {
     }
 
     /// `ember_where_float32_strided`.
-    static func whereKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_where_\(dtype.rawValue)_\(indexing.rawValue)" }
+    static func whereKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String {
+        "ember_where_\(dtype.rawValue)_\(indexing.rawValue)"
+    }
 
     /// `ember_fill_float32_contiguous`.
-    static func fillKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String { "ember_fill_\(dtype.rawValue)_\(indexing.rawValue)" }
+    static func fillKernelName(_ dtype: DType, _ indexing: CUDAIndexing) -> String {
+        "ember_fill_\(dtype.rawValue)_\(indexing.rawValue)"
+    }
 
     /// `ember_cast_float32_to_int64_strided`; a cast to the same dtype is a bit-exact copy,
     /// `ember_copy_float32_strided`.
     static func castKernelName(from source: DType, to target: DType, _ indexing: CUDAIndexing) -> String {
-        source == target ? "ember_copy_\(source.rawValue)_\(indexing.rawValue)" : "ember_cast_\(source.rawValue)_to_\(target.rawValue)_\(indexing.rawValue)"
+        source == target
+            ? "ember_copy_\(source.rawValue)_\(indexing.rawValue)"
+            : "ember_cast_\(source.rawValue)_to_\(target.rawValue)_\(indexing.rawValue)"
     }
 
     /// `ember_reduce_sum_float32_block`.
@@ -252,8 +258,8 @@ enum CUDAKernelSource {
     static func module(_ family: CUDAKernelFamily, _ dtype: DType) -> CUDAKernelModule {
         // allModules is family-major, a module per dtype in DType.allCases order; no strings
         // or hashing, since every launch asks.
-        let familyIndex = CUDAKernelFamily.allCases.firstIndex(of: family)!, dtypeIndex = DType.allCases.firstIndex(of: dtype)!
-        return allModules[familyIndex * DType.allCases.count + dtypeIndex]
+        let familyIndex = CUDAKernelFamily.allCases.firstIndex(of: family)!
+        return allModules[familyIndex * DType.allCases.count + DType.allCases.firstIndex(of: dtype)!]
     }
 
     /// The number of kernels across all modules.
