@@ -321,14 +321,19 @@ struct CUDATensorTests {
             #expect(actual.device == Self.gpu, "\(name)")
             #expect(Self.close(actual, expected), "\(name): \(actual) against \(expected)")
         }
-        // scatter_add with repeated indices: atomic adds for float32/float64/int32/int64, the
-        // host for the others; and gather's gradient, which is a scatter_add.
+        // scatter_add with repeated indices, on the GPU for every dtype but bool (atomic adds,
+        // compare-and-swap loops for the 16- and 8-bit ones; integers wrap), the CPU's values;
+        // and gather's gradient, which is a scatter_add.
         let repeated = Tensor([0, 2, 0, 2, 2, 1, 0, 0] as [Int64], shape: [4, 2])
-        for dtype in [DType.float32, .float64, .int64, .int32, .float16] {
-            let base = Tensor.zeros([4, 3], dtype: dtype), src = (x[0..., 0..<2] * 10).to(dtype)
+        for dtype in DType.allCases {
+            let base = (Tensor.arange(0, 12).reshape([4, 3]) * 60).to(dtype), src = (x[0..., 0..<2] * 100).to(dtype)
             let expected = base.scatterAdd(dim: 1, index: repeated, src: src)
-            let actual = base.cuda().scatterAdd(dim: 1, index: repeated.cuda(), src: src.cuda())
-            #expect(Self.close(actual, expected, tolerance: dtype == .float16 ? 1e-3 : 1e-6), "scatter_add \(dtype)")
+            var actual = Tensor.zeros([])
+            let work = EmulatedCUDA.recordingWork { actual = base.cuda().scatterAdd(dim: 1, index: repeated.cuda(), src: src.cuda()) }
+            #expect(Self.close(actual, expected, tolerance: 0), "scatter_add \(dtype): \(actual) against \(expected)")
+            // The index comes to the host to be checked, as on the CPU; the values stay.
+            #expect(work.contains(CUDAKernelSource.scatterAddKernelName(dtype)) == (dtype != .bool), "scatter_add \(dtype): \(work)")
+            #expect(work.filter { $0 == "device→host" }.count == (dtype == .bool ? 4 : 1), "scatter_add \(dtype): \(work)")
         }
         let source = x.cuda()
         source.requiresGrad = true

@@ -240,6 +240,11 @@ final class HostKernelModule: @unchecked Sendable {
         inline double rsqrt(double x) { return 1.0 / sqrt(x); }
         // Blocks run one thread at a time, so an atomic add is a plain one.
         template <typename T> inline T atomicAdd(T* address, T value) { const T old = *address; *address = old + value; return old; }
+        inline unsigned int atomicCAS(unsigned int* address, unsigned int compare, unsigned int value) {
+          const unsigned int old = *address;
+          if (old == compare) *address = value;
+          return old;
+        }
         inline _Float16 ember_host_half(unsigned short bits) { _Float16 h; memcpy(&h, &bits, 2); return h; }
         inline unsigned short ember_host_half_bits(_Float16 h) { unsigned short bits; memcpy(&bits, &h, 2); return bits; }
 

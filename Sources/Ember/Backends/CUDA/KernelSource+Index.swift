@@ -9,9 +9,11 @@ extension CUDAKernelSource {
     /// `ember_scatter_add_float32`.
     static func scatterAddKernelName(_ dtype: DType) -> String { "ember_scatter_add_\(dtype.rawValue)" }
 
-    /// The dtypes with hardware atomic adds, which `scatter_add` needs where indices repeat:
-    /// int64 adds as unsigned 64-bit (the same two's-complement bits, wrapping as the CPU does).
-    static func hasAtomicAdd(_ dtype: DType) -> Bool { [.float32, .float64, .int32, .int64].contains(dtype) }
+    /// The dtypes `scatter_add` has a kernel for, adding atomically where indices repeat: the
+    /// hardware's adds for float32, float64, int32 and int64 (as unsigned 64-bit: the same
+    /// two's-complement bits, wrapping as the CPU does), a compare-and-swap loop on the 32-bit
+    /// word around the element for the 16- and 8-bit dtypes. bool stays on the host.
+    static func hasAtomicAdd(_ dtype: DType) -> Bool { dtype != .bool }
 
     /// `target[base(i) + index[i]·axis_stride] += source[i]`, atomically.
     static func scatterAddKernel(_ dtype: DType) -> (name: String, source: String) {
@@ -20,10 +22,21 @@ extension CUDAKernelSource {
         return gridStrideKernel(
             name: scatterAddKernelName(dtype), indexing: .strided, operands: operands, extra: ["long long axis_stride"]
         ) { at in
-            let element = "target[\(at(0)) + index[\(at(1))] * axis_stride]"
+            let element = "target[\(at(0)) + index[\(at(1))] * axis_stride]", value = "source[\(at(2))]"
+            // The narrow dtypes' sums, from the element's bits to the new bits: in float,
+            // rounded once, for the half types; wrapping for the integers, as on the CPU.
+            let narrowSum: String? =
+                switch dtype {
+                case .float16, .bfloat16:
+                    "\(storage) h; h.bits = (unsigned short)bits; return (unsigned int)\(dtype.cudaStore("ember_compute(h) + ember_compute(\(value))")).bits;"
+                case .int16, .int8, .uint8:
+                    "return (unsigned int)(\(dtype == .int16 ? "unsigned short" : "unsigned char"))((\(storage))bits + \(value));"
+                default: nil
+                }
+            if let narrowSum { return "    ember_atomic_narrow(&\(element), [&](unsigned int bits) { \(narrowSum) });" }
             return dtype == .int64
-                ? "    atomicAdd((unsigned long long*)&\(element), (unsigned long long)source[\(at(2))]);"
-                : "    atomicAdd(&\(element), source[\(at(2))]);"
+                ? "    atomicAdd((unsigned long long*)&\(element), (unsigned long long)\(value));"
+                : "    atomicAdd(&\(element), \(value));"
         }
     }
 

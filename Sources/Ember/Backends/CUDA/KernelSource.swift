@@ -649,6 +649,21 @@ enum CUDAKernelSource {
           return b;
         }
 
+        // An atomic update of a 16- or 8-bit element: a compare-and-swap loop on the aligned 32-bit
+        // word that holds it (allocations are padded past their end, so the word is always
+        // there). `update` maps the element's bits to its new bits.
+        template <typename T, typename F> __device__ __forceinline__ void ember_atomic_narrow(T* address, F update) {
+          unsigned int* word = (unsigned int*)((unsigned long long)address & ~3ull);
+          const unsigned int shift = (unsigned int)((unsigned long long)address & 3ull) * 8u;
+          const unsigned int mask = (sizeof(T) == 1 ? 0xFFu : 0xFFFFu) << shift;
+          unsigned int old = *word, assumed;
+          do {
+            assumed = old;
+            const unsigned int bits = update((assumed & mask) >> shift);
+            old = atomicCAS(word, assumed, (assumed & ~mask) | ((bits << shift) & mask));
+          } while (assumed != old);
+        }
+
         // A stored element as the type kernels compute in.
         __device__ __forceinline__ float ember_compute(ember_half v) { return ember_half_to_float(v); }
         __device__ __forceinline__ float ember_compute(ember_bf16 v) { return ember_bf16_to_float(v); }
