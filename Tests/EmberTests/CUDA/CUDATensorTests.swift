@@ -172,8 +172,9 @@ struct CUDATensorTests {
         #expect(Self.close(values, cpuValues) && indices.cpu().toArray(as: Int64.self) == cpuIndices.toArray(as: Int64.self))
         #expect(g.argmin(dim: 0).cpu().toArray(as: Int64.self) == x.argmin(dim: 0).toArray(as: Int64.self))
         #expect(Self.close(g.amax(dim: 0), x.amax(dim: 0)))
-        // Long rows are split across blocks and finished on the host: the same values, and the
-        // first index of the extremum (planted twice, in the whole chunks and in the tail).
+        // Long rows are split across blocks, and the partials reduced in one more launch: the
+        // same values, and the first index of the extremum (planted twice, in the whole chunks
+        // and in the tail).
         let long = Self.sample(Tensor.splitReductionThreshold + 12_345, seed: 14)
         long[1000] = Tensor(50.0)
         long[long.numel - 3] = Tensor(50.0)
@@ -184,6 +185,11 @@ struct CUDATensorTests {
         #expect(Self.close(gLong.to(.float16).sum(), long.to(.float16).sum(), tolerance: 1e-3))
         #expect(Self.close(gLong.max(), long.max()) && Self.close(gLong.min(), long.min()))
         #expect(gLong.argmax().item() == 1000 && gLong.argmin().item() == 77)
+        // Nothing comes back to the host until asked for: the host never waits on the GPU.
+        for reduce in [{ _ = gLong.sum() }, { _ = gLong.max(dim: 0) }, { _ = gLong.to(.float16).sum() }] as [() -> Void] {
+            let work = EmulatedCUDA.recordingWork(reduce)
+            #expect(!work.contains("device→host"), "\(work)")
+        }
         let tailPeak = long.clone()
         tailPeak[1000] = Tensor(0.0)
         #expect(tailPeak.cuda().argmax().item() == Double(long.numel - 3))

@@ -212,9 +212,9 @@ extension Tensor {
     /// Elements each block reduces in a split reduction.
     static let splitReductionChunk = 1 << 14
 
-    /// Reduces one long contiguous row in chunks, a block each, then the few partial results on
-    /// the host: sums add the partials in double as the CPU does, maxima keep the first best
-    /// chunk so that the index is the first of equals (and the first NaN) over the whole row.
+    /// Reduces one long contiguous row in chunks, a block each, then the few partial results in
+    /// one more launch: sums add the partials in double as the CPU does, maxima keep the first
+    /// best chunk so that the index is the first of equals (and the first NaN) over the whole row.
     private static func launchSplitReduction(_ reduction: CUDAReduction, _ row: Tensor, values: Tensor, indices: Tensor?) {
         let device = values.device, count = row.numel, chunk = splitReductionChunk
         let (whole, tail) = (count / chunk, count % chunk)
@@ -233,18 +233,24 @@ extension Tensor {
                 values: partialValues, indices: partialIndices)
             partials.append((partialValues, partialIndices))
         }
-        let hostValues = Tensor.cat(partials.map { $0.values.copied(to: .cpu) })
-        switch reduction {
-        case .sum: values.copyElements(from: hostValues.sum(dtype: values.dtype))
-        case .prod: values.copyElements(from: hostValues.prod(dtype: values.dtype))
-        case .max, .min:
-            let (best, position) = reduction == .max ? hostValues.max(dim: 0) : hostValues.min(dim: 0)
-            values.copyElements(from: best)
-            guard let indices else { return }
-            // Partial p (whole chunks first, then the tail) starts at element p·chunk.
-            let winner = Int(position.item(as: Int64.self))
-            let localIndices = Tensor.cat(partials.map { $0.indices!.copied(to: .cpu) }).toArray(as: Int64.self)
-            indices.copyElements(from: Tensor(Int64(winner * chunk) + localIndices[winner]))
+        // The partials are reduced on the GPU too, so that the host never waits for the result.
+        noGrad {
+            let partialValues = Tensor.cat(partials.map(\.values))
+            switch reduction {
+            case .sum: values.copyElements(from: partialValues.sum(dtype: values.dtype))
+            case .prod: values.copyElements(from: partialValues.prod(dtype: values.dtype))
+            case .max, .min:
+                let (best, winner) = reduction == .max ? partialValues.max(dim: 0) : partialValues.min(dim: 0)
+                values.copyElements(from: best)
+                guard let indices else { return }
+                // Partial p (whole chunks first, then the tail) starts at element p·chunk. The
+                // winner is in range by construction: gathered without `gather`'s host check.
+                let local = Tensor(uninitializedShape: [1], dtype: .int64, device: device)
+                launchIndex(
+                    gathering: true, axis: 0, index: winner.reshape([1]), output: local,
+                    source: Tensor.cat(partials.map { $0.indices! }))
+                indices.copyElements(from: winner * chunk + local.reshape([]))
+            }
         }
     }
 }
