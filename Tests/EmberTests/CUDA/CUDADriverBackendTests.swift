@@ -88,6 +88,33 @@ struct CUDADriverBackendTests {
         #expect(gpu.memoryReserved == cached, "the cached blocks are reused")
     }
 
+    /// Each product is one cuBLAS call of the right kind (a batch strided-batched, half types
+    /// through the Ex entry points), and the caching allocator asks the driver for memory once
+    /// per size, then reuses it: counted by the fake driver on a device no other test uses.
+    @Test func productsAndAllocationsMakeTheExpectedDriverCalls() throws {
+        let gpu = try FakeCUDALibrary.device(4)
+        let calls = { (name: String) in try FakeCUDALibrary.count(name, on: gpu) }
+        let a = Self.sample(3, 8, 5, seed: 21).to(gpu), b = Self.sample(3, 5, 4, seed: 22).to(gpu)
+        let (halfA, halfB) = (a.to(.float16), b.to(.float16))
+        let expectedCalls: [(String, () -> Void)] = [
+            ("cublasSgemm_v2", { _ = a[0].mm(b[0]) }),
+            ("cublasSgemmStridedBatched", { _ = a.bmm(b) }),
+            ("cublasDgemmStridedBatched", { _ = a.to(.float64).bmm(b.to(.float64)) }),
+            ("cublasGemmEx", { _ = halfA[1].mm(halfB[1]) }),
+            ("cublasGemmStridedBatchedEx", { _ = halfA.bmm(halfB) }),
+        ]
+        for (name, product) in expectedCalls {
+            let before = try calls(name)
+            product()
+            #expect(try calls(name) == before + 1, "\(name)")
+        }
+        _ = Tensor.zeros([1000], device: gpu)
+        let (allocations, frees) = (try calls("cuMemAlloc_v2"), try calls("cuMemFree_v2"))
+        for _ in 0..<10 { _ = Tensor.zeros([1000], device: gpu) }
+        #expect(try calls("cuMemAlloc_v2") == allocations, "freed blocks are reused, not allocated again")
+        #expect(try calls("cuMemFree_v2") == frees)
+    }
+
     /// A sticky error (an illegal address in a kernel) poisons the device: that op reports the
     /// driver's error by name, and every later use says the device is unusable and why.
     @Test func aStickyErrorMakesTheDeviceRefuseWork() throws {

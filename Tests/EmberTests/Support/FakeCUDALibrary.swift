@@ -50,7 +50,8 @@ enum FakeCUDALibrary {
     private static let backends = Mutex<[Int: CUDADriverBackend]>([:])
 
     /// `cuda:index` through `CUDADriverBackend` on the fake libraries, installed for the process
-    /// (devices 1 to 3; `cuda:0` is the emulated GPU).
+    /// (devices 1 to 5; `cuda:0` is the emulated GPU). Tests that count calls use a device of
+    /// their own.
     static func device(_ index: Int) throws -> Device {
         let library = try opened.get()
         try backends.withLock { backends in
@@ -69,9 +70,10 @@ enum FakeCUDALibrary {
         try opened.get().require(name, as: (@convention(c) (Int32) -> Void).self)(value)
     }
 
-    /// The fake's call counters (`ember_fake_count("cuLaunchKernel")`).
-    static func count(_ call: String) throws -> Int {
-        Int(try opened.get().require("ember_fake_count", as: (@convention(c) (UnsafePointer<CChar>) -> Int64).self)(call))
+    /// How many times `call` (`cuMemAlloc_v2`, `cublasGemmEx`) ran on `device`.
+    static func count(_ call: String, on device: Device) throws -> Int {
+        let counter = try opened.get().require("ember_fake_count", as: (@convention(c) (UnsafePointer<CChar>, Int32) -> Int64).self)
+        return Int(counter(call, Int32(device.index)))
     }
 
     /// The image of a module is its name: the fake driver runs the host build of that module.
@@ -98,7 +100,7 @@ enum FakeCUDALibrary {
         typedef int CUdevice;
         typedef void (*launch_hook)(const char *module, const char *kernel, unsigned blocks, void **parameters);
 
-        enum { kDevices = 4, kMultiprocessors = 4 };
+        enum { kDevices = 6, kMultiprocessors = 4 };
         enum { SUCCESS = 0, INVALID_VALUE = 1, INVALID_CONTEXT = 201, INVALID_HANDLE = 400, NOT_FOUND = 500 };
 
         struct Device { bool retained = false; int sticky = 0; void *stream = nullptr; };
@@ -110,7 +112,11 @@ enum FakeCUDALibrary {
         static std::mutex counts_lock;
         static std::map<std::string, long long> counts;
 
-        static void tally(const char *call) { std::lock_guard<std::mutex> guard(counts_lock); counts[call] += 1; }
+        // Calls counted per device (the one current on the calling thread).
+        static void tally(const char *call) {
+          std::lock_guard<std::mutex> guard(counts_lock);
+          counts[std::string(call) + "@" + std::to_string(current ? int(current - contexts) : -1)] += 1;
+        }
         static Device *current_device() { return current ? &devices[current - contexts] : nullptr; }
         // Every call that works on a device: a current context, and no earlier sticky error.
         #define IN_CONTEXT(call) tally(call); Device *device = current_device(); \
@@ -122,7 +128,10 @@ enum FakeCUDALibrary {
         extern "C" {
         void ember_fake_set_launch_hook(launch_hook h) { hook = h; }
         void ember_fake_fail_next_launch(int code) { fail_next_launch = code; }
-        long long ember_fake_count(const char *call) { std::lock_guard<std::mutex> guard(counts_lock); return counts[call]; }
+        long long ember_fake_count(const char *call, int device) {
+          std::lock_guard<std::mutex> guard(counts_lock);
+          return counts[std::string(call) + "@" + std::to_string(device)];
+        }
 
         CUresult cuInit(unsigned flags) { return flags == 0 ? SUCCESS : INVALID_VALUE; }
         CUresult cuDriverGetVersion(int *version) { *version = 13000; return SUCCESS; }
