@@ -6,8 +6,9 @@
 // 1. Every op family on cuda:0 against the CPU on fresh random inputs: odd sizes, transposed
 //    and broadcast operands, every dtype the op has, into poisoned memory (EMBER_CUDA_POISON).
 // 2. The three seed programs on cuda:0 from the CPU's weights: losses must track the CPU's.
-// 3. Timings (seed autograd step, sgemm 4096, elementwise add on 256M elements), printed and
-//    written as JSON for Benchmarks/gpu_compare.py to set beside PyTorch's.
+// 3. Timings (seed autograd step, sgemm and hgemm 4096, bmm, softmax, add and copy on 256M
+//    elements), printed and written as JSON for Benchmarks/gpu_compare.py to set beside PyTorch's.
+// An op that fails is reported as a failure and the run goes on, so one run shows everything.
 import Ember
 import Foundation
 
@@ -20,22 +21,40 @@ guard Device.isCUDAAvailable else {
     exit(2)
 }
 print(Device.cudaDiagnostics)
-let compileStart = Date()
-let kernelCount = gpu.compileKernels()
-print("compiled \(kernelCount) kernels in \(String(format: "%.1f", Date().timeIntervalSince(compileStart))) s (NVRTC, all cores; cached on disk after)")
 
 var failures: [String] = []
 var checks = 0
 
+// Every kernel at once, on all cores; a module that fails to compile is reported here and
+// again by the ops that need it, while the rest of the check goes on.
+let compileStart = Date()
+do {
+    let kernelCount = try withErrorChecking { gpu.compileKernels() }
+    print("compiled \(kernelCount) kernels in \(String(format: "%.1f", Date().timeIntervalSince(compileStart))) s (NVRTC, all cores; cached on disk after)")
+} catch {
+    failures.append("compiling the kernels: \(error)")
+    print("compiling the kernels failed: \(error)")
+}
+
 /// Compares a GPU result with the CPU's: same shape and dtype, values within `tolerance`
-/// relative (0: exact, NaN equal to NaN).
-@MainActor func check(_ name: String, _ gpuResult: Tensor, _ cpuResult: Tensor, tolerance: Double = 0) {
+/// relative (0: exact, NaN equal to NaN). An op that fails is recorded as a failure, with its
+/// message, and the check goes on (a real GPU's first run must report everything it can).
+@MainActor func check(_ name: String, _ gpuResult: @autoclosure () -> Tensor, _ cpuResult: @autoclosure () -> Tensor, tolerance: Double = 0) {
     checks += 1
+    let compared: (Tensor, Tensor, [Double], [Double])
+    do {
+        compared = try withErrorChecking {
+            let (gpuResult, cpuResult) = (gpuResult(), cpuResult())
+            return (gpuResult, cpuResult, gpuResult.cpu().toArray(as: Double.self), cpuResult.toArray(as: Double.self))
+        }
+    } catch {
+        return failures.append("\(name): \(error)")
+    }
+    let (gpuResult, cpuResult, actual, expected) = compared
     guard gpuResult.device == gpu else { return failures.append("\(name): result on \(gpuResult.device)") }
     guard gpuResult.shape == cpuResult.shape, gpuResult.dtype == cpuResult.dtype else {
         return failures.append("\(name): \(gpuResult.dtype)\(gpuResult.shape) against \(cpuResult.dtype)\(cpuResult.shape)")
     }
-    let (actual, expected) = (gpuResult.cpu().toArray(as: Double.self), cpuResult.toArray(as: Double.self))
     for (index, (a, e)) in zip(actual, expected).enumerated() {
         let same = a == e || (a.isNaN && e.isNaN) || abs(a - e) <= tolerance * max(1, abs(e))
         if !same { return failures.append("\(name): [\(index)] \(a) against the CPU's \(e)") }
@@ -111,15 +130,19 @@ for dtype in [DType.float32, .float64, .float16, .bfloat16] {
 }
 do {
     // Random fills: the same seed gives the same numbers, and they have the right moments.
-    let first = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
-    let again = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
-    check("randn is reproducible", first, again.cpu())
-    let (mean, std) = (first.mean().item(), first.std().item())
-    checks += 1
-    if abs(mean) > 0.01 || abs(std - 1) > 0.01 { failures.append("randn: mean \(mean), std \(std)") }
-    let uniform = Tensor.rand([1 << 20], device: gpu)
-    checks += 1
-    if uniform.min().item() < 0 || uniform.max().item() >= 1 { failures.append("rand left [0, 1)") }
+    try withErrorChecking {
+        let first = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
+        let again = Tensor.randn([1 << 20], device: gpu, generator: Generator(seed: 1, device: gpu))
+        check("randn is reproducible", first, again.cpu())
+        let (mean, std) = (first.mean().item(), first.std().item())
+        checks += 1
+        if abs(mean) > 0.01 || abs(std - 1) > 0.01 { failures.append("randn: mean \(mean), std \(std)") }
+        let uniform = Tensor.rand([1 << 20], device: gpu)
+        checks += 1
+        if uniform.min().item() < 0 || uniform.max().item() >= 1 { failures.append("rand left [0, 1)") }
+    }
+} catch {
+    failures.append("random fills: \(error)")
 }
 print("ops: \(checks - failures.count) of \(checks) checks match the CPU")
 for failure in failures.prefix(40) { print("  FAIL \(failure)") }
@@ -161,7 +184,11 @@ let seedWeights = [[64, 1000], [64, 10], [1000, 100], [100, 10]].map { Tensor.ra
 var seedsTrack = true
 for program in ["manual", "autograd"] {
     let cpu = seedLosses(program, on: .cpu, steps: 100, weights: seedWeights)
-    let cuda = seedLosses(program, on: gpu, steps: 100, weights: seedWeights)
+    guard let cuda = try? withErrorChecking({ seedLosses(program, on: gpu, steps: 100, weights: seedWeights) }) else {
+        seedsTrack = false
+        print("seed \(program) on \(gpu): FAIL, an op failed (see the op checks above)")
+        continue
+    }
     let worst = zip(cpu, cuda).map { abs($0 - $1) / max(abs($0), 1e-30) }.max() ?? 0
     let tracks = worst < 1e-4
     seedsTrack = seedsTrack && tracks
@@ -185,10 +212,18 @@ for program in ["manual", "autograd"] {
 }
 
 var timings: [String: Double] = [:]
+/// Times `body` as `name`; an op that fails is recorded, and the other timings go on.
+@MainActor func timing(_ name: String, iterations: Int, _ body: () -> Void) {
+    do {
+        timings[name] = try withErrorChecking { time(iterations: iterations, body) }
+    } catch {
+        failures.append("timing \(name): \(error)")
+    }
+}
 do {
     let x = Tensor.randn([64, 1000], device: gpu), y = Tensor.randn([64, 10], device: gpu)
     let w1 = Tensor.randn([1000, 100], device: gpu, requiresGrad: true), w2 = Tensor.randn([100, 10], device: gpu, requiresGrad: true)
-    timings["seed autograd step"] = time(iterations: 50) {
+    timing("seed autograd step", iterations: 50) {
         let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
         loss.backward()
         w1.data -= 1e-6 * w1.grad!.data
@@ -197,24 +232,32 @@ do {
         w2.grad!.data.zero_()
     }
     let a = Tensor.randn([4096, 4096], device: gpu), b = Tensor.randn([4096, 4096], device: gpu)
-    timings["sgemm 4096"] = time(iterations: 10) { _ = a.mm(b) }
+    timing("sgemm 4096", iterations: 10) { _ = a.mm(b) }
     let (halfA, halfB) = (a.to(.float16), b.to(.float16))
-    timings["hgemm 4096"] = time(iterations: 20) { _ = halfA.mm(halfB) }
+    timing("hgemm 4096", iterations: 20) { _ = halfA.mm(halfB) }
     let batch = Tensor.randn([64, 256, 256], device: gpu), batchOther = Tensor.randn([64, 256, 256], device: gpu)
-    timings["bmm 64x256x256"] = time(iterations: 20) { _ = batch.bmm(batchOther) }
+    timing("bmm 64x256x256", iterations: 20) { _ = batch.bmm(batchOther) }
     let logits = Tensor.randn([4096, 1000], device: gpu)
-    timings["softmax 4096x1000"] = time(iterations: 20) { _ = logits.softmax(dim: 1) }
+    timing("softmax 4096x1000", iterations: 20) { _ = logits.softmax(dim: 1) }
     let big = Tensor.randn([1 << 28], device: gpu), other = Tensor.randn([1 << 28], device: gpu)
-    timings["add 256M"] = time(iterations: 5) { _ = big + other }
-    timings["copy_ 256M"] = time(iterations: 5) { big.copy_(other) }
+    timing("add 256M", iterations: 5) { _ = big + other }
+    timing("copy_ 256M", iterations: 5) { big.copy_(other) }
 }
-print("seed autograd step: \(String(format: "%.1f", timings["seed autograd step"]! * 1e6)) µs")
-print("sgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["sgemm 4096"]! / 1e12)) TFLOP/s")
-print("hgemm 4096: \(String(format: "%.1f", 2 * pow(4096.0, 3) / timings["hgemm 4096"]! / 1e12)) TFLOP/s")
-print("bmm 64x256x256: \(String(format: "%.1f", 2 * 64 * pow(256.0, 3) / timings["bmm 64x256x256"]! / 1e12)) TFLOP/s")
-print("softmax 4096x1000: \(String(format: "%.0f", 2 * 4 * 4096 * 1000 / timings["softmax 4096x1000"]! / 1e9)) GB/s")
-print("add 256M: \(String(format: "%.0f", 3 * 4 * Double(1 << 28) / timings["add 256M"]! / 1e9)) GB/s")
-print("copy_ 256M: \(String(format: "%.0f", 2 * 4 * Double(1 << 28) / timings["copy_ 256M"]! / 1e9)) GB/s")
+// Each case's work per run, to print throughput: (amount, unit, scale).
+let work: [(String, Double, String, Double)] = [
+    ("seed autograd step", 0, "", 1), ("sgemm 4096", 2 * pow(4096.0, 3), "TFLOP/s", 1e12),
+    ("hgemm 4096", 2 * pow(4096.0, 3), "TFLOP/s", 1e12), ("bmm 64x256x256", 2 * 64 * pow(256.0, 3), "TFLOP/s", 1e12),
+    ("softmax 4096x1000", 2 * 4 * 4096 * 1000, "GB/s", 1e9), ("add 256M", 3 * 4 * Double(1 << 28), "GB/s", 1e9),
+    ("copy_ 256M", 2 * 4 * Double(1 << 28), "GB/s", 1e9),
+]
+for (name, amount, unit, scale) in work {
+    guard let seconds = timings[name] else {
+        print("\(name): FAIL")
+        continue
+    }
+    let rate = amount > 0 ? ", " + String(format: "%.1f", amount / seconds / scale) + " " + unit : ""
+    print("\(name): \(String(format: "%.1f", seconds * 1e6)) µs\(rate)")
+}
 
 if let index = CommandLine.arguments.firstIndex(of: "--json"), index + 1 < CommandLine.arguments.count {
     let report: [String: Any] = ["timings": timings, "checks": checks, "failures": failures, "seedsTrack": seedsTrack]
