@@ -350,31 +350,25 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
         let pointer = { (operand: CUDAMatrixProduct.Operand) in UnsafeMutableRawPointer(bitPattern: UInt(operand.address)) }
         let (lda, ldb, ldc) = (Int32(a.leading), Int32(b.leading), Int32(c.leading))
         let (strideA, strideB, strideC) = (Int64(a.stride), Int64(b.stride), Int64(c.stride))
+        // float32 and float64: the S and D entry points, alike but for the scalars' type.
+        func standard<Scalar: BinaryFloatingPoint & BitwiseCopyable>(
+            _ type: Scalar.Type, _ single: CUBLASAPI.Gemm, _ batched: CUBLASAPI.GemmStridedBatched, _ letter: String
+        ) throws(CUDAError) {
+            var (one, zero): (Scalar, Scalar) = (1, 0)
+            if batch == 1 {
+                try api.check(
+                    single(handle, opB, opA, n, m, k, &one, pointer(b), ldb, pointer(a), lda, &zero, pointer(c), ldc),
+                    "cublas\(letter)gemm_v2")
+            } else {
+                try api.check(
+                    batched(
+                        handle, opB, opA, n, m, k, &one, pointer(b), ldb, strideB, pointer(a), lda, strideA, &zero, pointer(c),
+                        ldc, strideC, batch), "cublas\(letter)gemmStridedBatched")
+            }
+        }
         switch product.dtype {
-        case .float64:
-            var (one, zero) = (1.0, 0.0)
-            if batch == 1 {
-                try api.check(
-                    api.cublasDgemm(handle, opB, opA, n, m, k, &one, pointer(b), ldb, pointer(a), lda, &zero, pointer(c), ldc),
-                    "cublasDgemm_v2")
-            } else {
-                try api.check(
-                    api.cublasDgemmStridedBatched(
-                        handle, opB, opA, n, m, k, &one, pointer(b), ldb, strideB, pointer(a), lda, strideA, &zero, pointer(c),
-                        ldc, strideC, batch), "cublasDgemmStridedBatched")
-            }
-        case .float32:
-            var (one, zero): (Float, Float) = (1, 0)
-            if batch == 1 {
-                try api.check(
-                    api.cublasSgemm(handle, opB, opA, n, m, k, &one, pointer(b), ldb, pointer(a), lda, &zero, pointer(c), ldc),
-                    "cublasSgemm_v2")
-            } else {
-                try api.check(
-                    api.cublasSgemmStridedBatched(
-                        handle, opB, opA, n, m, k, &one, pointer(b), ldb, strideB, pointer(a), lda, strideA, &zero, pointer(c),
-                        ldc, strideC, batch), "cublasSgemmStridedBatched")
-            }
+        case .float64: try standard(Double.self, api.cublasDgemm, api.cublasDgemmStridedBatched, "D")
+        case .float32: try standard(Float.self, api.cublasSgemm, api.cublasSgemmStridedBatched, "S")
         default:
             // float16 and bfloat16 (CUDA_R_16F, CUDA_R_16BF) on tensor cores, adding in float32
             // (CUBLAS_COMPUTE_32F) with cuBLAS's default algorithm.
