@@ -1153,6 +1153,7 @@ def record_grads():
     G.add("clamp_min_tensor_ties", "clamp_min", "torch.clamp_min(a, b)",
           [D([-1.0, 1.0, 0.0, 0.5]), D([0.0, 0.0, 0.0, 1.0])])
     G.add("clamp_max_tensor_broadcast", "clamp_max", "torch.clamp_max(a, b)", [r(3, 4), D([0.0, 0.5, -0.5, 0.0])])
+    G.add("clamp_min_tensor_broadcast", "clamp_min", "torch.clamp_min(a, b)", [r(3, 4), r(3, 1)])
     return G.cases
 
 
