@@ -171,16 +171,35 @@ extension Tensor {
         if layout.outer == 1 && layout.inner >= splitReductionThreshold {
             return launchSplitReduction(reduction, layout.input, values: values, indices: indices)
         }
-        let backend = values.cudaBackend
-        let shape = CUDALaunchGeometry.reductionShape(outer: layout.outer, inner: layout.inner, multiprocessors: backend.multiprocessors)
-        let blocks = CUDALaunchGeometry.reductionBlocks(outer: layout.outer, shape: shape, multiprocessors: backend.multiprocessors)
-        var arguments: [CUDAKernelArgument] = [
-            .value(Int64(layout.outer)), .value(Int64(layout.inner)), .address(input.deviceAddress), .address(values.deviceAddress),
-        ]
-        if reduction == .max || reduction == .min { arguments.append(.address(indices?.deviceAddress ?? 0)) }
-        let name = CUDAKernelSource.reduceKernelName(reduction, dtype, shape)
+        var outputs = [values.deviceAddress]
+        if reduction == .max || reduction == .min { outputs.append(indices?.deviceAddress ?? 0) }
+        launchRows(outer: layout.outer, inner: layout.inner, input: input, outputs: outputs, on: device) {
+            CUDAKernelSource.reduceKernelName(reduction, dtype, $0)
+        }
+    }
+
+    /// Softmax (or log-softmax) of each row of a contiguous floating GPU tensor's last
+    /// dimension into `output`, one launch for all rows.
+    static func launchSoftmax(_ input: Tensor, into output: Tensor, log: Bool) {
+        let inner = input.shape.last ?? 1
+        launchRows(outer: input.numel / Swift.max(inner, 1), inner: inner, input: input, outputs: [output.deviceAddress], on: output.device) {
+            CUDAKernelSource.softmaxKernelName(log: log, input.dtype, $0)
+        }
+    }
+
+    /// Launches a kernel of the reduce module over `outer` contiguous rows of `inner` elements
+    /// of `input` (a block or a warp per row, whichever suits them), with `outputs` after it.
+    private static func launchRows(
+        outer: Int, inner: Int, input: Tensor, outputs: [CUdeviceptr], on device: Device, _ kernel: (CUDAReductionShape) -> String
+    ) {
+        let backend = CUDARuntime.existingBackend(for: device)
+        let shape = CUDALaunchGeometry.reductionShape(outer: outer, inner: inner, multiprocessors: backend.multiprocessors)
+        let blocks = CUDALaunchGeometry.reductionBlocks(outer: outer, shape: shape, multiprocessors: backend.multiprocessors)
+        let name = kernel(shape)
+        let arguments: [CUDAKernelArgument] =
+            [.value(Int64(outer)), .value(Int64(inner)), .address(input.deviceAddress)] + outputs.map { .address($0) }
         do throws(CUDAError) {
-            try backend.launch(name, in: CUDAKernelSource.module(.reduce, dtype), blocks: blocks, arguments)
+            try backend.launch(name, in: CUDAKernelSource.module(.reduce, input.dtype), blocks: blocks, arguments)
         } catch {
             reportError("\(name) failed on \(device): \(error)")
         }
@@ -188,23 +207,6 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Softmax (or log-softmax) of each row of a contiguous floating GPU tensor's last
-    /// dimension into `output`, one launch for all rows.
-    static func launchSoftmax(_ input: Tensor, into output: Tensor, log: Bool) {
-        let inner = input.shape.last ?? 1, outer = input.numel / Swift.max(inner, 1)
-        let backend = output.cudaBackend
-        let shape = CUDALaunchGeometry.reductionShape(outer: outer, inner: inner, multiprocessors: backend.multiprocessors)
-        let blocks = CUDALaunchGeometry.reductionBlocks(outer: outer, shape: shape, multiprocessors: backend.multiprocessors)
-        let name = CUDAKernelSource.softmaxKernelName(log: log, input.dtype, shape)
-        let arguments: [CUDAKernelArgument] = [
-            .value(Int64(outer)), .value(Int64(inner)), .address(input.deviceAddress), .address(output.deviceAddress),
-        ]
-        do throws(CUDAError) {
-            try backend.launch(name, in: CUDAKernelSource.module(.reduce, input.dtype), blocks: blocks, arguments)
-        } catch {
-            reportError("\(name) failed on \(output.device): \(error)")
-        }
-    }
 
     /// Elements from which one row (a whole-tensor reduction) is split across many blocks: a
     /// block per row would leave all but one multiprocessor idle.
