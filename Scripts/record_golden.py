@@ -736,6 +736,13 @@ def record_forward():
     F.add("tensor_from_int_list", "tensor", "torch.tensor(data)", [], {"data": [[1, 2], [3, 4]]})
     F.add("tensor_from_bool_list", "tensor", "torch.tensor(data)", [], {"data": [True, False]})
     F.add("tensor_from_float_scalar", "tensor", "torch.tensor(data)", [], {"data": 2.5})
+    F.add("index_add_dim0_repeated", "index_add", "torch.index_add(a, dim, index, b)", [mat((3, 4)), mat((3, 4))],
+          {"dim": 0, "index": T([2, 0, 2], "int64")}, note="repeated indices add up")
+    F.add("index_add_dim1_int32", "index_add", "torch.index_add(a, dim, index, b)",
+          [T([[1, 2, 3], [4, 5, 6]], "int64"), T([[10, 20], [30, 40]], "int64")],
+          {"dim": 1, "index": T([2, 0], "int32")})
+    F.add("index_tensor_negative", "index", "a[index]", [mat((4, 3))], {"index": T([-1, 0, -4], "int64")},
+          note="subscripts count negative indices from the end")
     return F.cases
 
 
@@ -869,6 +876,22 @@ ERRORS = [
     ("gather_rank_mismatch", "torch.gather(torch.zeros(2, 2), 1, torch.tensor([0, 1]))"),
     ("index_select_out_of_range", "torch.index_select(torch.zeros(3), 0, torch.tensor([3]))"),
     ("scatter_index_out_of_range", "torch.zeros(3).scatter(0, torch.tensor([5]), 1.0)"),
+    ("index_select_negative_index", "torch.index_select(torch.zeros(3), 0, torch.tensor([-1]))"),
+    ("index_tensor_negative_out_of_range", "torch.zeros(3)[torch.tensor([-4])]"),
+    ("index_put_out_of_range", "t = torch.zeros(3)\nt[torch.tensor([3])] = 1.0"),
+    ("index_add_out_of_range", "torch.zeros(3, 4).index_add(0, torch.tensor([5]), torch.ones(1, 4))"),
+    ("index_add_negative_index", "torch.zeros(3, 4).index_add(0, torch.tensor([-1]), torch.ones(1, 4))"),
+    ("index_add_count_mismatch", "torch.zeros(3, 4).index_add(0, torch.tensor([0, 1]), torch.ones(1, 4))"),
+    ("index_add_dtype_mismatch", "torch.zeros(3, 4).index_add(0, torch.tensor([0]), torch.ones(1, 4, dtype=torch.float64))"),
+    ("index_add_slice_shape", "torch.zeros(3, 4).index_add(0, torch.tensor([0]), torch.ones(1, 3))"),
+    ("index_add_matrix_index", "torch.zeros(3, 4).index_add(0, torch.tensor([[0]]), torch.ones(1, 4))"),
+    ("index_add_float_index", "torch.zeros(3, 4).index_add(0, torch.tensor([0.0]), torch.ones(1, 4))"),
+    ("gather_index_larger_than_self", "torch.zeros(3, 3).gather(1, torch.zeros(4, 2, dtype=torch.long))"),
+    ("scatter_index_larger_than_src",
+     "torch.zeros(3, 3).scatter(1, torch.zeros(2, 2, dtype=torch.long), torch.ones(1, 2))"),
+    ("scatter_value_index_larger_than_self", "torch.zeros(3, 3).scatter(1, torch.zeros(4, 2, dtype=torch.long), 1.0)"),
+    ("scatter_add_src_rank_mismatch",
+     "torch.zeros(3, 3).scatter_add(1, torch.zeros(2, 2, dtype=torch.long), torch.ones(2, 2, 2))"),
     ("expand_invalid", "torch.zeros(2, 3).expand(4, 3)"),
     ("expand_fewer_dims", "torch.zeros(2, 3).expand(3)"),
     ("expand_negative_new_dim", "torch.zeros(3).expand(-1, 3)"),
@@ -1154,6 +1177,12 @@ def record_grads():
           [D([-1.0, 1.0, 0.0, 0.5]), D([0.0, 0.0, 0.0, 1.0])])
     G.add("clamp_max_tensor_broadcast", "clamp_max", "torch.clamp_max(a, b)", [r(3, 4), D([0.0, 0.5, -0.5, 0.0])])
     G.add("clamp_min_tensor_broadcast", "clamp_min", "torch.clamp_min(a, b)", [r(3, 4), r(3, 1)])
+    G.add("index_add", "index_add", "torch.index_add(a, dim, index, b)", [r(4, 3), r(4, 2)],
+          {"dim": 1, "index": T([2, 0], "int64")})
+    G.add("index_add_repeated", "index_add", "torch.index_add(a, dim, index, b)", [r(3, 2), r(4, 2)],
+          {"dim": 0, "index": T([1, 1, 0, 1], "int64")}, note="repeated indices add up; b's gradient gathers")
+    G.add("index_tensor_negative", "index", "a[index]", [r(5)], {"index": T([-1, 0, -1], "int64")},
+          note="negative indices count from the end, repeats accumulate")
     return G.cases
 
 

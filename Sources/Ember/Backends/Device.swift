@@ -77,6 +77,7 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
         guard kind == .cuda, let backend = CUDARuntime.openedBackend(for: self) else { return }
         do throws(CUDAError) {
             try backend.synchronize()
+            CUDAIndexErrors.reportRecorded(on: backend)
         } catch {
             reportError("synchronizing \(self) failed: \(error)")
         }

@@ -58,6 +58,9 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// PyTorch's C++ name for the dtype (`Float`, `Long`), as its errors print it.
+    var scalarTypeName: String { String(legacyTypeName.dropLast("Tensor".count)) }
+
     /// The category order PyTorch's `result_type` compares: bool < integer < floating point.
     var category: Int { self == .bool ? 0 : (isFloatingPoint ? 2 : 1) }
 }

@@ -22,13 +22,18 @@ public struct EmberError: Error, CustomStringConvertible, Sendable {
 ///
 /// The first misuse is thrown when `body` returns; operations after it produce placeholder
 /// tensors whose values mean nothing, so `body` should not act on its results before returning.
+/// An index that a GPU kernel found out of range is among them: the end of `body` looks for one.
 ///
 /// ```swift
 /// let result = try? withErrorChecking { a.mm(b) }   // nil when the shapes don't fit
 /// ```
 public func withErrorChecking<Result>(_ body: () throws -> Result) throws -> Result {
     let scope = ErrorScope()
-    let result = try ErrorScope.$current.withValue(scope) { try body() }
+    let result = try ErrorScope.$current.withValue(scope) {
+        let result = try body()
+        CUDAIndexErrors.reportRecordedOnAllDevices()  // an index a GPU kernel found out of range in `body`
+        return result
+    }
     if let error = scope.firstError { throw error }
     return result
 }

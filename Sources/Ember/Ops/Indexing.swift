@@ -145,25 +145,24 @@ extension Tensor {
         if indexTensor.dtype == .bool || indexTensor.dtype == .uint8 {
             return view.maskedSelect(indexTensor.truthValues(), startingAt: axis)
         }
-        let size = view.dim == 0 ? 1 : view.shape[axis]
-        guard let positions = indexValues(indexTensor, size: size, op: "index", axis: axis) else { return self }
         var shape = view.shape
         shape.replaceSubrange(axis...axis, with: indexTensor.shape)
-        return view.advancedIndex(axis: axis, positions: positions, resultShape: shape)
+        return view.advancedIndex(axis: axis, index: indexTensor.reshape([-1]), resultShape: shape)
     }
 
-    /// The slices at `positions` along `axis`, reshaped to `resultShape`, recorded as one
-    /// `IndexBackward0` node whose backward adds the gradient back at the positions.
-    private func advancedIndex(axis: Int, positions: [Int], resultShape: [Int]) -> Tensor {
-        let index = Tensor(positions.map(Int64.init), shape: [positions.count], device: device)
-        var selectedShape = shape
-        selectedShape[axis] = positions.count
-        let output = noGrad { indexSelect(dim: axis, index: index).reshape(resultShape) }
+    /// The slices at `index` (a vector; negatives count from the end) along `axis`, reshaped
+    /// to `resultShape`, recorded as one `IndexBackward0` node whose backward adds the gradient
+    /// back at the positions.
+    private func advancedIndex(axis: Int, index: Tensor, resultShape: [Int]) -> Tensor {
+        guard let selected = noGrad({ selectingSlices(axis: axis, index: index, op: .index) }) else { return self }
+        let output = noGrad { selected.reshape(resultShape) }
         if Tensor.isRecording(self) {
-            let shape = self.shape
+            let shape = self.shape, selectedShape = selected.shape
+            let savedIndex = index.detach()
             Tensor.record("IndexBackward0", inputs: [self], outputs: [output]) { gradients in
                 let gradient = gradients[0].reshape(selectedShape)
-                return [Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device).indexAdd(dim: axis, index: index, source: gradient)]
+                let zeros = Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device)
+                return [zeros.indexAdding(axis: axis, index: savedIndex, source: gradient, op: .index) ?? zeros]
             }
         }
         return output
@@ -230,7 +229,8 @@ extension Tensor {
         let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
         var resultShape = flatShape
         resultShape[axis] = positions.count
-        return reshape(flatShape).advancedIndex(axis: axis, positions: positions, resultShape: resultShape)
+        let index = Tensor(positions.map(Int64.init), shape: [positions.count])
+        return reshape(flatShape).advancedIndex(axis: axis, index: index, resultShape: resultShape)
     }
 
     /// Writes `value` where `mask` is true, in place (`t[mask] = value`).
@@ -305,19 +305,145 @@ private struct MaskedFillKernel: ElementVisitor {
 
 // MARK: - Index ops
 
+/// The ops that index along one dimension with an index tensor: the name they go by, and which
+/// accept negative indices (the subscripts, as Python's
+/// lists do; `index_select` and `gather` refuse them, as PyTorch's do).
+enum IndexingOp: Int32, Sendable {
+    case index = 1, indexPut, indexSelect, indexAdd, gather, scatter, scatterAdd
+
+    /// PyTorch's name for the op.
+    var name: String {
+        switch self {
+        case .index: "index"
+        case .indexPut: "index_put"
+        case .indexSelect: "index_select"
+        case .indexAdd: "index_add"
+        case .gather: "gather"
+        case .scatter: "scatter"
+        case .scatterAdd: "scatter_add"
+        }
+    }
+
+    /// Whether `-size..<0` counts from the end, as in `t[Tensor([-1])]`.
+    var countsNegativeFromEnd: Bool { self == .index || self == .indexPut }
+
+    /// PyTorch's message for an index outside the dimension.
+    func outOfRangeMessage(_ index: Int, axis: Int, size: Int) -> String {
+        self == .indexSelect ? "index out of range in self" : "index \(index) is out of bounds for dimension \(axis) with size \(size)"
+    }
+}
+
 extension Tensor {
-    /// Validates an index tensor for `indexSelect` and friends; returns its values.
-    private func indexValues(_ index: Tensor, size: Int, op: String, axis: Int = 0) -> [Int]? {
+    /// An index tensor's values, checked against dimension `axis` (negatives counted from the
+    /// end where `op` takes them).
+    private func indexValues(_ index: Tensor, op: IndexingOp, axis: Int) -> [Int]? {
         guard index.dtype == .int64 || index.dtype == .int32 else {
-            reportError("\(op)(): Expected dtype int32 or int64 for index")
+            reportError("\(op.name)(): Expected dtype int32 or int64 for index")
             return nil
         }
         let values = index.toArray(as: Int.self)
-        for value in values where value < -size || value >= size {
-            reportError(op == "index_select" ? "index out of range in self" : "index \(value) is out of bounds for dimension \(axis) with size \(size)")
-            return nil
-        }
+        guard checkIndexRange(values, op: op, axis: axis) else { return nil }
+        let size = dim == 0 ? 1 : shape[axis]
         return values.map { $0 < 0 ? $0 + size : $0 }
+    }
+
+    /// Whether `indices` all fall in dimension `axis` (negatives counting from the end where `op`
+    /// takes them); reports the first that does not.
+    private func checkIndexRange(_ indices: [Int], op: IndexingOp, axis: Int) -> Bool {
+        let size = dim == 0 ? 1 : shape[axis]
+        let lowest = op.countsNegativeFromEnd ? -size : 0
+        guard let bad = indices.first(where: { $0 < lowest || $0 >= size }) else { return true }
+        reportError(op.outOfRangeMessage(bad, axis: axis, size: size))
+        return false
+    }
+
+    /// The index vector `index` as this GPU tensor's index kernels take it: int64 on its
+    /// device. An index on the CPU is checked here, at once; one on the GPU is left to the kernel
+    /// (see `CUDAIndexErrors`), so that the host does not wait for the GPU to read it.
+    private func deviceIndex(_ index: Tensor, op: IndexingOp, axis: Int) -> (values: Tensor, checkedByHost: Bool)? {
+        guard index.device != device else {
+            guard index.dtype == .int64 || index.dtype == .int32 else {
+                reportError("\(op.name)(): Expected dtype int32 or int64 for index")
+                return nil
+            }
+            return (index.reshape([-1]).converted(to: .int64), false)
+        }
+        guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
+        return (Tensor(positions.map(Int64.init), shape: [positions.count], device: device), true)
+    }
+
+    /// The slices at `index` (a vector) along `axis`, without autograd: one gather kernel on a
+    /// GPU.
+    private func selectingSlices(axis: Int, index: Tensor, op: IndexingOp) -> Tensor? {
+        if device.kind == .cuda && dim > 0 {
+            guard let (values, checkedByHost) = deviceIndex(index, op: op, axis: axis) else { return nil }
+            var resultShape = shape, indexShape = Array(repeating: 1, count: dim)
+            resultShape[axis] = values.numel
+            indexShape[axis] = values.numel
+            let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
+            Tensor.launchIndex(
+                gathering: true, for: op, axis: axis, index: values.reshape(indexShape).expand(resultShape), output: output, source: self,
+                checkedByHost: checkedByHost)
+            return output
+        }
+        guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
+        var resultShape = shape
+        if dim > 0 { resultShape[axis] = positions.count }
+        let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
+        for (slot, position) in positions.enumerated() {
+            output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+        }
+        return output
+    }
+
+    /// A copy with `source`'s slices added at `index` (a vector) along `axis`, without
+    /// autograd: one atomic scatter_add kernel on a GPU. `source` has this tensor's shape but
+    /// for `axis`, where it has the index's length.
+    private func addingSlices(axis: Int, index: Tensor, source: Tensor, op: IndexingOp) -> Tensor? {
+        let output = clone()
+        if device.kind == .cuda && dim > 0 && source.dim == dim && CUDAKernelSource.hasAtomicAdd(dtype) {
+            guard let (values, checkedByHost) = deviceIndex(index, op: op, axis: axis) else { return nil }
+            var indexShape = Array(repeating: 1, count: dim)
+            indexShape[axis] = values.numel
+            Tensor.launchIndex(
+                gathering: false, adding: true, for: op, axis: axis, index: values.reshape(indexShape).expand(source.shape), output: output,
+                source: source.converted(to: dtype), checkedByHost: checkedByHost)
+            return output
+        }
+        guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
+        for (slot, position) in positions.enumerated() {
+            let target = output.sliceView(axis, position)
+            target.copyElements(from: target + source.sliceView(axis, slot))
+        }
+        return output
+    }
+
+    /// `selectingSlices`, recorded as `IndexSelectBackward0`, whose backward adds the gradient
+    /// back at the positions.
+    private func indexSelecting(axis: Int, index: Tensor, op: IndexingOp) -> Tensor? {
+        guard let output = noGrad({ selectingSlices(axis: axis, index: index, op: op) }) else { return nil }
+        if Tensor.isRecording(self) {
+            let shape = self.shape
+            let savedIndex = index.detach()
+            Tensor.record("IndexSelectBackward0", inputs: [self], outputs: [output]) { gradients in
+                let zeros = Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device)
+                return [zeros.indexAdding(axis: axis, index: savedIndex, source: gradients[0], op: op) ?? zeros]
+            }
+        }
+        return output
+    }
+
+    /// `addingSlices`, recorded as `IndexAddBackward0`, whose backward passes the gradient on
+    /// and selects the source's slices from it.
+    private func indexAdding(axis: Int, index: Tensor, source: Tensor, op: IndexingOp) -> Tensor? {
+        guard let output = noGrad({ addingSlices(axis: axis, index: index, source: source, op: op) }) else { return nil }
+        if Tensor.isRecording(self, source) {
+            let savedIndex = index.detach()
+            Tensor.record("IndexAddBackward0", inputs: [self, source], outputs: [output]) { gradients in
+                [gradients[0], gradients[0].indexSelecting(axis: axis, index: savedIndex, op: op) ?? gradients[0]]
+            }
+        }
+        return output
     }
 
     /// The slices at `index` along `dim`, in order (`index_select`).
@@ -327,30 +453,7 @@ extension Tensor {
             reportError("index_select(): Index is supposed to be a vector")
             return self
         }
-        let size = self.dim == 0 ? 1 : shape[axis]
-        guard let positions = indexValues(index, size: size, op: "index_select") else { return self }
-        var resultShape = shape
-        if self.dim > 0 { resultShape[axis] = positions.count }
-        let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
-        if device.kind == .cuda && self.dim > 0 {
-            // One gather kernel, with the positions broadcast over the other dimensions.
-            var indexShape = Array(repeating: 1, count: self.dim)
-            indexShape[axis] = positions.count
-            let index = Tensor(positions.map(Int64.init), shape: indexShape, device: device).expand(resultShape)
-            Tensor.launchIndex(gathering: true, axis: axis, index: index, output: output, source: self)
-        } else {
-            for (slot, position) in positions.enumerated() {
-                output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
-            }
-        }
-        if Tensor.isRecording(self) {
-            let shape = self.shape
-            let savedIndex = index.detach()
-            Tensor.record("IndexSelectBackward0", inputs: [self], outputs: [output]) { gradients in
-                [Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device).indexAdd(dim: axis, index: savedIndex, source: gradients[0])]
-            }
-        }
-        return output
+        return indexSelecting(axis: axis, index: index, op: .indexSelect) ?? self
     }
 
     /// The slice at `position` along `axis`, keeping the dimension (size 1), without autograd.
@@ -361,40 +464,66 @@ extension Tensor {
         return makeView(shape: newShape, strides: strides, offset: offset + position * strides[axis])
     }
 
-    /// A copy with `source`'s slices added at `index` along `dim` (`index_add`).
+    /// A copy with `source`'s slices added at `index` along `dim` (`index_add`): `source` has
+    /// this tensor's shape and dtype but along `dim`, where it has one slice per index.
     public func indexAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
         let axis = normalizedDim(dim)
-        let size = self.dim == 0 ? 1 : shape[axis]
-        guard let positions = indexValues(index, size: size, op: "index_add") else { return self }
-        let output = noGrad { clone() }
-        noGrad {
-            for (slot, position) in positions.enumerated() {
-                let target = output.sliceView(axis, position)
-                target.copyElements(from: target.converted(to: dtype) + source.sliceView(axis, slot))
-            }
+        guard index.dim <= 1 else {
+            reportError(
+                "index_add_(): Index is supposed to be a vector, but got dim: \(index.dim) with type: \(index.dtype.scalarTypeName) and size: \(Tensor.describe(index.shape))")
+            return self
         }
-        if Tensor.isRecording(self, source) {
-            let savedIndex = index.detach()
-            Tensor.record("IndexAddBackward0", inputs: [self, source], outputs: [output]) { gradients in
-                [gradients[0], gradients[0].indexSelect(dim: axis, index: savedIndex)]
-            }
+        guard index.dtype == .int64 || index.dtype == .int32 else {
+            reportError("index_add_(): Expected dtype int32/int64 for index but got: \(index.dtype.scalarTypeName)")
+            return self
         }
-        return output
+        guard dtype == source.dtype else {
+            reportError("index_add_(): self (\(dtype.scalarTypeName)) and source (\(source.dtype.scalarTypeName)) must have the same scalar type")
+            return self
+        }
+        guard axis == 0 || axis < source.dim else {
+            reportError("index_add_(): Indexing dim \(axis) is out of bounds of the source tensor with dim \(source.dim)")
+            return self
+        }
+        let sliceCount = source.dim == 0 ? 1 : source.shape[axis]
+        guard index.numel == sliceCount else {
+            reportError("index_add_(): Number of indices (\(index.numel)) should be equal to source.size(dim): (\(sliceCount)), for dim: \(axis)")
+            return self
+        }
+        var expectedShape = shape
+        if self.dim > 0 { expectedShape[axis] = index.numel }
+        guard source.shape == expectedShape || (self.dim == 0 && source.numel == 1) else {
+            reportError(
+                "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = \(Tensor.describe(shape)) source.shape = \(Tensor.describe(source.shape))")
+            return self
+        }
+        return indexAdding(axis: axis, index: index, source: source, op: .indexAdd) ?? self
     }
 
-    /// Copies `source`'s slices to positions `index` along `dim` in place (index_put / setitem).
+    /// Copies `source`'s slices to positions `index` along `dim` in place (index_put / setitem):
+    /// one scatter kernel on a GPU.
     fileprivate func indexCopyInPlace(dim axis: Int, index: Tensor, source: Tensor, base: Tensor) {
-        let size = self.dim == 0 ? 1 : shape[axis]
-        guard let positions = indexValues(index, size: size, op: "index_put", axis: axis) else { return }
         var sourceShape = shape
-        sourceShape[axis] = positions.count
+        sourceShape[axis] = index.numel
+        let onGPU = device.kind == .cuda && dim > 0
+        let positions = onGPU ? nil : indexValues(index, op: .indexPut, axis: axis)
+        guard onGPU || positions != nil else { return }
         guard let broadcast = Tensor.broadcastShapes(sourceShape, source.shape), broadcast == sourceShape else {
             reportError("shape mismatch: value tensor of shape \(Tensor.describe(source.shape)) cannot be broadcast to indexing result of shape \(Tensor.describe(sourceShape))")
             return
         }
         let values = source.broadcastView(to: sourceShape)
-        for (slot, position) in positions.enumerated() {
-            sliceView(axis, position).copyElements(from: values.sliceView(axis, slot))
+        if let positions {
+            for (slot, position) in positions.enumerated() {
+                sliceView(axis, position).copyElements(from: values.sliceView(axis, slot))
+            }
+        } else {
+            guard let (deviceValues, checkedByHost) = deviceIndex(index, op: .indexPut, axis: axis) else { return }
+            var indexShape = Array(repeating: 1, count: dim)
+            indexShape[axis] = deviceValues.numel
+            Tensor.launchIndex(
+                gathering: false, for: .indexPut, axis: axis, index: deviceValues.reshape(indexShape).expand(sourceShape), output: self,
+                source: values.converted(to: dtype), checkedByHost: checkedByHost)
         }
         base.version.bump()
     }
@@ -412,7 +541,7 @@ extension Tensor {
             return self
         }
         let output = Tensor(uninitializedShape: index.shape, dtype: dtype, device: device)
-        guard scatterGather(index: index, axis: axis, gathering: true, other: output, reduceAdd: false) else { return self }
+        guard scatterGather(.gather, index: index, axis: axis, other: output, src: nil) else { return self }
         if Tensor.isRecording(self) {
             let shape = self.shape
             let savedIndex = index.detach()
@@ -427,7 +556,7 @@ extension Tensor {
     public func scatter(dim: Int, index: Tensor, src: Tensor) -> Tensor {
         let axis = normalizedDim(dim)
         let output = noGrad { clone() }
-        guard output.scatterGather(index: index, axis: axis, gathering: false, other: src.converted(to: dtype), reduceAdd: false) else { return self }
+        guard output.scatterGather(.scatter, index: index, axis: axis, other: src.converted(to: dtype), src: src) else { return self }
         if Tensor.isRecording(self, src) {
             let savedIndex = index.detach()
             Tensor.record("ScatterBackward0", inputs: [self, src], outputs: [output]) { gradients in
@@ -442,7 +571,7 @@ extension Tensor {
         let axis = normalizedDim(dim)
         let output = noGrad { clone() }
         let source = Tensor.full(index.shape, ScalarValue(value), dtype: dtype, device: device)
-        guard output.scatterGather(index: index, axis: axis, gathering: false, other: source, reduceAdd: false) else { return self }
+        guard output.scatterGather(.scatter, index: index, axis: axis, other: source, src: nil) else { return self }
         if Tensor.isRecording(self) {
             let savedIndex = index.detach()
             Tensor.record("ScatterBackward1", inputs: [self], outputs: [output]) { gradients in
@@ -456,7 +585,7 @@ extension Tensor {
     public func scatterAdd(dim: Int, index: Tensor, src: Tensor) -> Tensor {
         let axis = normalizedDim(dim)
         let output = noGrad { clone() }
-        guard output.scatterGather(index: index, axis: axis, gathering: false, other: src.converted(to: dtype), reduceAdd: true) else { return self }
+        guard output.scatterGather(.scatterAdd, index: index, axis: axis, other: src.converted(to: dtype), src: src) else { return self }
         if Tensor.isRecording(self, src) {
             let savedIndex = index.detach()
             Tensor.record("ScatterAddBackward0", inputs: [self, src], outputs: [output]) { gradients in
@@ -466,37 +595,67 @@ extension Tensor {
         return output
     }
 
+    /// PyTorch's limits on the index of gather and scatter: no larger than this tensor but along
+    /// `axis`, and no larger than `src` anywhere, so that every position it names exists.
+    private func checkIndexShape(_ index: Tensor, axis: Int, gathering: Bool, src: Tensor?) -> Bool {
+        guard gathering || index.numel > 0 else { return true }
+        let size = { (tensor: Tensor, d: Int) in tensor.dim == 0 ? 1 : tensor.shape[d] }
+        let dims = 0..<Swift.max(dim, 1)
+        if gathering {
+            guard let d = dims.first(where: { $0 != axis && size(index, $0) > size(self, $0) }) else { return true }
+            reportError(
+                "Size does not match at dimension \(d) expected index \(Tensor.describe(index.shape)) to be no larger than self \(Tensor.describe(shape)) apart from dimension \(axis)")
+            return false
+        }
+        if let src, Swift.max(src.dim, 1) != Swift.max(index.dim, 1) {
+            reportError("Index tensor must have the same number of dimensions as src tensor")
+            return false
+        }
+        let fitsSelf = dims.allSatisfy { $0 == axis || size(index, $0) <= size(self, $0) }
+        let fitsSource = src.map { src in dims.allSatisfy { size(index, $0) <= size(src, $0) } } ?? true
+        guard !fitsSelf || !fitsSource else { return true }
+        let bound = src.map { " and to be no larger size than src \(Tensor.describe($0.shape))" } ?? ""
+        reportError("Expected index \(Tensor.describe(index.shape)) to be no larger than self \(Tensor.describe(shape)) apart from dimension \(axis)" + bound)
+        return false
+    }
+
     /// The shared loop of gather and scatter: walks `index`, pairing each position with this
-    /// tensor's element whose `axis` coordinate is the index value.
-    private func scatterGather(index: Tensor, axis: Int, gathering: Bool, other: Tensor, reduceAdd: Bool) -> Bool {
+    /// tensor's element whose `axis` coordinate is the index value, and with `other`'s (the
+    /// gather's output, or what scatters: `src`, or the value filled to the index's shape).
+    private func scatterGather(_ op: IndexingOp, index: Tensor, axis: Int, other: Tensor, src: Tensor?) -> Bool {
+        let gathering = op == .gather
         guard index.dim == dim else {
             reportError("Index tensor must have the same number of dimensions as \(gathering ? "input" : "self") tensor")
             return false
         }
-        let indices = index.toArray(as: Int.self)
-        let size = dim == 0 ? 1 : shape[axis]
-        if let bad = indices.first(where: { $0 < 0 || $0 >= size }) {
-            reportError("index \(bad) is out of bounds for dimension \(axis) with size \(size)")
-            return false
-        }
-        if device.kind == .cuda {
-            if reduceAdd && !(dim > 0 && CUDAKernelSource.hasAtomicAdd(dtype)) {
-                // No atomic adds for this dtype: the CPU's loop on host copies, copied back.
-                let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
-                _ = hostSelf.scatterGather(index: index, axis: axis, gathering: false, other: hostOther, reduceAdd: true)
-                copyElements(from: hostSelf)
-            } else if dim > 0 {
-                let deviceIndex = index.to(device).converted(to: .int64)
-                if gathering {
-                    Tensor.launchIndex(gathering: true, axis: axis, index: deviceIndex, output: other, source: self)
-                } else {
-                    Tensor.launchIndex(gathering: false, adding: reduceAdd, axis: axis, index: deviceIndex, output: self, source: other)
-                }
+        guard checkIndexShape(index, axis: axis, gathering: gathering, src: src) else { return false }
+        if device.kind == .cuda && dim > 0 && (op != .scatterAdd || CUDAKernelSource.hasAtomicAdd(dtype)) {
+            let checkedByHost = index.device != device
+            if checkedByHost && !checkIndexRange(index.toArray(as: Int.self), op: op, axis: axis) { return false }
+            let deviceIndex = index.to(device).converted(to: .int64)
+            if gathering {
+                Tensor.launchIndex(
+                    gathering: true, for: op, axis: axis, index: deviceIndex, output: other, source: self, checkedByHost: checkedByHost)
             } else {
-                // 0-dim: the only index is 0, and the element moves as it is.
-                if gathering { other.copyElements(from: self) } else { copyElements(from: other) }
+                Tensor.launchIndex(
+                    gathering: false, adding: op == .scatterAdd, for: op, axis: axis, index: deviceIndex, output: self, source: other,
+                    checkedByHost: checkedByHost)
+                version.bump()
             }
-            if !gathering { version.bump() }
+            return true
+        }
+        let indices = index.toArray(as: Int.self)
+        guard checkIndexRange(indices, op: op, axis: axis) else { return false }
+        if device.kind == .cuda {
+            // A 0-dim tensor, or no atomic adds for this dtype: the CPU's loop on host copies.
+            let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
+            _ = hostSelf.scatterGather(op, index: index.to(.cpu), axis: axis, other: hostOther, src: nil)
+            if gathering {
+                other.copyElements(from: hostOther)
+            } else {
+                copyElements(from: hostSelf)
+                version.bump()
+            }
             return true
         }
         var selfOffsets: [Int] = [], otherOffsets: [Int] = []
@@ -519,7 +678,7 @@ extension Tensor {
                 axisIndex -= 1
             }
         }
-        dtype.dispatch(ScatterGatherKernel(tensor: self, other: other, selfOffsets: selfOffsets, otherOffsets: otherOffsets, gathering: gathering, reduceAdd: reduceAdd))
+        dtype.dispatch(ScatterGatherKernel(tensor: self, other: other, selfOffsets: selfOffsets, otherOffsets: otherOffsets, gathering: gathering, reduceAdd: op == .scatterAdd))
         if !gathering { version.bump() }
         return true
     }

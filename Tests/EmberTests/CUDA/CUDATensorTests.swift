@@ -337,9 +337,9 @@ struct CUDATensorTests {
             var actual = Tensor.zeros([])
             let work = EmulatedCUDA.recordingWork { actual = base.cuda().scatterAdd(dim: 1, index: repeated.cuda(), src: src.cuda()) }
             #expect(Self.close(actual, expected, tolerance: 0), "scatter_add \(dtype): \(actual) against \(expected)")
-            // The index comes to the host to be checked, as on the CPU; the values stay.
+            // The kernel checks the index as it runs: nothing waits for the GPU but bool's adds.
             #expect(work.contains(CUDAKernelSource.scatterAddKernelName(dtype)) == (dtype != .bool), "scatter_add \(dtype): \(work)")
-            #expect(work.filter { $0 == "device→host" }.count == (dtype == .bool ? 4 : 1), "scatter_add \(dtype): \(work)")
+            #expect(work.contains("device→host") == (dtype == .bool), "scatter_add \(dtype): \(work)")
         }
         let source = x.cuda()
         source.requiresGrad = true

@@ -4,16 +4,17 @@ import Testing
 
 /// What a training step asks of the GPU, counted on the emulated one: on a real GPU the seed's
 /// small step is bound by launches and by waits for the host, not by arithmetic.
-@Suite(.enabled(if: EmulatedCUDA.isAvailable, HostKernelModule.skipReason))
+@Suite(.enabled(if: EmulatedCUDA.isAvailable, HostKernelModule.skipReason), .serialized)
 struct CUDAWorkTests {
-    init() throws { try EmulatedCUDA.install() }
+    let gpu: Device
+    init() throws { gpu = try EmulatedCUDA.isolatedDevice() }
 
     /// One step of each seed program, as the seed writes it, after two warm-up steps: the only
     /// copy is the loss read by `item()` (Swift numbers stay on the GPU), and the launches
     /// (kernels and GEMMs) are as many as PyTorch's eager step has, about one per op.
     @Test(arguments: [("manual", 18), ("autograd", 22), ("custom", 23)])
     func seedStepLaunchesOneKernelPerOp(program: String, launches: Int) throws {
-        let gpu = Device.cuda(0), learningRate: Float = 1e-6
+        let learningRate: Float = 1e-6
         let x = Tensor.randn(64, 1000).to(gpu), y = Tensor.randn(64, 10).to(gpu)
         let w1 = Tensor.randn(1000, 100).to(gpu), w2 = Tensor.randn(100, 10).to(gpu)
         w1.requiresGrad = program != "manual"

@@ -40,6 +40,16 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
     /// Installs the emulated GPU as `cuda:0`, once per process.
     static func install() throws { try installed.get() }
 
+    private static let isolated: Result<Device, HostKernelError> = installed.map {
+        CUDARuntime.install(EmulatedCUDA(index: 6))
+        return .cuda(6)
+    }
+
+    /// A second emulated GPU, `cuda:6`, for tests that count all the work of a device: state
+    /// that is the device's, such as the unread record of index checks (`CUDAIndexErrors`),
+    /// would otherwise be shared with other tests running at the same time on `cuda:0`.
+    static func isolatedDevice() throws -> Device { try isolated.get() }
+
     static var isAvailable: Bool { HostKernelModule.compiler != nil }
 
     var memoryStatistics: CUDACachingAllocator.Statistics { allocator.statistics }

@@ -240,8 +240,8 @@ final class HostKernelModule: @unchecked Sendable {
         inline double rsqrt(double x) { return 1.0 / sqrt(x); }
         // Blocks run one thread at a time, so an atomic add is a plain one.
         template <typename T> inline T atomicAdd(T* address, T value) { const T old = *address; *address = old + value; return old; }
-        inline unsigned int atomicCAS(unsigned int* address, unsigned int compare, unsigned int value) {
-          const unsigned int old = *address;
+        template <typename T> inline T atomicCAS(T* address, T compare, T value) {
+          const T old = *address;
           if (old == compare) *address = value;
           return old;
         }

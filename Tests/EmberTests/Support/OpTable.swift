@@ -477,6 +477,7 @@ enum OpTable {
         // Indexing.
         case "index_select": return [a.indexSelect(dim: args.int("dim"), index: args.tensor("index"))]
         case "gather": return [a.gather(dim: args.int("dim"), index: args.tensor("index"))]
+        case "index_add": return [a.indexAdd(dim: args.int("dim"), index: args.tensor("index"), source: input(1))]
         case "scatter":
             if args.has("value") {
                 switch args.scalar("value") {

@@ -1,6 +1,7 @@
 // CUDA gather and scatter along one dimension (`gather`, `index_select`, `scatter`): strided
 // grid-stride kernels whose third operand is the source (or target) with the indexed
-// dimension's stride zeroed, the index supplying that coordinate.
+// dimension's stride zeroed, the index supplying that coordinate. Every index is checked
+// against the dimension's size as the kernel reads it (see `CUDAIndexErrors`).
 
 extension CUDAKernelSource {
     /// `ember_gather_float32`, `ember_scatter_float32`.
@@ -20,9 +21,9 @@ extension CUDAKernelSource {
         let storage = dtype.cudaStorageType
         let operands = ["\(storage)* target", "const long long* index", "const \(storage)* source"]
         return gridStrideKernel(
-            name: scatterAddKernelName(dtype), indexing: .strided, operands: operands, extra: ["long long axis_stride"]
+            name: scatterAddKernelName(dtype), indexing: .strided, operands: operands, extra: indexParameters
         ) { at in
-            let element = "target[\(at(0)) + index[\(at(1))] * axis_stride]", value = "source[\(at(2))]"
+            let element = "target[\(at(0)) + position * axis_stride]", value = "source[\(at(2))]"
             // The narrow dtypes' sums, from the element's bits to the new bits: in float,
             // rounded once, for the half types; wrapping for the integers, as on the CPU.
             let narrowSum: String? =
@@ -33,16 +34,17 @@ extension CUDAKernelSource {
                     "return (unsigned int)(\(dtype == .int16 ? "unsigned short" : "unsigned char"))((\(storage))bits + \(value));"
                 default: nil
                 }
-            if let narrowSum { return "    ember_atomic_narrow(&\(element), [&](unsigned int bits) { \(narrowSum) });" }
-            return dtype == .int64
-                ? "    atomicAdd((unsigned long long*)&\(element), (unsigned long long)\(value));"
-                : "    atomicAdd(&\(element), \(value));"
+            if let narrowSum { return checkedPosition(at) + "    ember_atomic_narrow(&\(element), [&](unsigned int bits) { \(narrowSum) });" }
+            return checkedPosition(at)
+                + (dtype == .int64
+                    ? "    atomicAdd((unsigned long long*)&\(element), (unsigned long long)\(value));"
+                    : "    atomicAdd(&\(element), \(value));")
         }
     }
 
     /// Gather: `out[i] = source[base(i) + index[i]·axis_stride]`. Scatter:
     /// `target[base(i) + index[i]·axis_stride] = source[i]`, the last writer winning where an
-    /// index repeats (as in PyTorch). Indices are int64 and were checked by the host.
+    /// index repeats (as in PyTorch).
     static func indexKernel(gathering: Bool, _ dtype: DType) -> (name: String, source: String) {
         let storage = dtype.cudaStorageType
         let operands = gathering
@@ -50,11 +52,33 @@ extension CUDAKernelSource {
             : ["\(storage)* target", "const long long* index", "const \(storage)* source"]
         return gridStrideKernel(
             name: indexKernelName(gathering: gathering, dtype), indexing: .strided, operands: operands,
-            extra: ["long long axis_stride"]
+            extra: indexParameters
         ) { at in
-            gathering
-                ? "    out[\(at(0))] = source[\(at(2)) + index[\(at(1))] * axis_stride];"
-                : "    target[\(at(0)) + index[\(at(1))] * axis_stride] = source[\(at(2))];"
+            checkedPosition(at)
+                + (gathering
+                    ? "    out[\(at(0))] = source[\(at(2)) + position * axis_stride];"
+                    : "    target[\(at(0)) + position * axis_stride] = source[\(at(2))];")
         }
+    }
+
+    /// The index kernels' parameters after their operands: the indexed dimension's stride and
+    /// size, and the check's details for `ember_index_out_of_range`.
+    private static let indexParameters = [
+        "long long axis_stride", "long long axis_size", "int negative_from_end", "int check_op", "int check_axis",
+        "long long* index_error",
+    ]
+
+    /// `position`, the index operand's value (negatives counted from the end where the op allows
+    /// them); an element whose index is out of range is recorded and skipped.
+    private static func checkedPosition(_ at: (Int) -> String) -> String {
+        """
+            long long position = index[\(at(1))];
+            if (position < 0 && negative_from_end) position += axis_size;
+            if (position < 0 || position >= axis_size) {
+              ember_index_out_of_range(index_error, check_op, check_axis, axis_size, index[\(at(1))]);
+              continue;
+            }
+
+        """
     }
 }

@@ -664,6 +664,17 @@ enum CUDAKernelSource {
           } while (assumed != old);
         }
 
+        // An index outside its dimension, met by an index kernel: the first is recorded as
+        // {op, index, dimension, size} for the host to report at its next synchronization, and the
+        // element skipped. A trap would leave the context unusable (PyTorch's device-side assert).
+        __device__ __noinline__ void ember_index_out_of_range(long long* record, int op, int axis, long long size, long long index) {
+          if (atomicCAS((unsigned long long*)record, 0ull, (unsigned long long)op) == 0ull) {
+            record[1] = index;
+            record[2] = axis;
+            record[3] = size;
+          }
+        }
+
         // A stored element as the type kernels compute in.
         __device__ __forceinline__ float ember_compute(ember_half v) { return ember_half_to_float(v); }
         __device__ __forceinline__ float ember_compute(ember_bf16 v) { return ember_bf16_to_float(v); }

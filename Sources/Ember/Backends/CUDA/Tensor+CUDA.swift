@@ -23,6 +23,7 @@ extension Tensor {
                     toDevice: result.deviceAddress, from: UnsafeRawPointer(source.elementBytes), byteCount: byteCount)
             case (.cuda, .cpu):
                 try source.cudaBackend.copy(toHost: result.elementBytes, from: source.deviceAddress, byteCount: byteCount)
+                CUDAIndexErrors.reportRecorded(on: source.cudaBackend)
             case (.cuda, .cuda):
                 // Between two GPUs through the host: simple, and rare in the programs Ember runs.
                 return source.copied(to: .cpu).copied(to: device)
@@ -129,9 +130,14 @@ extension Tensor {
     }
 
     /// Gathers `source` along `axis` into `output` (`output[…i…] = source[…index[…i…]…]`), or
-    /// scatters `source` into `output` the other way (adding atomically when `adding`), on the GPU. `index` is int64 with the
-    /// iteration's shape (broadcast for `index_select`), its values checked by the caller.
-    static func launchIndex(gathering: Bool, adding: Bool = false, axis: Int, index: Tensor, output: Tensor, source: Tensor) {
+    /// scatters `source` into `output` the other way (adding atomically when `adding`), on the
+    /// GPU, for `op`. `index` is int64 with the iteration's shape (broadcast for `index_select`);
+    /// the kernel checks its values by `op`'s rules, and the next synchronization reports one out
+    /// of range when `checkedByHost` is false.
+    static func launchIndex(
+        gathering: Bool, adding: Bool = false, for op: IndexingOp, axis: Int, index: Tensor, output: Tensor, source: Tensor,
+        checkedByHost: Bool
+    ) {
         let iteration = index.shape
         // The indexed tensor walks the other dimensions; the index supplies its `axis` coordinate.
         let indexed = gathering ? source : output
@@ -142,9 +148,17 @@ extension Tensor {
         let operands = gathering ? [other, index, indexedView] : [indexedView, index, other]
         let dtype = output.dtype
         let name = adding ? CUDAKernelSource.scatterAddKernelName(dtype) : CUDAKernelSource.indexKernelName(gathering: gathering, dtype)
-        launchElementwise(
-            CUDAKernelSource.module(.index, dtype), { _ in name }, operands, extra: [.value(Int64(indexed.strides[axis]))],
-            stridedOnly: true)
+        let record: CUdeviceptr
+        do throws(CUDAError) {
+            record = try CUDAIndexErrors.address(on: output.cudaBackend, unread: !checkedByHost)
+        } catch {
+            return reportError("\(name) failed on \(output.device): \(error)")
+        }
+        let check: [CUDAKernelArgument] = [
+            .value(Int64(indexed.strides[axis])), .value(Int64(indexed.shape[axis])), .value(Int32(op.countsNegativeFromEnd ? 1 : 0)),
+            .value(op.rawValue), .value(Int32(axis)), .address(record),
+        ]
+        launchElementwise(CUDAKernelSource.module(.index, dtype), { _ in name }, operands, extra: check, stridedOnly: true)
     }
 
     /// `output = condition ? a : b` on the GPU.
@@ -246,11 +260,11 @@ extension Tensor {
                 values.copyElements(from: best)
                 guard let indices else { return }
                 // Partial p (whole chunks first, then the tail) starts at element p·chunk. The
-                // winner is in range by construction: gathered without `gather`'s host check.
+                // winner is in range by construction, as good as checked by the host.
                 let local = Tensor(uninitializedShape: [1], dtype: .int64, device: device)
                 launchIndex(
-                    gathering: true, axis: 0, index: winner.reshape([1]), output: local,
-                    source: Tensor.cat(partials.map { $0.indices! }))
+                    gathering: true, for: .gather, axis: 0, index: winner.reshape([1]), output: local,
+                    source: Tensor.cat(partials.map { $0.indices! }), checkedByHost: true)
                 indices.copyElements(from: winner * chunk + local.reshape([]))
             }
         }
