@@ -115,6 +115,33 @@ for dtype in dtypes {
     check("max \(dtype)", ga.max(dim: 1).values, a.max(dim: 1).values)
     check("argmax \(dtype)", ga.argmax(dim: 1), a.argmax(dim: 1))
     check("min \(dtype) of all", ga.min(), a.min())
+    // Indexing, the index tensors on the GPU (checked by the kernels as they read them).
+    let rows = Tensor([36, 0, -1, 5, 36]), columns = Tensor([1028, 3, 0, 3], shape: [1, 4]).expand([37, 4]).contiguous()
+    let mask = sample(shape, .bool), slices = sample([4, shape[1]], dtype)
+    check("index_select \(dtype)", ga.indexSelect(dim: 1, index: columns[0].cuda()), a.indexSelect(dim: 1, index: columns[0]))
+    check("subscript \(dtype)", ga[rows.cuda()], a[rows])
+    check("gather \(dtype)", gt.gather(dim: 1, index: columns.cuda()), t.gather(dim: 1, index: columns))
+    check("mask \(dtype)", ga[mask.cuda()], a[mask])
+    check("scatter_add \(dtype)", ga.scatterAdd(dim: 1, index: columns.cuda(), src: gt), a.scatterAdd(dim: 1, index: columns, src: t), tolerance: sumTolerance)
+    check("index_add \(dtype)", ga.indexAdd(dim: 0, index: Tensor([36, 0, 36, 2]).cuda(), source: slices.cuda()),
+        a.indexAdd(dim: 0, index: Tensor([36, 0, 36, 2]), source: slices), tolerance: sumTolerance)
+    let assigned = ga.clone(), expectedAssigned = a.clone()
+    assigned[Tensor([-1, 0, 7, 5]).cuda()] = slices.cuda()
+    expectedAssigned[Tensor([-1, 0, 7, 5])] = slices
+    check("index_put \(dtype)", assigned, expectedAssigned)
+    check("cat \(dtype)", Tensor.cat([ga, gt], dim: 0), Tensor.cat([a, t], dim: 0))
+}
+do {
+    // An index out of range: reported at the next synchronization, the GPU still usable.
+    let ones = Tensor.ones([3, 2], device: gpu)
+    checks += 1
+    do {
+        try withErrorChecking { _ = ones.gather(dim: 0, index: Tensor([0, 7], shape: [1, 2]).cuda()).sum().item() }
+        failures.append("gather with index 7 of 3: no error")
+    } catch {
+        if !"\(error)".hasPrefix("index 7 is out of bounds for dimension 0 with size 3") { failures.append("gather out of range: \(error)") }
+    }
+    check("gather after an index error", ones.gather(dim: 0, index: Tensor([2, 1], shape: [1, 2]).cuda()), Tensor.ones([1, 2]))
 }
 for dtype in [DType.float32, .float64, .float16, .bfloat16] {
     let (m, k, n) = (129, 1000, 67)
