@@ -306,8 +306,8 @@ private struct MaskedFillKernel: ElementVisitor {
 // MARK: - Index ops
 
 /// The ops that index along one dimension with an index tensor: the name they go by, and which
-/// accept negative indices (the subscripts, as Python's
-/// lists do; `index_select` and `gather` refuse them, as PyTorch's do).
+/// accept negative indices (the subscripts, as Python's lists do; `index_select`, `index_add`,
+/// `gather` and `scatter` refuse them, as PyTorch's do).
 enum IndexingOp: Int32, Sendable {
     case index = 1, indexPut, indexSelect, indexAdd, gather, scatter, scatterAdd
 

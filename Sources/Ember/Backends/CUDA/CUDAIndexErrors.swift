@@ -28,27 +28,26 @@ enum CUDAIndexErrors {
     private static let records = Mutex<[ObjectIdentifier: Record]>([:])
     private static let byteCount = 4 * MemoryLayout<Int64>.size
 
-    /// The record's device address for a kernel about to run on `backend`; `unread` when the
-    /// kernel's indices were not checked by the host, so the next synchronization reads it.
-    static func address(on backend: any CUDADeviceBackend, unread: Bool) throws(CUDAError) -> CUdeviceptr {
+    /// The record's device address, for a kernel about to run on `backend`.
+    static func address(on backend: any CUDADeviceBackend) throws(CUDAError) -> CUdeviceptr {
         let key = ObjectIdentifier(backend)
-        let existing = records.withLock { records -> CUdeviceptr? in
-            if unread { records[key]?.unread = true }
-            return records[key]?.address
-        }
-        if let existing { return existing }
+        if let existing = records.withLock({ $0[key]?.address }) { return existing }
         let address = try backend.allocate(byteCount: byteCount)
         try clear(address, on: backend)
-        let (kept, raced) = records.withLock { records -> (CUdeviceptr, Bool) in
-            if let raced = records[key] {
-                if unread { records[key]?.unread = true }
-                return (raced.address, true)
-            }
-            records[key] = Record(backend: backend, address: address, unread: unread)
-            return (address, false)
+        let kept = records.withLock { records in
+            if let raced = records[key] { return raced.address }
+            records[key] = Record(backend: backend, address: address, unread: false)
+            return address
         }
-        if raced { backend.free(address) }
+        if kept != address { backend.free(address) }
         return kept
+    }
+
+    /// Notes that a kernel just launched on `backend` checks indices nobody checked before, so
+    /// that the next synchronization reads the record. After the launch, not before: a read
+    /// from another thread in between would find the record empty and take the note with it.
+    static func markUnread(on backend: any CUDADeviceBackend) {
+        _ = records.withLock { $0[ObjectIdentifier(backend)]?.unread = true }
     }
 
     /// Reports the index error a kernel on `backend` recorded since the last look, if any, and

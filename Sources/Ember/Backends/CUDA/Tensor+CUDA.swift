@@ -150,7 +150,7 @@ extension Tensor {
         let name = adding ? CUDAKernelSource.scatterAddKernelName(dtype) : CUDAKernelSource.indexKernelName(gathering: gathering, dtype)
         let record: CUdeviceptr
         do throws(CUDAError) {
-            record = try CUDAIndexErrors.address(on: output.cudaBackend, unread: !checkedByHost)
+            record = try CUDAIndexErrors.address(on: output.cudaBackend)
         } catch {
             return reportError("\(name) failed on \(output.device): \(error)")
         }
@@ -159,6 +159,7 @@ extension Tensor {
             .value(op.rawValue), .value(Int32(axis)), .address(record),
         ]
         launchElementwise(CUDAKernelSource.module(.index, dtype), { _ in name }, operands, extra: check, stridedOnly: true)
+        if !checkedByHost { CUDAIndexErrors.markUnread(on: output.cudaBackend) }
     }
 
     /// `output = condition ? a : b` on the GPU.
