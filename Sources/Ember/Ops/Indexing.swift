@@ -225,12 +225,11 @@ extension Tensor {
     /// `IndexBackward0`).
     func maskedSelect(_ mask: Tensor, startingAt axis: Int = 0) -> Tensor {
         guard checkMask(mask, startingAt: axis) else { return self }
-        let positions = mask.nonzeroFlat()
+        let positions = mask.truePositions()
         let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
         var resultShape = flatShape
-        resultShape[axis] = positions.count
-        let index = Tensor(positions.map(Int64.init), shape: [positions.count])
-        return reshape(flatShape).advancedIndex(axis: axis, index: index, resultShape: resultShape)
+        resultShape[axis] = positions.numel
+        return reshape(flatShape).advancedIndex(axis: axis, index: positions, resultShape: resultShape)
     }
 
     /// Writes `value` where `mask` is true, in place (`t[mask] = value`).
@@ -254,10 +253,9 @@ extension Tensor {
             }
             return
         }
-        let positions = mask.nonzeroFlat()
         let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
         let flat = noGrad { view(flatShape) }
-        flat.indexCopyInPlace(dim: axis, index: Tensor(positions.map(Int64.init), shape: [positions.count]), source: value, base: base)
+        flat.indexCopyInPlace(dim: axis, index: mask.truePositions(), source: value, base: base)
     }
 
     /// The indices of the nonzero elements, one row of coordinates per element in row-major
@@ -267,23 +265,28 @@ extension Tensor {
     /// Tensor([0, 1, 2, 0] as [Float], shape: [2, 2]).nonzero()   // [[0, 1], [1, 0]]
     /// ```
     public func nonzero() -> Tensor {
-        let positions = nonzeroFlat()
-        var coordinates = [Int64](repeating: 0, count: positions.count * dim)
-        for (row, position) in positions.enumerated() {
-            var remainder = position
-            for axis in stride(from: dim - 1, through: 0, by: -1) {
-                coordinates[row * dim + axis] = Int64(remainder % shape[axis])
-                remainder /= shape[axis]
+        let positions = truePositions()
+        guard dim > 0, positions.numel > 0 else { return Tensor(uninitializedShape: [positions.numel, dim], dtype: .int64, device: device) }
+        return noGrad {
+            // Each dimension's coordinate from the flat position, last dimension fastest.
+            var coordinates: [Tensor] = [], stride = 1
+            for size in shape.reversed() {
+                let quotient = positions.div(Tensor(Int64(stride)), roundingMode: .trunc)
+                coordinates.insert(quotient - quotient.div(Tensor(Int64(size)), roundingMode: .trunc) * size, at: 0)
+                stride *= size
             }
+            return Tensor.stack(coordinates, dim: 1)
         }
-        return Tensor(coordinates, shape: [positions.count, dim], device: device)
     }
 
-    /// Flat positions of the true elements, in row-major order.
-    func nonzeroFlat() -> [Int] {
-        let values = device.kind == .cuda ? truthValues().copied(to: .cpu) : truthValues().contiguous()
+    /// Flat positions of the true elements, in row-major order, as int64 on this tensor's
+    /// device (computed there: a GPU's mask does not come to the host).
+    func truePositions() -> Tensor {
+        if device.kind == .cuda { return truthValues().truePositionsOnGPU() }
+        let values = truthValues().contiguous()
         let pointer = values.elementPointer(as: Bool.self)
-        return (0..<values.numel).filter { pointer[$0] }
+        let positions = (0..<values.numel).filter { pointer[$0] }.map(Int64.init)
+        return Tensor(positions, shape: [positions.count])
     }
 }
 

@@ -120,4 +120,33 @@ struct CUDAIndexingTests {
         _ = picked.max().item()
         #expect(try reads() - before == 3)
     }
+
+    @Test func masksAreCompactedOnTheGPU() throws {
+        // Counted on the isolated GPU: only the tiles' counts come to the host.
+        let isolated = try EmulatedCUDA.isolatedDevice()
+        for count in [0, 1, 127, 128, 129, 1000, 5000] {
+            let mask = Tensor.randn([count], generator: Generator(seed: UInt64(count))) .> 0.5
+            let expected = mask.toArray(as: Bool.self).indices.filter { mask.toArray(as: Bool.self)[$0] }
+            var positions = Tensor.zeros([])
+            let work = EmulatedCUDA.recordingWork { positions = mask.to(isolated).truePositionsOnGPU() }
+            #expect(positions.cpu().toArray(as: Int.self) == expected, "\(count)")
+            #expect(work.filter { $0 == "device→host" }.count == (count > 0 ? 1 : 0), "\(count): \(work)")
+        }
+        let all = Tensor.ones([300], dtype: .bool).to(isolated), none = Tensor.zeros([300], dtype: .bool).to(isolated)
+        #expect(all.truePositionsOnGPU().cpu().toArray(as: Int.self) == Array(0..<300))
+        #expect(none.truePositionsOnGPU().numel == 0)
+        // What uses them, against the CPU: nonzero, selection and assignment through a mask.
+        let x = Tensor.randn([7, 5, 3], generator: Generator(seed: 9)), g = x.cuda()
+        let mask = x .> 0.3, rows = x[0..., 0, 0] .> 0
+        #expect(g.nonzero().cpu().toArray(as: Int.self) == x.nonzero().toArray(as: Int.self))
+        #expect(g.nonzero().shape == x.nonzero().shape)
+        #expect(Tensor.zeros([3, 0, 2], device: Self.gpu).nonzero().shape == [0, 3])
+        #expect(g[mask.cuda()].cpu().toArray(as: Float.self) == x[mask].toArray(as: Float.self))
+        #expect(g[rows.cuda()].cpu().toArray(as: Float.self) == x[rows].toArray(as: Float.self))
+        let assigned = g.clone(), expected = x.clone()
+        let values = Tensor.arange(0, Double(rows.toArray(as: Bool.self).filter { $0 }.count * 15)).reshape([-1, 5, 3]).to(.float32)
+        assigned[rows.cuda()] = values.cuda()
+        expected[rows] = values
+        #expect(assigned.cpu().toArray(as: Float.self) == expected.toArray(as: Float.self))
+    }
 }

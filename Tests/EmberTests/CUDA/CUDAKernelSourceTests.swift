@@ -6,8 +6,8 @@ import Testing
 @Suite struct CUDAKernelSourceTests {
     /// Every registry op × dtype × indexing, plus where, fill, every cast pair, every
     /// reduction, softmax and log-softmax of the 4 float dtypes, the random fills (uniform and
-    /// normal of the 4 float dtypes, integers of all) and gather/scatter: nothing is silently
-    /// left out of the modules.
+    /// normal of the 4 float dtypes, integers of all), gather/scatter and the mask compaction:
+    /// nothing is silently left out of the modules.
     @Test func everyKernelIsGenerated() {
         let elementwise = CUDAElementwiseOp.registry.reduce(0) { $0 + $1.dtypes.count * CUDAIndexing.allCases.count }
         let dtypes = DType.allCases.count, indexings = CUDAIndexing.allCases.count
@@ -16,7 +16,7 @@ import Testing
             + dtypes * CUDAReduction.allCases.count * CUDAReductionShape.allCases.count
             + 2 * DType.allCases.filter(\.isFloatingPoint).count * CUDAReductionShape.allCases.count
             + 2 * DType.allCases.filter(\.isFloatingPoint).count + dtypes + 2 * dtypes
-            + DType.allCases.filter(CUDAKernelSource.hasAtomicAdd).count
+            + DType.allCases.filter(CUDAKernelSource.hasAtomicAdd).count + CUDAKernelSource.maskKernels.count
         #expect(CUDAKernelSource.kernelCount == expected)
         #expect(CUDAKernelSource.allModules.count == CUDAKernelFamily.allCases.count * dtypes)
 

@@ -61,6 +61,47 @@ extension CUDAKernelSource {
         }
     }
 
+    /// Elements of a bool mask that one thread of the mask kernels walks, in order.
+    static let maskTile = 128
+
+    /// Mask compaction (`nonzero`, `t[mask]`) in two passes over tiles of `maskTile` elements,
+    /// a thread per tile: `ember_count_true` counts each tile's true elements, the host turns the
+    /// counts into each tile's first output slot, and `ember_true_positions` writes the flat
+    /// positions of the tile's true elements from that slot on, in order.
+    static let maskKernels: [(name: String, source: String)] = [
+        (
+            "ember_count_true",
+            """
+            extern "C" __global__ void __launch_bounds__(EMBER_BLOCK)
+            ember_count_true(long long n, long long tile, const bool* mask, long long* counts) {
+              EMBER_FOR_EACH(t, (n + tile - 1) / tile) {
+                const long long end = (t + 1) * tile < n ? (t + 1) * tile : n;
+                long long count = 0;
+                for (long long i = t * tile; i < end; ++i) count += mask[i] ? 1 : 0;
+                counts[t] = count;
+              }
+            }
+
+            """
+        ),
+        (
+            "ember_true_positions",
+            """
+            extern "C" __global__ void __launch_bounds__(EMBER_BLOCK)
+            ember_true_positions(long long n, long long tile, const bool* mask, const long long* first_slots, long long* positions) {
+              EMBER_FOR_EACH(t, (n + tile - 1) / tile) {
+                const long long end = (t + 1) * tile < n ? (t + 1) * tile : n;
+                long long slot = first_slots[t];
+                for (long long i = t * tile; i < end; ++i) {
+                  if (mask[i]) positions[slot++] = i;
+                }
+              }
+            }
+
+            """
+        ),
+    ]
+
     /// The index kernels' parameters after their operands: the indexed dimension's stride and
     /// size, and the check's details for `ember_index_out_of_range`.
     private static let indexParameters = [

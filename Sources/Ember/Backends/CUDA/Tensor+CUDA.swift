@@ -162,6 +162,40 @@ extension Tensor {
         if !checkedByHost { CUDAIndexErrors.markUnread(on: output.cudaBackend) }
     }
 
+    /// The flat positions of this GPU bool tensor's true elements, in row-major order, as
+    /// int64 on the GPU. Only each tile's count comes to the host (an eighth of a byte per
+    /// element, where the mask itself is a byte), to find where each tile's positions go.
+    func truePositionsOnGPU() -> Tensor {
+        let mask = contiguous(), count = numel, tile = CUDAKernelSource.maskTile
+        let tiles = (count + tile - 1) / tile
+        func launch(_ name: String, _ addresses: [CUdeviceptr]) {
+            let backend = cudaBackend
+            let blocks = CUDALaunchGeometry.elementwiseBlocks(count: tiles, multiprocessors: backend.multiprocessors)
+            do throws(CUDAError) {
+                try backend.launch(
+                    name, in: CUDAKernelSource.module(.index, .bool), blocks: blocks,
+                    [.value(Int64(count)), .value(Int64(tile))] + addresses.map { .address($0) })
+            } catch {
+                reportError("\(name) failed on \(device): \(error)")
+            }
+        }
+        guard tiles > 0 else { return Tensor(uninitializedShape: [0], dtype: .int64, device: device) }
+        let counts = Tensor(uninitializedShape: [tiles], dtype: .int64, device: device)
+        launch("ember_count_true", [mask.deviceAddress, counts.deviceAddress])
+        var firstSlots: [Int64] = [], total: Int64 = 0
+        firstSlots.reserveCapacity(tiles)
+        for tileCount in counts.toArray(as: Int64.self) {
+            firstSlots.append(total)
+            total += tileCount
+        }
+        let positions = Tensor(uninitializedShape: [Int(total)], dtype: .int64, device: device)
+        if total > 0 {
+            let slots = Tensor(firstSlots, shape: [tiles], device: device)
+            launch("ember_true_positions", [mask.deviceAddress, slots.deviceAddress, positions.deviceAddress])
+        }
+        return positions
+    }
+
     /// `output = condition ? a : b` on the GPU.
     static func launchWhere(_ output: Tensor, _ condition: Tensor, _ a: Tensor, _ b: Tensor) {
         launchElementwise(
