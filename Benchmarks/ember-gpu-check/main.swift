@@ -122,6 +122,7 @@ for dtype in dtypes {
     check("subscript \(dtype)", ga[rows.cuda()], a[rows])
     check("gather \(dtype)", gt.gather(dim: 1, index: columns.cuda()), t.gather(dim: 1, index: columns))
     check("mask \(dtype)", ga[mask.cuda()], a[mask])
+    check("nonzero \(dtype)", ga.nonzero(), a.nonzero())
     check("scatter_add \(dtype)", ga.scatterAdd(dim: 1, index: columns.cuda(), src: gt), a.scatterAdd(dim: 1, index: columns, src: t), tolerance: sumTolerance)
     check("index_add \(dtype)", ga.indexAdd(dim: 0, index: Tensor([36, 0, 36, 2]).cuda(), source: slices.cuda()),
         a.indexAdd(dim: 0, index: Tensor([36, 0, 36, 2]), source: slices), tolerance: sumTolerance)

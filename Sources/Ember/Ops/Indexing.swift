@@ -404,7 +404,7 @@ extension Tensor {
     /// for `axis`, where it has the index's length.
     private func addingSlices(axis: Int, index: Tensor, source: Tensor, op: IndexingOp) -> Tensor? {
         let output = clone()
-        if device.kind == .cuda && dim > 0 && source.dim == dim && CUDAKernelSource.hasAtomicAdd(dtype) {
+        if device.kind == .cuda && dim > 0 && source.dim == dim {
             guard let (values, checkedByHost) = deviceIndex(index, op: op, axis: axis) else { return nil }
             var indexShape = Array(repeating: 1, count: dim)
             indexShape[axis] = values.numel
@@ -632,7 +632,7 @@ extension Tensor {
             return false
         }
         guard checkIndexShape(index, axis: axis, gathering: gathering, src: src) else { return false }
-        if device.kind == .cuda && dim > 0 && (op != .scatterAdd || CUDAKernelSource.hasAtomicAdd(dtype)) {
+        if device.kind == .cuda && dim > 0 {
             let checkedByHost = index.device != device
             if checkedByHost && !checkIndexRange(index.toArray(as: Int.self), op: op, axis: axis) { return false }
             let deviceIndex = index.to(device).converted(to: .int64)
@@ -650,7 +650,7 @@ extension Tensor {
         let indices = index.toArray(as: Int.self)
         guard checkIndexRange(indices, op: op, axis: axis) else { return false }
         if device.kind == .cuda {
-            // A 0-dim tensor, or no atomic adds for this dtype: the CPU's loop on host copies.
+            // A 0-dim tensor: the CPU's loop on host copies.
             let (hostSelf, hostOther) = (copied(to: .cpu), other.copied(to: .cpu))
             _ = hostSelf.scatterGather(op, index: index.to(.cpu), axis: axis, other: hostOther, src: nil)
             if gathering {

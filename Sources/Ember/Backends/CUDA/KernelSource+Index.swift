@@ -10,13 +10,10 @@ extension CUDAKernelSource {
     /// `ember_scatter_add_float32`.
     static func scatterAddKernelName(_ dtype: DType) -> String { "ember_scatter_add_\(dtype.rawValue)" }
 
-    /// The dtypes `scatter_add` has a kernel for, adding atomically where indices repeat: the
-    /// hardware's adds for float32, float64, int32 and int64 (as unsigned 64-bit: the same
+    /// `target[base(i) + index[i]·axis_stride] += source[i]`, atomically where indices repeat:
+    /// the hardware's adds for float32, float64, int32 and int64 (as unsigned 64-bit: the same
     /// two's-complement bits, wrapping as the CPU does), a compare-and-swap loop on the 32-bit
-    /// word around the element for the 16- and 8-bit dtypes. bool stays on the host.
-    static func hasAtomicAdd(_ dtype: DType) -> Bool { dtype != .bool }
-
-    /// `target[base(i) + index[i]·axis_stride] += source[i]`, atomically.
+    /// word around the element for the 16- and 8-bit dtypes and bool (whose sum is `or`).
     static func scatterAddKernel(_ dtype: DType) -> (name: String, source: String) {
         let storage = dtype.cudaStorageType
         let operands = ["\(storage)* target", "const long long* index", "const \(storage)* source"]
@@ -32,6 +29,7 @@ extension CUDAKernelSource {
                     "\(storage) h; h.bits = (unsigned short)bits; return (unsigned int)\(dtype.cudaStore("ember_compute(h) + ember_compute(\(value))")).bits;"
                 case .int16, .int8, .uint8:
                     "return (unsigned int)(\(dtype == .int16 ? "unsigned short" : "unsigned char"))((\(storage))bits + \(value));"
+                case .bool: "return (bits != 0u || \(value)) ? 1u : 0u;"
                 default: nil
                 }
             if let narrowSum { return checkedPosition(at) + "    ember_atomic_narrow(&\(element), [&](unsigned int bits) { \(narrowSum) });" }

@@ -292,8 +292,7 @@ enum CUDAKernelSource {
         case .random:
             for kind in CUDARandomKind.allCases where kind.supports(dtype) { kernels.append(randomKernel(kind, dtype)) }
         case .index:
-            kernels += [indexKernel(gathering: true, dtype), indexKernel(gathering: false, dtype)]
-            if hasAtomicAdd(dtype) { kernels.append(scatterAddKernel(dtype)) }
+            kernels += [indexKernel(gathering: true, dtype), indexKernel(gathering: false, dtype), scatterAddKernel(dtype)]
             if dtype == .bool { kernels += maskKernels }
         }
         let name = "ember_\(family.rawValue)_\(dtype)"
