@@ -59,9 +59,33 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
     /// (`torch.cuda.memory_reserved`); 0 for the CPU and for a GPU not used yet.
     public var memoryReserved: Int { cudaMemoryStatistics?.reservedBytes ?? 0 }
 
-    private var cudaMemoryStatistics: CUDACachingAllocator.Statistics? {
-        kind == .cuda ? CUDARuntime.openedBackend(for: self)?.memoryStatistics : nil
+    /// The most `memoryAllocated` has been since the GPU was first used or since
+    /// `resetPeakMemoryStats()` (`torch.cuda.max_memory_allocated`).
+    public var maxMemoryAllocated: Int { cudaMemoryStatistics?.peakAllocatedBytes ?? 0 }
+
+    /// The most `memoryReserved` has been since the GPU was first used or since
+    /// `resetPeakMemoryStats()` (`torch.cuda.max_memory_reserved`).
+    public var maxMemoryReserved: Int { cudaMemoryStatistics?.peakReservedBytes ?? 0 }
+
+    /// Starts `maxMemoryAllocated` and `maxMemoryReserved` over from the current values
+    /// (`torch.cuda.reset_peak_memory_stats`).
+    public func resetPeakMemoryStats() { cudaAllocator?.resetPeaks() }
+
+    /// Hands the memory that the caching allocator keeps for reuse back to the driver, so that
+    /// other processes can have it (`torch.cuda.empty_cache`); tensors keep theirs. Waits for
+    /// the GPU first: a cached block may still be read by work in flight.
+    ///
+    /// ```swift
+    /// Device.cuda(0).emptyCache()   // memoryReserved drops to memoryAllocated
+    /// ```
+    public func emptyCache() {
+        guard let allocator = cudaAllocator else { return }
+        synchronize()
+        allocator.emptyCache()
     }
+
+    private var cudaAllocator: CUDACachingAllocator? { kind == .cuda ? CUDARuntime.openedBackend(for: self)?.allocator : nil }
+    private var cudaMemoryStatistics: CUDACachingAllocator.Statistics? { cudaAllocator?.statistics }
 
     /// What was found of CUDA: the driver's version and GPUs, NVRTC's and cuBLAS's paths and
     /// versions, or for each what was searched and why it failed.

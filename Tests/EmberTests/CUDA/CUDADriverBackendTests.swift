@@ -90,7 +90,8 @@ struct CUDADriverBackendTests {
 
     /// Each product is one cuBLAS call of the right kind (a batch strided-batched, half types
     /// through the Ex entry points), and the caching allocator asks the driver for memory once
-    /// per size, then reuses it: counted by the fake driver on a device no other test uses.
+    /// per size, then reuses it until `emptyCache()`: counted by the fake driver on a device no
+    /// other test uses.
     @Test func productsAndAllocationsMakeTheExpectedDriverCalls() throws {
         let gpu = try FakeCUDALibrary.device(4)
         let calls = { (name: String) in try FakeCUDALibrary.count(name, on: gpu) }
@@ -113,6 +114,19 @@ struct CUDADriverBackendTests {
         for _ in 0..<10 { _ = Tensor.zeros([1000], device: gpu) }
         #expect(try calls("cuMemAlloc_v2") == allocations, "freed blocks are reused, not allocated again")
         #expect(try calls("cuMemFree_v2") == frees)
+        // Peaks, and the cache handed back to the driver (torch.cuda's memory functions).
+        gpu.resetPeakMemoryStats()
+        let (allocated, reserved) = (gpu.memoryAllocated, gpu.memoryReserved)
+        #expect(gpu.maxMemoryAllocated == allocated && gpu.maxMemoryReserved == reserved)
+        _ = Tensor.zeros([1 << 20], device: gpu)
+        #expect(gpu.memoryAllocated == allocated)
+        #expect(gpu.maxMemoryAllocated >= allocated + (4 << 20))
+        #expect(gpu.memoryReserved >= reserved + (4 << 20))
+        gpu.emptyCache()
+        #expect(gpu.memoryReserved == gpu.memoryAllocated)
+        #expect(try calls("cuMemFree_v2") > frees)
+        #expect(gpu.maxMemoryReserved >= reserved + (4 << 20), "the peak stays")
+        #expect(Device.cpu.maxMemoryAllocated == 0)
     }
 
     /// A sticky error (an illegal address in a kernel) poisons the device: that op reports the

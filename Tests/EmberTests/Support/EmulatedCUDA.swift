@@ -24,7 +24,7 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
     // @unchecked: the module cache is behind a mutex; everything else is immutable.
     let device: Device
     let multiprocessors = 2
-    private let allocator: CUDACachingAllocator
+    let allocator: CUDACachingAllocator
 
     private init(index: Int) {
         device = .cuda(index)
@@ -52,7 +52,6 @@ final class EmulatedCUDA: CUDADeviceBackend, @unchecked Sendable {
 
     static var isAvailable: Bool { HostKernelModule.compiler != nil }
 
-    var memoryStatistics: CUDACachingAllocator.Statistics { allocator.statistics }
 
     func allocate(byteCount: Int) throws(CUDAError) -> CUdeviceptr { try allocator.allocate(byteCount: byteCount) }
     func free(_ address: CUdeviceptr) { _ = allocator.free(address) }

@@ -145,6 +145,14 @@ final class CUDACachingAllocator: Sendable {
         state.withLock { releaseCache(&$0) }
     }
 
+    /// Starts the peaks over from the current values (`torch.cuda.reset_peak_memory_stats()`).
+    func resetPeaks() {
+        state.withLock { state in
+            state.statistics.peakAllocatedBytes = state.statistics.allocatedBytes
+            state.statistics.peakReservedBytes = state.statistics.reservedBytes
+        }
+    }
+
     /// A snapshot of the counters.
     var statistics: Statistics { state.withLock { $0.statistics } }
 

@@ -88,8 +88,8 @@ protocol CUDADeviceBackend: AnyObject, Sendable {
     var device: Device { get }
     /// Streaming multiprocessors, for grid sizes.
     var multiprocessors: Int { get }
-    /// The caching allocator's counters.
-    var memoryStatistics: CUDACachingAllocator.Statistics { get }
+    /// The caching allocator in front of the device's memory.
+    var allocator: CUDACachingAllocator { get }
 
     /// At least `byteCount` bytes of device memory from the caching allocator.
     func allocate(byteCount: Int) throws(CUDAError) -> CUdeviceptr
@@ -199,7 +199,7 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
     private let context: CUhandle
     private let stream: CUhandle
     private let health: CUDADeviceHealth
-    private let allocator: CUDACachingAllocator
+    let allocator: CUDACachingAllocator
     private let compiler: any CUDAModuleCompiler
     private let target: CUDACompileTarget
     /// Opens cuBLAS, on the first product.
@@ -256,7 +256,6 @@ final class CUDADriverBackend: CUDADeviceBackend, @unchecked Sendable {
         allocator = CUDACachingAllocator(device: index, raw: CUDADriverMemory(driver: driver, context: context!, health: health))
     }
 
-    var memoryStatistics: CUDACachingAllocator.Statistics { allocator.statistics }
 
     /// Makes the device's context current on this thread: Swift tasks move between threads,
     /// and the current context is per thread.
