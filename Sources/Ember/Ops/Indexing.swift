@@ -265,6 +265,7 @@ extension Tensor {
     /// Tensor([0, 1, 2, 0] as [Float], shape: [2, 2]).nonzero()   // [[0, 1], [1, 0]]
     /// ```
     public func nonzero() -> Tensor {
+        guard device.kind == .cuda else { return nonzeroOnCPU() }
         let positions = truePositions()
         guard dim > 0, positions.numel > 0 else { return Tensor(uninitializedShape: [positions.numel, dim], dtype: .int64, device: device) }
         return noGrad {
@@ -279,14 +280,60 @@ extension Tensor {
         }
     }
 
+    /// `nonzero()` in one pass over the mask, a row of the last dimension at a time, carrying
+    /// the leading coordinates instead of dividing positions, and without a branch per element
+    /// (each element's coordinates are written, and kept only if it is true).
+    private func nonzeroOnCPU() -> Tensor {
+        let mask = truthValues().contiguous(), count = mask.numel
+        let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
+        var found = 0
+        for position in 0..<count { found &+= Int(flags[position]) }
+        guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
+        let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
+        let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
+        var leading = [Int64](repeating: 0, count: dim - 1), written = 0
+        for row in 0..<(last == 0 ? 0 : count / last) {
+            for column in 0..<last {
+                let at = out + written * dim
+                for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
+                at[dim - 1] = Int64(column)
+                written &+= Int(flags[row * last + column])
+            }
+            var axis = dim - 2
+            while axis >= 0 {
+                leading[axis] += 1
+                if leading[axis] < shape[axis] { break }
+                leading[axis] = 0
+                axis -= 1
+            }
+        }
+        return rows.narrow(dim: 0, start: 0, length: found)
+    }
+
     /// Flat positions of the true elements, in row-major order, as int64 on this tensor's
     /// device (computed there: a GPU's mask does not come to the host).
     func truePositions() -> Tensor {
         if device.kind == .cuda { return truthValues().truePositionsOnGPU() }
-        let values = truthValues().contiguous()
-        let pointer = values.elementPointer(as: Bool.self)
-        let positions = (0..<values.numel).filter { pointer[$0] }.map(Int64.init)
-        return Tensor(positions, shape: [positions.count])
+        let positions = truePositionList()
+        return Tensor(positions.map(Int64.init), shape: [positions.count])
+    }
+
+    /// Flat positions of the true elements of this CPU tensor, in row-major order.
+    private func truePositionList() -> [Int] {
+        let mask = truthValues().contiguous(), count = mask.numel
+        let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
+        var found = 0
+        for position in 0..<count { found &+= Int(flags[position]) }
+        // Branch-free: every position is written, and the next one overwrites it unless true
+        // (a random mask would mispredict a branch on every other element).
+        return [Int](unsafeUninitializedCapacity: found + 1) { buffer, initialized in
+            var written = 0
+            for position in 0..<count {
+                buffer[written] = position
+                written &+= Int(flags[position])
+            }
+            initialized = written
+        }
     }
 }
 
@@ -345,9 +392,15 @@ extension Tensor {
             return nil
         }
         let values = index.toArray(as: Int.self)
-        guard checkIndexRange(values, op: op, axis: axis) else { return nil }
         let size = dim == 0 ? 1 : shape[axis]
-        return values.map { $0 < 0 ? $0 + size : $0 }
+        // One pass that wraps negatives and notes whether any value was out of range.
+        var outside = false
+        let positions = values.map { value in
+            outside = outside || value < -size || value >= size || (value < 0 && !op.countsNegativeFromEnd)
+            return value < 0 ? value + size : value
+        }
+        guard !outside || checkIndexRange(values, op: op, axis: axis) else { return nil }
+        return positions
     }
 
     /// Whether `indices` all fall in dimension `axis` (negatives counting from the end where `op`
@@ -393,9 +446,14 @@ extension Tensor {
         var resultShape = shape
         if dim > 0 { resultShape[axis] = positions.count }
         let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
-        for (slot, position) in positions.enumerated() {
-            output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+        guard dim > 0, device.kind == .cpu else {
+            for (slot, position) in positions.enumerated() {
+                output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
+            }
+            return output
         }
+        RowLayout(shape, axis: axis).copyRows(
+            from: contiguous(), at: positions, into: output, at: nil, parallel: true, itemSize: dtype.itemSize)
         return output
     }
 
@@ -414,6 +472,10 @@ extension Tensor {
             return output
         }
         guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
+        if dim > 0 && source.dim == dim && device.kind == .cpu {
+            dtype.dispatch(AddRowsKernel(layout: RowLayout(shape, axis: axis), positions: positions, source: source.converted(to: dtype).contiguous(), target: output))
+            return output
+        }
         for (slot, position) in positions.enumerated() {
             let target = output.sliceView(axis, position)
             target.copyElements(from: target + source.sliceView(axis, slot))
@@ -516,7 +578,12 @@ extension Tensor {
             return
         }
         let values = source.broadcastView(to: sourceShape)
-        if let positions {
+        if let positions, dim > 0 && isContiguous && device.kind == .cpu {
+            // In order, so that the last of repeated positions wins, as on PyTorch's CPU.
+            RowLayout(shape, axis: axis).copyRows(
+                from: noGrad { values.converted(to: dtype).contiguous() }, at: nil, into: self, at: positions, parallel: false,
+                itemSize: dtype.itemSize)
+        } else if let positions {
             for (slot, position) in positions.enumerated() {
                 sliceView(axis, position).copyElements(from: values.sliceView(axis, slot))
             }
@@ -698,6 +765,63 @@ private struct ScatterGatherKernel: ElementVisitor {
                 base[selfOffset] = E(compute: .add(base[selfOffset].compute, otherBase[otherOffset].compute))
             } else {
                 base[selfOffset] = otherBase[otherOffset]
+            }
+        }
+    }
+}
+
+/// A contiguous tensor seen as `[outer, rows, inner]` around the indexed dimension, for the
+/// CPU's index ops: a slice along that dimension is `outer` runs of `inner` elements.
+private struct RowLayout {
+    let outer: Int, rows: Int, inner: Int
+
+    init(_ shape: [Int], axis: Int) {
+        outer = shape[..<axis].reduce(1, *)
+        rows = shape[axis]
+        inner = shape[(axis + 1)...].reduce(1, *)
+    }
+
+    /// `target[o, targetRows[j], :] = source[o, sourceRows[j], :]` for every slot `j` (a nil
+    /// list is `j` itself), both contiguous, `target` shaped as this layout when `targetRows`
+    /// is given, `source` when `sourceRows` is. Copies bytes: the dtypes are the same.
+    func copyRows(from source: Tensor, at sourceRows: [Int]?, into target: Tensor, at targetRows: [Int]?, parallel: Bool, itemSize: Int) {
+        let slots = (sourceRows ?? targetRows)!.count
+        let (sourceSize, targetSize) = (sourceRows == nil ? slots : rows, targetRows == nil ? slots : rows)
+        let from = UnsafeRawPointer(source.elementBytes), to = target.elementBytes
+        let rowBytes = inner * itemSize, inner = inner
+        func run(_ range: Range<Int>) {
+            for item in range {
+                let (o, slot) = item.quotientAndRemainder(dividingBy: slots)
+                let sourceRow = o * sourceSize + (sourceRows?[slot] ?? slot), targetRow = o * targetSize + (targetRows?[slot] ?? slot)
+                let (a, b) = (from + sourceRow * rowBytes, to + targetRow * rowBytes)
+                // One element: a typed move, not a call to memcpy per element (masks select so).
+                switch (inner, itemSize) {
+                case (1, 8): b.storeBytes(of: a.load(as: UInt64.self), as: UInt64.self)
+                case (1, 4): b.storeBytes(of: a.load(as: UInt32.self), as: UInt32.self)
+                case (1, 2): b.storeBytes(of: a.load(as: UInt16.self), as: UInt16.self)
+                default: b.copyMemory(from: a, byteCount: rowBytes)
+                }
+            }
+        }
+        if parallel {
+            Parallel.forRanges(count: outer * slots, grain: Swift.max(1, Parallel.defaultGrain / Swift.max(inner, 1)), run)
+        } else {
+            run(0..<outer * slots)
+        }
+    }
+}
+
+/// `target[o, positions[j], :] += source[o, j, :]` in place, slot after slot (repeated positions
+/// add up in order, as on PyTorch's CPU), in each dtype's arithmetic.
+private struct AddRowsKernel: ElementVisitor {
+    let layout: RowLayout, positions: [Int], source: Tensor, target: Tensor
+    func visit<E: Element>(_ type: E.Type) {
+        let from = source.elementPointer(as: E.self), to = target.elementPointer(as: E.self)
+        let (rows, inner, slots) = (layout.rows, layout.inner, positions.count)
+        for o in 0..<layout.outer {
+            for (slot, position) in positions.enumerated() {
+                let a = from + (o * slots + slot) * inner, b = to + (o * rows + position) * inner
+                for i in 0..<inner { b[i] = E(compute: .add(b[i].compute, a[i].compute)) }
             }
         }
     }

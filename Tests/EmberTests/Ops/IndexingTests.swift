@@ -1,0 +1,80 @@
+import Testing
+
+@testable import Ember
+
+/// The CPU's index ops (whole rows moved at once, masks compacted without a branch per element)
+/// against element-by-element references, over the layouts the recorded cases miss: empty and
+/// 0-dim tensors, several leading and trailing dimensions, views, repeated and negative indices.
+@Suite struct IndexingTests {
+    static func mask(_ shape: [Int], seed: UInt64) -> Tensor { Tensor.randn(shape, generator: Generator(seed: seed)) .> 0.3 }
+
+    /// Every coordinate of `shape` in row-major order.
+    static func coordinates(_ shape: [Int]) -> [[Int]] {
+        shape.reduce([[]]) { prefixes, size in prefixes.flatMap { prefix in (0..<size).map { prefix + [$0] } } }
+    }
+
+    @Test(arguments: [[0], [1], [7], [3, 4], [2, 3, 5], [2, 0, 3], [130, 3]])
+    func nonzeroAndMaskedSelectMatchAnElementwiseReference(shape: [Int]) {
+        let mask = Self.mask(shape, seed: UInt64(shape.reduce(1, *) + shape.count))
+        let flags = mask.toArray(as: Bool.self)
+        let expected = zip(Self.coordinates(shape), flags).filter(\.1).map(\.0)
+        let found = mask.nonzero()
+        #expect(found.shape == [expected.count, shape.count])
+        #expect(found.toArray(as: Int.self) == expected.flatMap { $0 })
+        let values = Tensor.arange(0, Double(mask.numel)).reshape(shape)
+        #expect(values[mask].toArray(as: Double.self) == flags.indices.filter { flags[$0] }.map(Double.init))
+    }
+
+    @Test func nonzeroOfAZeroDimTensor() {
+        #expect(Tensor(2.0).nonzero().shape == [1, 0])
+        #expect(Tensor(0.0).nonzero().shape == [0, 0])
+    }
+
+    @Test func indexSelectAndSubscriptsMoveWholeRows() {
+        let x = Tensor.arange(0, 24).reshape([2, 3, 4])
+        // Along a middle dimension of a transposed view, repeated and (for subscripts) negative.
+        let view = x.transpose(0, 2)  // [4, 3, 2]
+        let picked = view.indexSelect(dim: 1, index: Tensor([2, 0, 2]))
+        let rows = [2, 0, 2]
+        for (i, j, k) in [(0, 0, 0), (3, 1, 1), (1, 2, 0)] {
+            let actual: Double = picked[i, j, k].item(), reference: Double = view[i, rows[j], k].item()
+            #expect(actual == reference)
+        }
+        let swapped: [Double] = (12..<24).map(Double.init) + (0..<12).map(Double.init)
+        #expect(x[Tensor([-1, 0])].toArray(as: Double.self) == swapped)
+    }
+
+    @Test func indexAddAddsRepeatedRowsInOrder() {
+        // Float16 rounds after each addition, as adding one slice at a time does.
+        for dtype in [DType.float32, .float16, .int16, .bool] {
+            let base = (Tensor.arange(0, 12).reshape([3, 4]) * 0.3).to(dtype)
+            let source = (Tensor.arange(0, 9).reshape([3, 3]) * 0.7 + 1000).to(dtype)
+            let index = Tensor([3, 0, 3])
+            var expected = base.clone()
+            for (slot, column) in [3, 0, 3].enumerated() {
+                expected = expected.clone()
+                expected[TensorIndex.all, column] = expected[TensorIndex.all, column] + source[TensorIndex.all, slot]
+            }
+            let added = base.indexAdd(dim: 1, index: index, source: source)
+            #expect(added.toArray(as: Double.self) == expected.toArray(as: Double.self), "\(dtype)")
+        }
+    }
+
+    @Test func assignmentThroughAnIndexTensorOrAMask() {
+        // Repeated positions: the last one wins, as on PyTorch's CPU; negatives count from the end.
+        let x = Tensor.zeros(4, 3)
+        x[Tensor([1, -1, 1])] = Tensor([1, 1, 1, 2, 2, 2, 3, 3, 3] as [Float], shape: [3, 3])
+        #expect(x.toArray(as: Float.self) == [0, 0, 0, 3, 3, 3, 0, 0, 0, 2, 2, 2])
+        // A view that is not contiguous writes through to its base.
+        let y = Tensor.zeros(3, 4)
+        let columns = y.t()
+        columns[Tensor([0, 2])] = Tensor([5, 6, 7] as [Float], shape: [1, 3])
+        #expect(y.toArray(as: Float.self) == [5, 0, 5, 0, 6, 0, 6, 0, 7, 0, 7, 0])
+        // A mask with one value per true element, and one broadcast over rows.
+        let z = Tensor.arange(0, 6).reshape([2, 3])
+        z[z .> 2] = Tensor([-1, -2, -3] as [Double], shape: [3])
+        #expect(z.toArray(as: Double.self) == [0, 1, 2, -1, -2, -3])
+        z[Tensor([true, false])] = Tensor([9, 8, 7] as [Double], shape: [3])
+        #expect(z.toArray(as: Double.self) == [9, 8, 7, -1, -2, -3])
+    }
+}
