@@ -1,12 +1,12 @@
 """The work of ember-bench in PyTorch and NumPy, timed the same way; prints JSON for ember-bench.
 
-usage: python compare.py --suites seed,sgemm,elementwise,reduction,overhead,memory
+usage: python compare.py --suites seed,sgemm,elementwise,reduction,indexing,overhead,memory
 Case names match Benchmarks/ember-bench/Suites.swift so ember-bench can print ratios.
 """
 import argparse, json, resource, statistics, sys, time
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,overhead,memory")
+parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,overhead,memory")
 suites = set(parser.parse_args().suites.split(","))
 
 import numpy as np
@@ -158,6 +158,25 @@ if "reduction" in suites:
         logits = torch.randn(4096, 1000)
         pytorch["sum dim 0 4096x1000"] = median(lambda: logits.sum(dim=0))
         pytorch["softmax 4096x1000"] = median(lambda: logits.softmax(dim=1))
+
+if "indexing" in suites:
+    rng = np.random.default_rng(3)
+    table_n, source_n = rng.standard_normal((10_000, 64), np.float32), rng.standard_normal((4096, 64), np.float32)
+    rows_n = rng.integers(0, 10_000, 4096)
+    values_n = rng.standard_normal((4096, 1000), np.float32)
+    mask_n = values_n > 0
+    numpy_results["index_select 4096 rows"] = median(lambda: table_n[rows_n], 5, 20)
+    numpy_results["index_add 4096 rows"] = median(lambda: np.add.at(table_n.copy(), rows_n, source_n), 5, 20)
+    numpy_results["masked select 4096x1000"] = median(lambda: values_n[mask_n])
+    numpy_results["nonzero 4096x1000"] = median(lambda: np.argwhere(mask_n))
+    if torch is not None:
+        table, source = torch.from_numpy(table_n), torch.from_numpy(source_n)
+        rows, values = torch.from_numpy(rows_n), torch.from_numpy(values_n)
+        mask = values > 0
+        pytorch["index_select 4096 rows"] = median(lambda: table.index_select(0, rows), 5, 20)
+        pytorch["index_add 4096 rows"] = median(lambda: table.index_add(0, rows, source), 5, 20)
+        pytorch["masked select 4096x1000"] = median(lambda: values[mask])
+        pytorch["nonzero 4096x1000"] = median(lambda: mask.nonzero())
 
 if torch is not None and "overhead" in suites:
     s = torch.randn(10)

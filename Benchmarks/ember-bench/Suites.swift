@@ -5,7 +5,7 @@ import Foundation
 enum Suites {
     static let all: [(name: String, run: @Sendable () -> [Measurement])] = [
         ("seed", seed), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
-        ("overhead", overhead), ("memory", memory),
+        ("indexing", indexing), ("overhead", overhead), ("memory", memory),
     ]
 
     // MARK: Seed programs
@@ -145,6 +145,24 @@ enum Suites {
         results.append(Measurement(suite: "reduction", name: "sum dim 0 4096x1000", seconds: median { _ = logits.sum(dim: 0) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
         results.append(Measurement(suite: "reduction", name: "softmax 4096x1000", seconds: median { _ = logits.softmax(dim: 1) }, work: Double(2 * 4 * 4096 * 1000), unit: "GB/s"))
         return results
+    }
+
+    // MARK: Indexing
+
+    /// An embedding's lookup and its gradient (4096 rows of 64 from 10,000), and a mask over
+    /// 4096x1000 half true at random.
+    static func indexing() -> [Measurement] {
+        let generator = Generator(seed: 3)
+        let table = Tensor.randn([10_000, 64], generator: generator), source = Tensor.randn([4096, 64], generator: generator)
+        let rows = Tensor.randint(high: 10_000, shape: [4096], generator: generator)
+        let values = Tensor.randn([4096, 1000], generator: generator), mask = values .> 0
+        let rowBytes = Double(4096 * 64 * 4)
+        return [
+            Measurement(suite: "indexing", name: "index_select 4096 rows", seconds: median(iterations: 20) { _ = table.indexSelect(dim: 0, index: rows) }, work: rowBytes, unit: "GB/s"),
+            Measurement(suite: "indexing", name: "index_add 4096 rows", seconds: median(iterations: 20) { _ = table.indexAdd(dim: 0, index: rows, source: source) }, work: rowBytes, unit: "GB/s"),
+            Measurement(suite: "indexing", name: "masked select 4096x1000", seconds: median { _ = values[mask] }, work: Double(4096 * 1000 * 5), unit: "GB/s"),
+            Measurement(suite: "indexing", name: "nonzero 4096x1000", seconds: median { _ = mask.nonzero() }, work: Double(4096 * 1000), unit: "GB/s"),
+        ]
     }
 
     // MARK: Per-op overhead
