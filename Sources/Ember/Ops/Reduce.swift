@@ -199,8 +199,22 @@ private struct ExtremumRowsKernel: ElementVisitor {
             let best = partial.dropFirst().reduce(partial[0]) { $0.isNaN ? $0 : ($1.isNaN ? $1 : (largest ? Swift.max($0, $1) : Swift.min($0, $1))) }
             valueOut[0] = unsafeBitCast(best, to: E.self)
             if let indexOut {
-                let values = source.withMemoryRebound(to: Float.self, capacity: inner) { $0 }
-                indexOut[0] = Int64((0..<inner).first { best.isNaN ? values[$0].isNaN : values[$0] == best } ?? 0)
+                indexOut[0] = Int64(Self.firstIndex(of: best, in: floats.assumingMemoryBound(to: Float.self), count: inner))
+            }
+            return
+        }
+        if E.self == Float.self && inner >= 32, let kernel = largest ? Self.vectorMax : Self.vectorMin {
+            // Float rows: the vector kernel's answer, then the first element equal to it (the
+            // first NaN), whose own value is kept (so -0.0 and 0.0 come out as the loop below
+            // finds them).
+            let floats = UnsafeRawPointer(source).assumingMemoryBound(to: Float.self)
+            Parallel.forRanges(count: layout.outer, grain: Swift.max(1, 16_384 / inner)) { rows in
+                for row in rows {
+                    let start = floats + row * inner
+                    let index = Self.firstIndex(of: kernel(start, inner), in: start, count: inner)
+                    valueOut?[row] = unsafeBitCast(start[index], to: E.self)
+                    indexOut?[row] = Int64(index)
+                }
             }
             return
         }
@@ -236,6 +250,20 @@ extension ExtremumRowsKernel {
             return kernel(floats.assumingMemoryBound(to: Float.self) + start, end - start)
         }
         return largest ? extremum(floats, from: start, to: end, Largest.self) : extremum(floats, from: start, to: end, Smallest.self)
+    }
+
+    /// The first position of `value` (of a NaN, for NaN) among `count` floats that hold it,
+    /// eight at a time.
+    static func firstIndex(of value: Float, in floats: UnsafePointer<Float>, count: Int) -> Int {
+        let raw = UnsafeRawPointer(floats), target = SIMD8<Float>(repeating: value)
+        var index = 0
+        while index + 8 <= count {
+            let chunk = raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+            if any(value.isNaN ? chunk .!= chunk : chunk .== target) { break }
+            index += 8
+        }
+        while value.isNaN ? !floats[index].isNaN : floats[index] != value { index += 1 }
+        return index
     }
 
     /// The C kernels for the CPU's vector unit (AVX2 or AVX-512); nil at the baseline level.
