@@ -8,6 +8,7 @@
 #include "EmberCPU.h"
 #include "EmberColumnSums.h"
 #include "EmberGEMM.h"
+#include "EmberRowSums.h"
 #include "EmberSelect.h"
 #include "EmberVectorMath.h"
 

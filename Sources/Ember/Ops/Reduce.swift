@@ -86,9 +86,30 @@ struct SumRowsKernel: ElementVisitor {
     }
 
     /// A float row sum: blocks of 256 summed in the element type's precision eight lanes wide,
-    /// the blocks added in Double, accurate and fast.
+    /// the blocks added in Double, accurate and fast; rows under 256 add in Double throughout.
     @inline(__always)
     static func sum<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
+        if E.self == Float.self, let kernel = rowSum {
+            return kernel(UnsafeRawPointer(start).assumingMemoryBound(to: Float.self), count)
+        }
+        return loopSum(start, count: count)
+    }
+
+    /// The C kernel for this CPU's vector unit (the same arithmetic); nil at the baseline level.
+    static let rowSum = ember_row_sum_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
+
+    /// The eight lanes added as a tree (halves, then quarters), so that the additions wait on
+    /// three others rather than seven.
+    @inline(__always)
+    static func laneSum(_ lanes: SIMD8<Float>) -> Float {
+        let quarters = lanes.lowHalf + lanes.highHalf
+        let halves = quarters.lowHalf + quarters.highHalf
+        return halves[0] + halves[1]
+    }
+
+    /// `sum` as a Swift loop, which the x86-64 baseline runs on SSE registers.
+    @inline(__always)
+    static func loopSum<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
         var total = 0.0
         var index = 0
         if E.self == Float.self {
@@ -103,17 +124,24 @@ struct SumRowsKernel: ElementVisitor {
                     lanes.2 += floats.loadUnaligned(fromByteOffset: block + 64, as: SIMD8<Float>.self)
                     lanes.3 += floats.loadUnaligned(fromByteOffset: block + 96, as: SIMD8<Float>.self)
                 }
-                total += Double(((lanes.0 + lanes.1) + (lanes.2 + lanes.3)).sum())
+                total += Double(Self.laneSum((lanes.0 + lanes.1) + (lanes.2 + lanes.3)))
                 index += 256
             }
             if index > 0 && index + 8 <= count {
-                // A long row's tail, eight lanes wide rather than one dependent add at a time.
-                var lanes = SIMD8<Float>()
+                // A long row's tail, four accumulators of eight lanes, then groups of eight.
+                var lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                while index + 32 <= count {
+                    lanes.0 += floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    lanes.1 += floats.loadUnaligned(fromByteOffset: index * 4 + 32, as: SIMD8<Float>.self)
+                    lanes.2 += floats.loadUnaligned(fromByteOffset: index * 4 + 64, as: SIMD8<Float>.self)
+                    lanes.3 += floats.loadUnaligned(fromByteOffset: index * 4 + 96, as: SIMD8<Float>.self)
+                    index += 32
+                }
                 while index + 8 <= count {
-                    lanes += floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    lanes.0 += floats.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
                     index += 8
                 }
-                total += Double(lanes.sum())
+                total += Double(Self.laneSum((lanes.0 + lanes.1) + (lanes.2 + lanes.3)))
             }
         }
         while index < count {

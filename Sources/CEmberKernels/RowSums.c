@@ -1,0 +1,72 @@
+// Row sums of float32 in double (`sum(dim: -1)`, `sum()`): Swift's loop for the x86-64
+// baseline runs its eight-lane accumulators as pairs of SSE registers; under AVX2 each is one
+// register, so a row takes half the instructions. The arithmetic is the same, lane for lane.
+// A row of a thousand floats is bound by the latency of its dependent additions more than by
+// loads: hence four accumulators wherever there are 32 floats, and tree-shaped lane totals.
+
+#include <string.h>
+
+#include "EmberRowSums.h"
+
+#if defined(__x86_64__)
+
+typedef float ember_v8f __attribute__((vector_size(32)));
+
+#define ROW_SUM(SUFFIX, TARGET)                                                                                  \
+    __attribute__((target(TARGET))) static inline float lane_sum_##SUFFIX(ember_v8f lanes) {                    \
+        return ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7])); \
+    }                                                                                                            \
+    __attribute__((target(TARGET))) static double row_sum_f32_##SUFFIX(const float *values, ptrdiff_t count) {  \
+        double total = 0;                                                                                        \
+        ptrdiff_t index = 0;                                                                                     \
+        for (; index + 256 <= count; index += 256) {                                                             \
+            ember_v8f lanes[4] = {{0}, {0}, {0}, {0}};                                                           \
+            for (ptrdiff_t group = index; group < index + 256; group += 32) {                                    \
+                for (int k = 0; k < 4; k++) {                                                                    \
+                    ember_v8f x;                                                                                 \
+                    memcpy(&x, values + group + 8 * k, sizeof x);                                                \
+                    lanes[k] += x;                                                                               \
+                }                                                                                                \
+            }                                                                                                    \
+            total += (double)lane_sum_##SUFFIX((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));                   \
+        }                                                                                                        \
+        if (index > 0 && index + 8 <= count) {                                                                   \
+            ember_v8f lanes[4] = {{0}, {0}, {0}, {0}};                                                           \
+            for (; index + 32 <= count; index += 32) {                                                           \
+                for (int k = 0; k < 4; k++) {                                                                    \
+                    ember_v8f x;                                                                                 \
+                    memcpy(&x, values + index + 8 * k, sizeof x);                                                \
+                    lanes[k] += x;                                                                               \
+                }                                                                                                \
+            }                                                                                                    \
+            for (; index + 8 <= count; index += 8) {                                                             \
+                ember_v8f x;                                                                                     \
+                memcpy(&x, values + index, sizeof x);                                                            \
+                lanes[0] += x;                                                                                   \
+            }                                                                                                    \
+            total += (double)lane_sum_##SUFFIX((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));                   \
+        }                                                                                                        \
+        for (; index < count; index++) total += (double)values[index];                                           \
+        return total;                                                                                            \
+    }
+
+ROW_SUM(avx2, "avx2,fma")
+ROW_SUM(avx512, "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+
+ember_row_sum_f32_kernel ember_row_sum_f32_kernel_for(ember_cpu_level level) {
+    switch (level) {
+    case EMBER_CPU_BASELINE: return NULL;
+    case EMBER_CPU_AVX2_FMA: return row_sum_f32_avx2;
+    case EMBER_CPU_AVX512: return row_sum_f32_avx512;
+    }
+    return NULL;
+}
+
+#else
+
+ember_row_sum_f32_kernel ember_row_sum_f32_kernel_for(ember_cpu_level level) {
+    (void)level;
+    return NULL;
+}
+
+#endif
