@@ -154,9 +154,13 @@ if "reduction" in suites:
             pytorch[f"max {label}"] = median(lambda: a.max(), 5, iterations)
     logits_n = np.random.standard_normal((4096, 1000)).astype(np.float32)
     numpy_results["sum dim 0 4096x1000"] = median(lambda: logits_n.sum(axis=0))
+    numpy_results["sum dim 1 4096x1000"] = median(lambda: logits_n.sum(axis=1))
+    numpy_results["max dim 1 4096x1000"] = median(lambda: (logits_n.max(axis=1), logits_n.argmax(axis=1)))
     if torch is not None:
         logits = torch.randn(4096, 1000)
         pytorch["sum dim 0 4096x1000"] = median(lambda: logits.sum(dim=0))
+        pytorch["sum dim 1 4096x1000"] = median(lambda: logits.sum(dim=1))
+        pytorch["max dim 1 4096x1000"] = median(lambda: logits.max(dim=1))
         pytorch["softmax 4096x1000"] = median(lambda: logits.softmax(dim=1))
 
 if "indexing" in suites:

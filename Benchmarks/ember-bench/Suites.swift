@@ -143,6 +143,9 @@ enum Suites {
         let logits = Tensor.randn(4096, 1000)
         // Over the leading dimension, as a bias gradient is summed.
         results.append(Measurement(suite: "reduction", name: "sum dim 0 4096x1000", seconds: median { _ = logits.sum(dim: 0) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
+        // Over the last dimension, as a loss or a norm is: with indices for max, as PyTorch's.
+        results.append(Measurement(suite: "reduction", name: "sum dim 1 4096x1000", seconds: median { _ = logits.sum(dim: 1) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
+        results.append(Measurement(suite: "reduction", name: "max dim 1 4096x1000", seconds: median { _ = logits.max(dim: 1) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
         results.append(Measurement(suite: "reduction", name: "softmax 4096x1000", seconds: median { _ = logits.softmax(dim: 1) }, work: Double(2 * 4 * 4096 * 1000), unit: "GB/s"))
         return results
     }
