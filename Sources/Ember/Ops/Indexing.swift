@@ -728,43 +728,47 @@ extension Tensor {
             }
             return true
         }
-        var selfOffsets: [Int] = [], otherOffsets: [Int] = []
-        selfOffsets.reserveCapacity(indices.count)
-        var coordinates = [Int](repeating: 0, count: index.dim)
-        for position in 0..<indices.count {
-            var selfOffset = offset, otherOffset = other.offset
-            for axisIndex in 0..<index.dim {
-                let coordinate = coordinates[axisIndex]
-                selfOffset += (axisIndex == axis ? indices[position] : coordinate) * strides[axisIndex]
-                otherOffset += coordinate * other.strides[axisIndex]
-            }
-            selfOffsets.append(selfOffset)
-            otherOffsets.append(otherOffset)
-            var axisIndex = index.dim - 1
-            while axisIndex >= 0 {
-                coordinates[axisIndex] += 1
-                if coordinates[axisIndex] < index.shape[axisIndex] { break }
-                coordinates[axisIndex] = 0
-                axisIndex -= 1
-            }
-        }
-        dtype.dispatch(ScatterGatherKernel(tensor: self, other: other, selfOffsets: selfOffsets, otherOffsets: otherOffsets, gathering: gathering, reduceAdd: op == .scatterAdd))
+        dtype.dispatch(ScatterGatherKernel(tensor: self, other: other, indexShape: index.shape, indices: indices, axis: axis, op: op))
         if !gathering { version.bump() }
         return true
     }
 }
 
+/// The CPU loop of gather and scatter: a row of the index's last dimension at a time, the
+/// offsets of both tensors stepping by their strides along it, the leading coordinates carried
+/// from row to row.
 private struct ScatterGatherKernel: ElementVisitor {
-    let tensor: Tensor, other: Tensor, selfOffsets: [Int], otherOffsets: [Int], gathering: Bool, reduceAdd: Bool
+    let tensor: Tensor, other: Tensor, indexShape: [Int], indices: [Int], axis: Int, op: IndexingOp
     func visit<E: Element>(_ type: E.Type) {
+        guard !indices.isEmpty else { return }
         let base = tensor.storage.pointer(as: E.self), otherBase = other.storage.pointer(as: E.self)
-        for (selfOffset, otherOffset) in zip(selfOffsets, otherOffsets) {
-            if gathering {
-                otherBase[otherOffset] = base[selfOffset]
-            } else if reduceAdd {
-                base[selfOffset] = E(compute: .add(base[selfOffset].compute, otherBase[otherOffset].compute))
-            } else {
-                base[selfOffset] = otherBase[otherOffset]
+        // A 0-dim tensor as one element along one dimension.
+        let shape = indexShape.isEmpty ? [1] : indexShape, last = shape.count - 1
+        let (selfStrides, otherStrides) = (tensor.dim == 0 ? [0] : tensor.strides, other.dim == 0 ? [0] : other.strides)
+        let (rowLength, axisStride) = (shape[last], selfStrides[axis])
+        let (selfStep, otherStep) = (axis == last ? 0 : selfStrides[last], otherStrides[last])
+        var leading = [Int](repeating: 0, count: last)
+        for row in 0..<indices.count / rowLength {
+            var (selfRow, otherRow) = (tensor.offset, other.offset)
+            for axisIndex in 0..<last {
+                if axisIndex != axis { selfRow += leading[axisIndex] * selfStrides[axisIndex] }
+                otherRow += leading[axisIndex] * otherStrides[axisIndex]
+            }
+            for column in 0..<rowLength {
+                let at = selfRow + column * selfStep + indices[row * rowLength + column] * axisStride
+                let otherAt = otherRow + column * otherStep
+                switch op {
+                case .gather: otherBase[otherAt] = base[at]
+                case .scatterAdd: base[at] = E(compute: .add(base[at].compute, otherBase[otherAt].compute))
+                default: base[at] = otherBase[otherAt]
+                }
+            }
+            var axisIndex = last - 1
+            while axisIndex >= 0 {
+                leading[axisIndex] += 1
+                if leading[axisIndex] < shape[axisIndex] { break }
+                leading[axisIndex] = 0
+                axisIndex -= 1
             }
         }
     }

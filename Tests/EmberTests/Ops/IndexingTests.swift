@@ -77,4 +77,26 @@ import Testing
         z[Tensor([true, false])] = Tensor([9, 8, 7] as [Double], shape: [3])
         #expect(z.toArray(as: Double.self) == [9, 8, 7, -1, -2, -3])
     }
+
+    @Test func gatherAndScatterAddAlongAMiddleDimensionOfAView() {
+        let base = Tensor.arange(0, 24).reshape([2, 3, 4])
+        let view = base.transpose(0, 2)  // [4, 3, 2], not contiguous
+        let picks = [2, 0, 1, 1, 0, 2, 2, 2, 1, 0, 0, 0, 2, 1, 1, 2]
+        let index = Tensor(picks.map(Int64.init), shape: [4, 2, 2])
+        let values = view.contiguous().toArray(as: Double.self)
+        let element = { (i: Int, j: Int, k: Int) in values[(i * 3 + j) * 2 + k] }
+        var gathered: [Double] = [], scattered = [Double](repeating: 0, count: 24)
+        for i in 0..<4 {
+            for j in 0..<2 {
+                for k in 0..<2 {
+                    let pick = picks[(i * 2 + j) * 2 + k]
+                    gathered.append(element(i, pick, k))
+                    scattered[(i * 3 + pick) * 2 + k] += Double((i * 2 + j) * 2 + k)
+                }
+            }
+        }
+        #expect(view.gather(dim: 1, index: index).toArray(as: Double.self) == gathered)
+        let sources = Tensor.arange(0, 16).reshape([4, 2, 2])
+        #expect(Tensor.zeros([4, 3, 2], dtype: .float64).scatterAdd(dim: 1, index: index, src: sources).toArray(as: Double.self) == scattered)
+    }
 }
