@@ -299,13 +299,7 @@ extension Tensor {
                 at[dim - 1] = Int64(column)
                 written &+= Int(flags[row * last + column])
             }
-            var axis = dim - 2
-            while axis >= 0 {
-                leading[axis] += 1
-                if leading[axis] < shape[axis] { break }
-                leading[axis] = 0
-                axis -= 1
-            }
+            advance(&leading, in: shape)
         }
         return rows.narrow(dim: 0, start: 0, length: found)
     }
@@ -763,14 +757,20 @@ private struct ScatterGatherKernel: ElementVisitor {
                 default: base[at] = otherBase[otherAt]
                 }
             }
-            var axisIndex = last - 1
-            while axisIndex >= 0 {
-                leading[axisIndex] += 1
-                if leading[axisIndex] < shape[axisIndex] { break }
-                leading[axisIndex] = 0
-                axisIndex -= 1
-            }
+            advance(&leading, in: shape)
         }
+    }
+}
+
+/// Moves `coordinates`, over the leading dimensions of `shape`, to the next position in
+/// row-major order (back to all zeros after the last).
+private func advance<T: FixedWidthInteger>(_ coordinates: inout [T], in shape: [Int]) {
+    var axis = coordinates.count - 1
+    while axis >= 0 {
+        coordinates[axis] += 1
+        if coordinates[axis] < T(shape[axis]) { return }
+        coordinates[axis] = 0
+        axis -= 1
     }
 }
 
