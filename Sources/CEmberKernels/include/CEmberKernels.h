@@ -7,6 +7,7 @@
 
 #include "EmberCPU.h"
 #include "EmberColumnSums.h"
+#include "EmberCopy.h"
 #include "EmberGEMM.h"
 #include "EmberRowSums.h"
 #include "EmberSelect.h"
