@@ -281,53 +281,52 @@ extension Tensor {
     }
 
     /// `nonzero()` in one pass over the mask, a row of the last dimension at a time, carrying
-    /// the leading coordinates instead of dividing positions, and without a branch per element
-    /// (each element's coordinates are written, and kept only if it is true).
+    /// the leading coordinates instead of dividing positions.
     private func nonzeroOnCPU() -> Tensor {
-        let mask = truthValues().contiguous(), count = mask.numel
-        let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
-        var found = 0
-        for position in 0..<count { found &+= Int(flags[position]) }
-        guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
-        let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
-        let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
-        var leading = [Int64](repeating: 0, count: dim - 1), written = 0
-        for row in 0..<(last == 0 ? 0 : count / last) {
-            for column in 0..<last {
-                let at = out + written * dim
-                for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
-                at[dim - 1] = Int64(column)
-                written &+= Int(flags[row * last + column])
+        withTruthFlags { flags, count, found in
+            guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
+            let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
+            let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
+            var leading = [Int64](repeating: 0, count: dim - 1), written = 0
+            for row in 0..<(last == 0 ? 0 : count / last) {
+                for column in 0..<last {
+                    let at = out + written * dim
+                    for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
+                    at[dim - 1] = Int64(column)
+                    written &+= Int(flags[row * last + column])
+                }
+                advance(&leading, in: shape)
             }
-            advance(&leading, in: shape)
+            return rows.narrow(dim: 0, start: 0, length: found)
         }
-        return rows.narrow(dim: 0, start: 0, length: found)
     }
 
     /// Flat positions of the true elements, in row-major order, as int64 on this tensor's
     /// device (computed there: a GPU's mask does not come to the host).
     func truePositions() -> Tensor {
         if device.kind == .cuda { return truthValues().truePositionsOnGPU() }
-        let positions = truePositionList()
-        return Tensor(positions.map(Int64.init), shape: [positions.count])
+        return withTruthFlags { flags, count, found in
+            let positions = Tensor(uninitializedShape: [found + 1], dtype: .int64)
+            let out = positions.elementPointer(as: Int64.self)
+            var written = 0
+            for position in 0..<count {
+                out[written] = Int64(position)
+                written &+= Int(flags[position])
+            }
+            return positions.narrow(dim: 0, start: 0, length: found)
+        }
     }
 
-    /// Flat positions of the true elements of this CPU tensor, in row-major order.
-    private func truePositionList() -> [Int] {
+    /// Calls `body` with this CPU tensor's truth values as bytes (0 or 1), their count, and how
+    /// many are true. What `body` builds from them is written branch-free: each element's entry
+    /// is written, and the next overwrites it unless it is true (a random mask would mispredict
+    /// a branch on every other element), so outputs need room for one entry more than found.
+    private func withTruthFlags<R>(_ body: (UnsafePointer<UInt8>, _ count: Int, _ found: Int) -> R) -> R {
         let mask = truthValues().contiguous(), count = mask.numel
         let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
         var found = 0
         for position in 0..<count { found &+= Int(flags[position]) }
-        // Branch-free: every position is written, and the next one overwrites it unless true
-        // (a random mask would mispredict a branch on every other element).
-        return [Int](unsafeUninitializedCapacity: found + 1) { buffer, initialized in
-            var written = 0
-            for position in 0..<count {
-                buffer[written] = position
-                written &+= Int(flags[position])
-            }
-            initialized = written
-        }
+        return withExtendedLifetime(mask) { body(flags, count, found) }
     }
 }
 
@@ -381,10 +380,7 @@ extension Tensor {
     /// An index tensor's values, checked against dimension `axis` (negatives counted from the
     /// end where `op` takes them).
     private func indexValues(_ index: Tensor, op: IndexingOp, axis: Int) -> [Int]? {
-        guard index.dtype == .int64 || index.dtype == .int32 else {
-            reportError("\(op.name)(): Expected dtype int32 or int64 for index")
-            return nil
-        }
+        guard Self.checkIndexDType(index, op: op) else { return nil }
         let values = index.toArray(as: Int.self)
         let size = dim == 0 ? 1 : shape[axis]
         // One pass that wraps negatives and notes whether any value was out of range.
@@ -395,6 +391,13 @@ extension Tensor {
         }
         guard !outside || checkIndexRange(values, op: op, axis: axis) else { return nil }
         return positions
+    }
+
+    /// Whether `index` holds integers an index op takes (int64 or int32); reports it if not.
+    private static func checkIndexDType(_ index: Tensor, op: IndexingOp) -> Bool {
+        guard index.dtype != .int64 && index.dtype != .int32 else { return true }
+        reportError("\(op.name)(): Expected dtype int32 or int64 for index")
+        return false
     }
 
     /// Whether `indices` all fall in dimension `axis` (negatives counting from the end where `op`
@@ -412,10 +415,7 @@ extension Tensor {
     /// (see `CUDAIndexErrors`), so that the host does not wait for the GPU to read it.
     private func deviceIndex(_ index: Tensor, op: IndexingOp, axis: Int) -> (values: Tensor, checkedByHost: Bool)? {
         guard index.device != device else {
-            guard index.dtype == .int64 || index.dtype == .int32 else {
-                reportError("\(op.name)(): Expected dtype int32 or int64 for index")
-                return nil
-            }
+            guard Self.checkIndexDType(index, op: op) else { return nil }
             return (index.reshape([-1]).converted(to: .int64), false)
         }
         guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
@@ -440,7 +440,7 @@ extension Tensor {
         var resultShape = shape
         if dim > 0 { resultShape[axis] = positions.count }
         let output = Tensor(uninitializedShape: resultShape, dtype: dtype, device: device)
-        guard dim > 0, device.kind == .cpu else {
+        guard dim > 0 else {
             for (slot, position) in positions.enumerated() {
                 output.sliceView(axis, slot).copyElements(from: sliceView(axis, position))
             }
@@ -466,7 +466,7 @@ extension Tensor {
             return output
         }
         guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
-        if dim > 0 && source.dim == dim && device.kind == .cpu {
+        if dim > 0 && source.dim == dim {
             dtype.dispatch(AddRowsKernel(layout: RowLayout(shape, axis: axis), positions: positions, source: source.converted(to: dtype).contiguous(), target: output))
             return output
         }
@@ -572,7 +572,7 @@ extension Tensor {
             return
         }
         let values = source.broadcastView(to: sourceShape)
-        if let positions, dim > 0 && isContiguous && device.kind == .cpu {
+        if let positions, dim > 0 && isContiguous {
             // In order, so that the last of repeated positions wins, as on PyTorch's CPU.
             RowLayout(shape, axis: axis).copyRows(
                 from: noGrad { values.converted(to: dtype).contiguous() }, at: nil, into: self, at: positions, parallel: false,
