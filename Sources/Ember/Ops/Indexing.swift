@@ -281,52 +281,53 @@ extension Tensor {
     }
 
     /// `nonzero()` in one pass over the mask, a row of the last dimension at a time, carrying
-    /// the leading coordinates instead of dividing positions.
+    /// the leading coordinates instead of dividing positions, and without a branch per element
+    /// (each element's coordinates are written, and kept only if it is true).
     private func nonzeroOnCPU() -> Tensor {
-        withTruthFlags { flags, count, found in
-            guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
-            let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
-            let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
-            var leading = [Int64](repeating: 0, count: dim - 1), written = 0
-            for row in 0..<(last == 0 ? 0 : count / last) {
-                for column in 0..<last {
-                    let at = out + written * dim
-                    for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
-                    at[dim - 1] = Int64(column)
-                    written &+= Int(flags[row * last + column])
-                }
-                advance(&leading, in: shape)
+        let mask = truthValues().contiguous(), count = mask.numel
+        let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
+        var found = 0
+        for position in 0..<count { found &+= Int(flags[position]) }
+        guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
+        let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
+        let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
+        var leading = [Int64](repeating: 0, count: dim - 1), written = 0
+        for row in 0..<(last == 0 ? 0 : count / last) {
+            for column in 0..<last {
+                let at = out + written * dim
+                for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
+                at[dim - 1] = Int64(column)
+                written &+= Int(flags[row * last + column])
             }
-            return rows.narrow(dim: 0, start: 0, length: found)
+            advance(&leading, in: shape)
         }
+        return rows.narrow(dim: 0, start: 0, length: found)
     }
 
     /// Flat positions of the true elements, in row-major order, as int64 on this tensor's
     /// device (computed there: a GPU's mask does not come to the host).
     func truePositions() -> Tensor {
         if device.kind == .cuda { return truthValues().truePositionsOnGPU() }
-        return withTruthFlags { flags, count, found in
-            let positions = Tensor(uninitializedShape: [found + 1], dtype: .int64)
-            let out = positions.elementPointer(as: Int64.self)
-            var written = 0
-            for position in 0..<count {
-                out[written] = Int64(position)
-                written &+= Int(flags[position])
-            }
-            return positions.narrow(dim: 0, start: 0, length: found)
-        }
+        let positions = truePositionList()
+        return Tensor(positions.map(Int64.init), shape: [positions.count])
     }
 
-    /// Calls `body` with this CPU tensor's truth values as bytes (0 or 1), their count, and how
-    /// many are true. What `body` builds from them is written branch-free: each element's entry
-    /// is written, and the next overwrites it unless it is true (a random mask would mispredict
-    /// a branch on every other element), so outputs need room for one entry more than found.
-    private func withTruthFlags<R>(_ body: (UnsafePointer<UInt8>, _ count: Int, _ found: Int) -> R) -> R {
+    /// Flat positions of the true elements of this CPU tensor, in row-major order.
+    private func truePositionList() -> [Int] {
         let mask = truthValues().contiguous(), count = mask.numel
         let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
         var found = 0
         for position in 0..<count { found &+= Int(flags[position]) }
-        return withExtendedLifetime(mask) { body(flags, count, found) }
+        // Branch-free: every position is written, and the next one overwrites it unless true
+        // (a random mask would mispredict a branch on every other element).
+        return [Int](unsafeUninitializedCapacity: found + 1) { buffer, initialized in
+            var written = 0
+            for position in 0..<count {
+                buffer[written] = position
+                written &+= Int(flags[position])
+            }
+            initialized = written
+        }
     }
 }
 
