@@ -7,6 +7,8 @@
 //   GEMM_TARGET                   the __attribute__((target(...))) string
 //   GEMM_LOAD, GEMM_STORE, GEMM_BROADCAST, GEMM_FMA (x·y + z), GEMM_MULTIPLY, GEMM_ZERO
 //   GEMM_PREFIX                   token pasted onto the static helpers' names
+//   GEMM_NARROW_COLUMNS, GEMM_NARROW_TILES   optional: a narrower instantiation's tiles table,
+//                                 whose half-width tiles run last panels of at most that many columns
 //   GEMM_ENTRY                    the public function's name
 //
 // The scheme is Goto/BLIS: B is packed in GEMM_DEPTH_BLOCK×GEMM_COLUMNS micro-panels, A in
@@ -40,17 +42,26 @@ static void GEMM_STATIC(pack_a)(
     }
 }
 
+/// The packed width of a B micro-panel of `columns` columns: the narrowest micro-kernel's width
+/// that holds them.
+static inline ptrdiff_t GEMM_STATIC(panel_width)(ptrdiff_t columns) {
+#ifdef GEMM_NARROW_COLUMNS
+    if (columns <= GEMM_NARROW_COLUMNS) return GEMM_NARROW_COLUMNS;
+#endif
+    return columns <= GEMM_COLUMNS / 2 ? GEMM_COLUMNS / 2 : GEMM_COLUMNS;
+}
+
 /// Copies the k×n block of B into GEMM_COLUMNS-column micro-panels, row by row, zero-padded; a
-/// last panel of at most GEMM_COLUMNS / 2 columns is packed that wide, for a half-width
-/// micro-kernel. Padding columns are computed but never stored; zeros keep NaN or denormal
-/// garbage from slowing the arithmetic.
+/// narrow last panel is packed at the width of the micro-kernel that runs it (`panel_width`).
+/// Padding columns are computed but never stored; zeros keep NaN or denormal garbage from
+/// slowing the arithmetic.
 __attribute__((target(GEMM_TARGET)))
 static void GEMM_STATIC(pack_b)(
     ptrdiff_t k, ptrdiff_t n, const GEMM_SCALAR *b, ptrdiff_t b_row, ptrdiff_t b_column,
     GEMM_SCALAR *restrict packed) {
     for (ptrdiff_t j = 0; j < n; j += GEMM_COLUMNS, packed += GEMM_COLUMNS * k) {
         ptrdiff_t columns = n - j < GEMM_COLUMNS ? n - j : GEMM_COLUMNS;
-        ptrdiff_t width = columns <= GEMM_COLUMNS / 2 ? GEMM_COLUMNS / 2 : GEMM_COLUMNS;
+        ptrdiff_t width = GEMM_STATIC(panel_width)(columns);
         const GEMM_SCALAR *panel = b + j * b_column;
         if (columns == GEMM_COLUMNS && b_column == 1) {
             for (ptrdiff_t p = 0; p < k; p++)
@@ -58,10 +69,16 @@ static void GEMM_STATIC(pack_b)(
                     GEMM_STORE(packed + p * GEMM_COLUMNS + v * GEMM_LANES, GEMM_LOAD(panel + p * b_row + v * GEMM_LANES));
             continue;
         }
-        for (ptrdiff_t p = 0; p < k; p++)
-            for (ptrdiff_t c = columns; c < width; c++) packed[p * width + c] = 0;
-        for (ptrdiff_t c = 0; c < columns; c++)
-            for (ptrdiff_t p = 0; p < k; p++) packed[p * width + c] = panel[p * b_row + c * b_column];
+        // Element by element, along B's contiguous side, after zeroing the padding in one call
+        // (zeroing it row by row became a memset call per row).
+        if (columns < width) memset(packed, 0, (size_t)(k * width) * sizeof(GEMM_SCALAR));
+        if (b_row == 1) {
+            for (ptrdiff_t c = 0; c < columns; c++)
+                for (ptrdiff_t p = 0; p < k; p++) packed[p * width + c] = panel[p + c * b_column];
+        } else {
+            for (ptrdiff_t p = 0; p < k; p++)
+                for (ptrdiff_t c = 0; c < columns; c++) packed[p * width + c] = panel[p * b_row + c * b_column];
+        }
     }
 }
 
@@ -91,11 +108,20 @@ static inline void GEMM_STATIC(tile)(
     for (int r = 0; r < rows; r++)
         for (int v = 0; v < vectors; v++)
             sums[r][v] = resuming ? GEMM_LOAD(tile + r * tile_row + v * GEMM_LANES) : GEMM_ZERO();
+    // Each row's offset from `a` in a register of its own. Left to itself, LLVM reaches row r by
+    // adding a_row to row r − 1's address, a chain of dependent adds that held a narrow tile to
+    // ~6 cycles per step of k instead of its 4 cycles of multiply-add latency; the empty asm
+    // hides how the offsets relate, so each load adds its own.
+    ptrdiff_t offsets[GEMM_ROWS];
+    for (int r = 0; r < rows; r++) {
+        offsets[r] = r * a_row;
+        __asm__("" : "+r"(offsets[r]));
+    }
     for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += width) {
         GEMM_VECTOR row[GEMM_VECTORS];
         for (int v = 0; v < vectors; v++) row[v] = GEMM_LOAD(b + v * GEMM_LANES);
         for (int r = 0; r < rows; r++) {
-            GEMM_VECTOR element = GEMM_BROADCAST(a[r * a_row]);
+            GEMM_VECTOR element = GEMM_BROADCAST(a[offsets[r]]);
             for (int v = 0; v < vectors; v++) sums[r][v] = GEMM_FMA(element, row[v], sums[r][v]);
         }
     }
@@ -150,6 +176,15 @@ static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
     {GEMM_STATIC(tile_5_half), GEMM_STATIC(tile_5_full)}, {GEMM_STATIC(tile_6_half), GEMM_STATIC(tile_6_full)},
 };
 
+/// The micro-kernel for a `rows`×`columns` tile of C: a narrow edge of B runs on the narrower
+/// instruction set's half-width kernel, whose vectors are half as wide and twice as fast.
+static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(GEMM_TILE_PARAMETERS) {
+#ifdef GEMM_NARROW_COLUMNS
+    if (columns <= GEMM_NARROW_COLUMNS) return GEMM_NARROW_TILES[rows - 1][0];
+#endif
+    return GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2];
+}
+
 __attribute__((target(GEMM_TARGET)))
 void GEMM_ENTRY(
     ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, GEMM_SCALAR alpha,
@@ -188,7 +223,7 @@ void GEMM_ENTRY(
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
                     for (ptrdiff_t ir = 0; ir < mc; ir += GEMM_ROWS) {
                         ptrdiff_t rows = mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS;
-                        GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2](
+                        GEMM_STATIC(tile_for)(rows, columns)(
                             kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
                             in_place ? 1 : GEMM_ROWS, packed_b + jr * kc,
                             c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column, columns,
@@ -222,3 +257,5 @@ void GEMM_ENTRY(
 #undef GEMM_ZERO
 #undef GEMM_PREFIX
 #undef GEMM_ENTRY
+#undef GEMM_NARROW_COLUMNS
+#undef GEMM_NARROW_TILES

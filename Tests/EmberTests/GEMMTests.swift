@@ -7,14 +7,15 @@ import Testing
 @Suite("GEMM")
 struct GEMMTests {
     /// Shapes (m, n, k) around the kernels' tile edges (6 rows; 8, 16 or 32 floats and 4, 8 or
-    /// 16 doubles, or half that in a narrow last panel), their cache blocks (96 or 144 rows, 256
-    /// deep, 2048 columns), thin products they compute transposed, and the seed workload's small
-    /// products.
+    /// 16 doubles, or a half or quarter of that in a narrow last panel: n = 40 and 41, 20 and 21),
+    /// their cache blocks (96 or 144 rows, 256 deep, 2048 columns), thin products they compute
+    /// transposed, and the seed workload's products.
     static let shapes: [Shape] = [
         Shape(1, 1, 1), Shape(1, 17, 3), Shape(3, 1, 17), Shape(17, 3, 1), Shape(6, 8, 5), Shape(7, 9, 4),
         Shape(17, 63, 65), Shape(63, 65, 17), Shape(65, 129, 3), Shape(129, 17, 63), Shape(13, 11, 257),
         Shape(129, 65, 17), Shape(200, 5, 31), Shape(64, 10, 100), Shape(64, 100, 10), Shape(3, 2100, 2),
-        Shape(12, 40, 9), Shape(150, 48, 300),
+        Shape(12, 40, 9), Shape(150, 48, 300), Shape(25, 41, 7), Shape(31, 20, 11), Shape(19, 21, 6),
+        Shape(64, 100, 300),
     ]
 
     static let transpositions: [Transposition] = [
@@ -118,6 +119,19 @@ struct GEMMTests {
         #expect(calls == 1, "a 64³ product is too small to split")
     }
 
+    /// The flip to Cᵀ = op(B)ᵀ·op(A)ᵀ is priced with each kernel's narrow last panels: the
+    /// seed's xᵀ·g (C 1000×100) stays as it is on AVX-512, where its last 4 columns run a
+    /// quarter-width tile, and flipping it to a transposed C ran 17% slower.
+    @Test("prices a narrow last panel at its own width")
+    func edgeCost() {
+        let tile = (rows: 6, columns: 32)
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 100, tile: tile, narrowest: 8) == 1002 * (96 + 8 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 110, tile: tile, narrowest: 8) == 1002 * (96 + 16 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 120, tile: tile, narrowest: 8) == 1002 * (128 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 100, tile: tile, narrowest: 32) == 1002 * (128 + 32))
+        #expect(BuiltinGEMM.cost(rows: 6, columns: 64, tile: tile, narrowest: 8) == 6 * (64 + 32))
+    }
+
     @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")
     func sequentialSums() {
         // Deeper than one depth block, thin enough to be computed transposed, and threaded.
@@ -126,6 +140,7 @@ struct GEMMTests {
                 (Shape(13, 11, 600), Transposition(a: false, b: false)),
                 (Shape(64, 10, 1000), Transposition(a: true, b: false)),
                 (Shape(37, 90, 700), Transposition(a: false, b: true)),
+                (Shape(37, 100, 600), Transposition(a: false, b: false)),
             ] {
                 exactCheck(Float.self, level, shape, transposition)
                 exactCheck(Double.self, level, shape, transposition)
