@@ -8,8 +8,8 @@ import Testing
 struct GEMMTests {
     /// Shapes (m, n, k) around the kernels' tile edges (6 rows; 8, 16 or 32 floats and 4, 8 or
     /// 16 doubles, or a half or quarter of that in a narrow last panel: n = 40 and 41, 20 and 21),
-    /// their cache blocks (96 or 144 rows, 256 deep, 2048 columns), thin products (the Swift
-    /// kernel computes them transposed), and the seed workload's products.
+    /// their cache blocks (96 or 144 rows, 256 deep, 2048 columns), thin products (computed
+    /// transposed when A is, or by the Swift kernel), and the seed workload's products.
     static let shapes: [Shape] = [
         Shape(1, 1, 1), Shape(1, 17, 3), Shape(3, 1, 17), Shape(17, 3, 1), Shape(6, 8, 5), Shape(7, 9, 4),
         Shape(17, 63, 65), Shape(63, 65, 17), Shape(65, 129, 3), Shape(129, 17, 63), Shape(13, 11, 257),
@@ -117,6 +117,19 @@ struct GEMMTests {
             #expect(rows == 0..<64 && columns == 0..<64)
         }
         #expect(calls == 1, "a 64³ product is too small to split")
+    }
+
+    /// The flip to Cᵀ = op(B)ᵀ·op(A)ᵀ is priced with each kernel's narrow last panels: the
+    /// seed's xᵀ·g (C 1000×100) stays as it is on AVX-512, where its last 4 columns run a
+    /// quarter-width tile, and flipping it to a transposed C ran 15% slower.
+    @Test("prices a narrow last panel at its own width")
+    func edgeCost() {
+        let tile = (rows: 6, columns: 32)
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 100, tile: tile, narrowest: 8) == 1002 * (96 + 8 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 110, tile: tile, narrowest: 8) == 1002 * (96 + 16 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 120, tile: tile, narrowest: 8) == 1002 * (128 + 32))
+        #expect(BuiltinGEMM.cost(rows: 1000, columns: 100, tile: tile, narrowest: 32) == 1002 * (128 + 32))
+        #expect(BuiltinGEMM.cost(rows: 6, columns: 64, tile: tile, narrowest: 8) == 6 * (64 + 32))
     }
 
     @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")

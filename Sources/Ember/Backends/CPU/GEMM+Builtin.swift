@@ -30,9 +30,14 @@ extension Float: GEMMScalar {
         #if arch(x86_64)
         switch level {
         case .baseline: nil
-        case .avx2: VectorKernel(rows: EMBER_SGEMM_AVX2_ROWS, columns: EMBER_SGEMM_AVX2_COLUMNS, product: ember_sgemm_avx2)
+        case .avx2:
+            VectorKernel(
+                rows: EMBER_SGEMM_AVX2_ROWS, columns: EMBER_SGEMM_AVX2_COLUMNS, narrowColumns: EMBER_SGEMM_AVX2_NARROW,
+                product: ember_sgemm_avx2)
         case .avx512:
-            VectorKernel(rows: EMBER_SGEMM_AVX512_ROWS, columns: EMBER_SGEMM_AVX512_COLUMNS, product: ember_sgemm_avx512)
+            VectorKernel(
+                rows: EMBER_SGEMM_AVX512_ROWS, columns: EMBER_SGEMM_AVX512_COLUMNS, narrowColumns: EMBER_SGEMM_AVX512_NARROW,
+                product: ember_sgemm_avx512)
         }
         #else
         nil
@@ -53,9 +58,14 @@ extension Double: GEMMScalar {
         #if arch(x86_64)
         switch level {
         case .baseline: nil
-        case .avx2: VectorKernel(rows: EMBER_DGEMM_AVX2_ROWS, columns: EMBER_DGEMM_AVX2_COLUMNS, product: ember_dgemm_avx2)
+        case .avx2:
+            VectorKernel(
+                rows: EMBER_DGEMM_AVX2_ROWS, columns: EMBER_DGEMM_AVX2_COLUMNS, narrowColumns: EMBER_DGEMM_AVX2_NARROW,
+                product: ember_dgemm_avx2)
         case .avx512:
-            VectorKernel(rows: EMBER_DGEMM_AVX512_ROWS, columns: EMBER_DGEMM_AVX512_COLUMNS, product: ember_dgemm_avx512)
+            VectorKernel(
+                rows: EMBER_DGEMM_AVX512_ROWS, columns: EMBER_DGEMM_AVX512_COLUMNS, narrowColumns: EMBER_DGEMM_AVX512_NARROW,
+                product: ember_dgemm_avx512)
         }
         #else
         nil
@@ -87,6 +97,9 @@ struct VectorKernel<T: GEMMScalar> {
 
     /// Rows and columns of the block of C that the kernel keeps in registers.
     let rows, columns: Int
+    /// The narrowest tile, which runs a last panel of at most this many columns (a half-width
+    /// tile runs one of at most `columns / 2`).
+    let narrowColumns: Int
     let product: Product
 }
 
@@ -182,14 +195,18 @@ enum BuiltinGEMM {
         }
         let kernel = T.vectorKernel(for: level)
         let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
+        let narrowest = kernel?.narrowColumns ?? nr
         let workPerThread = workPerThread ?? (kernel == nil ? minimumWorkPerThread : minimumVectorWorkPerThread)
         // The transposed product stores C a scalar at a time (its tile rows are C's columns), so it
-        // must save a good share of the work to pay off: it does for C with few columns in the
-        // Swift kernel, whose tiles are all 8 wide. The C kernels run a few columns on half- and
-        // quarter-width tiles, and every thin product tried (C of 1–20 columns, 64–4096 rows) ran
-        // 1.2–2.5× slower transposed, so they never flip.
+        // must save a good share of the work to pay off: it does for C with few columns. The C
+        // kernels also need op(A)'s rows to be its stored columns (A transposed): flipped, they
+        // become the rows of B, which pack a vector at a time, while the rows of a row-major A
+        // would pack an element at a time. Thin products (C of 2–20 columns) took 0.95–2.4× their
+        // time flipped when A was row-major, 0.22–0.9× when it was transposed.
         let flip =
-            kernel == nil && 4 * cost(rows: n, columns: m, tile: (mr, nr)) < 3 * cost(rows: m, columns: n, tile: (mr, nr))
+            (kernel == nil || operands.aColumn != 1)
+            && 4 * cost(rows: n, columns: m, tile: (mr, nr), narrowest: narrowest)
+                < 3 * cost(rows: m, columns: n, tile: (mr, nr), narrowest: narrowest)
         let (operands, m, n) = flip ? (operands.transposed, n, m) : (operands, m, n)
         let rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr
         // Each thread packs all of the operand whose side of C it does not split, so the split
@@ -219,10 +236,13 @@ enum BuiltinGEMM {
     }
 
     /// A per-unit-of-depth estimate of the work for a `rows`×`columns` C with `tile`-sized
-    /// register tiles: the padded tiles' multiply-adds, plus packing A, which costs about a B
-    /// micro-panel's worth of them per row (the Swift kernel splats each element to a lane).
-    static func cost(rows: Int, columns: Int, tile: (rows: Int, columns: Int)) -> Int {
-        roundUp(rows, to: tile.rows) * (roundUp(columns, to: tile.columns) + tile.columns)
+    /// register tiles whose last panel runs `narrowest`, half or whole tiles wide: the padded
+    /// tiles' multiply-adds, plus packing A, which costs about a B micro-panel's worth of them
+    /// per row (the Swift kernel splats each element to a lane).
+    static func cost(rows: Int, columns: Int, tile: (rows: Int, columns: Int), narrowest: Int) -> Int {
+        let remainder = columns % tile.columns
+        let edge = remainder == 0 ? 0 : remainder <= narrowest ? narrowest : remainder <= tile.columns / 2 ? tile.columns / 2 : tile.columns
+        return roundUp(rows, to: tile.rows) * (columns - remainder + edge + tile.columns)
     }
 
     /// The smallest multiple of `multiple` that is at least `value`.
