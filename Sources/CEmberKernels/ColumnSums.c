@@ -11,7 +11,7 @@
 
 #define COLUMN_SUMS(SUFFIX, TARGET)                                                                              \
     __attribute__((target(TARGET))) static void column_sums_f32_##SUFFIX(                                        \
-        const float *restrict rows, ptrdiff_t row_count, ptrdiff_t columns, double *restrict totals) {           \
+        const float *rows, ptrdiff_t row_count, ptrdiff_t columns, double *totals) {                             \
         ptrdiff_t row = 0;                                                                                       \
         for (; row + 8 <= row_count; row += 8) {                                                                 \
             const float *r = rows + row * columns;                                                               \
