@@ -43,6 +43,20 @@ struct CUDAElementwiseOp: Sendable {
     let boolExpression: String?
     /// The dtypes the op has kernels for.
     let dtypes: [DType]
+    /// Its kernels' names by dtype (in `DType.allCases` order), then indexing: built once, as
+    /// every launch asks for one.
+    let kernelNames: [String]
+
+    init(
+        name: String, kind: Kind, expression: String, floatExpression: String?, integerExpression: String?,
+        boolExpression: String?, dtypes: [DType]
+    ) {
+        (self.name, self.kind, self.expression, self.dtypes) = (name, kind, expression, dtypes)
+        (self.floatExpression, self.integerExpression, self.boolExpression) = (floatExpression, integerExpression, boolExpression)
+        kernelNames = DType.allCases.flatMap { dtype in
+            CUDAIndexing.allCases.map { "ember_\(kind.family.rawValue)_\(name)_\(dtype.rawValue)_\($0.rawValue)" }
+        }
+    }
 
     /// The expression a kernel for `dtype` computes.
     func expression(for dtype: DType) -> String {
@@ -208,7 +222,7 @@ enum CUDAKernelSource {
 
     /// `ember_unary_exp_float32_contiguous`.
     static func elementwiseKernelName(_ op: CUDAElementwiseOp, _ dtype: DType, _ indexing: CUDAIndexing) -> String {
-        "ember_\(op.kind.family.rawValue)_\(op.name)_\(dtype.rawValue)_\(indexing.rawValue)"
+        op.kernelNames[DType.allCases.firstIndex(of: dtype)! * 2 + (indexing == .contiguous ? 0 : 1)]
     }
 
     /// `ember_where_float32_strided`.

@@ -51,7 +51,11 @@ extension Tensor {
             let element = Tensor(storage: operand.storage, shape: [], strides: [], offset: operand.offset, dtype: operand.dtype)
             return CUDAScalarCache.shared.scalar(element, on: device).broadcastView(to: output.shape)
         }
-        var plan = CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
+        // All dense (most ops of a training step; every operand has the output's shape by now):
+        // no dimensions to merge.
+        var plan =
+            operands.allSatisfy(\.isContiguous)
+            ? .contiguous(count: output.numel) : CUDAElementwisePlan.make(shape: output.shape, strides: operands.map(\.strides))
         if plan == .tooManyDimensions {
             // Inputs that cannot be described in 16 merged dimensions become contiguous; an
             // output like that could only be written by a kernel that takes more dimensions.
