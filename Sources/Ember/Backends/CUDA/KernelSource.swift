@@ -222,7 +222,8 @@ enum CUDAKernelSource {
 
     /// `ember_unary_exp_float32_contiguous`.
     static func elementwiseKernelName(_ op: CUDAElementwiseOp, _ dtype: DType, _ indexing: CUDAIndexing) -> String {
-        op.kernelNames[DType.allCases.firstIndex(of: dtype)! * 2 + (indexing == .contiguous ? 0 : 1)]
+        let indexings = CUDAIndexing.allCases
+        return op.kernelNames[DType.allCases.firstIndex(of: dtype)! * indexings.count + indexings.firstIndex(of: indexing)!]
     }
 
     /// `ember_where_float32_strided`.
