@@ -16,29 +16,24 @@ typedef float ember_v8f __attribute__((vector_size(32)));
     __attribute__((target(TARGET))) static inline float lane_sum_##SUFFIX(ember_v8f lanes) {                    \
         return ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7])); \
     }                                                                                                            \
+    __attribute__((target(TARGET))) static inline void add_32_##SUFFIX(ember_v8f lanes[4], const float *values) { \
+        for (int k = 0; k < 4; k++) {                                                                            \
+            ember_v8f x;                                                                                         \
+            memcpy(&x, values + 8 * k, sizeof x);                                                                \
+            lanes[k] += x;                                                                                       \
+        }                                                                                                        \
+    }                                                                                                            \
     __attribute__((target(TARGET))) static double row_sum_f32_##SUFFIX(const float *values, ptrdiff_t count) {  \
         double total = 0;                                                                                        \
         ptrdiff_t index = 0;                                                                                     \
         for (; index + 256 <= count; index += 256) {                                                             \
             ember_v8f lanes[4] = {{0}, {0}, {0}, {0}};                                                           \
-            for (ptrdiff_t group = index; group < index + 256; group += 32) {                                    \
-                for (int k = 0; k < 4; k++) {                                                                    \
-                    ember_v8f x;                                                                                 \
-                    memcpy(&x, values + group + 8 * k, sizeof x);                                                \
-                    lanes[k] += x;                                                                               \
-                }                                                                                                \
-            }                                                                                                    \
+            for (ptrdiff_t group = index; group < index + 256; group += 32) add_32_##SUFFIX(lanes, values + group); \
             total += (double)lane_sum_##SUFFIX((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));                   \
         }                                                                                                        \
         if (index > 0 && index + 8 <= count) {                                                                   \
             ember_v8f lanes[4] = {{0}, {0}, {0}, {0}};                                                           \
-            for (; index + 32 <= count; index += 32) {                                                           \
-                for (int k = 0; k < 4; k++) {                                                                    \
-                    ember_v8f x;                                                                                 \
-                    memcpy(&x, values + index + 8 * k, sizeof x);                                                \
-                    lanes[k] += x;                                                                               \
-                }                                                                                                \
-            }                                                                                                    \
+            for (; index + 32 <= count; index += 32) add_32_##SUFFIX(lanes, values + index);                    \
             for (; index + 8 <= count; index += 8) {                                                             \
                 ember_v8f x;                                                                                     \
                 memcpy(&x, values + index, sizeof x);                                                            \
