@@ -172,6 +172,16 @@ func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: T
             return
         }
     }
+    if out.isContiguous && b.isContiguous && out.shape == b.shape && a.strides.allSatisfy({ $0 == 0 }) {
+        // A number first (`1e-6 * grad`, `1 - p`): without a loop plan, which costs a third of
+        // the time of a 100K-element op.
+        let o = out.elementPointer(as: F.Output.self), scalar = a.elementPointer(as: F.First.self)[0]
+        let y = b.elementPointer(as: F.Second.self)
+        Parallel.forRanges(count: out.numel, grain: grain) { range in
+            for i in range { o[i] = f(scalar, y[i]) }
+        }
+        return
+    }
     let loop = StridedLoop(shape: out.shape, strides: [out.strides, a.strides, b.strides])
     let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self), y = b.elementPointer(as: F.Second.self)
     let (so, sa, sb) = (loop.innerStride(0), loop.innerStride(1), loop.innerStride(2))

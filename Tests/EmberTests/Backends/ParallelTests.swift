@@ -59,6 +59,9 @@ struct ParallelTests {
         let x = Tensor(a, shape: [a.count]), y = Tensor(b, shape: [b.count])
         #expect((x + y).toArray(as: Float.self) == zip(a, b).map { $0 + $1 })
         #expect((x * 3).toArray(as: Float.self) == a.map { $0 * 3 })
+        // A number first, where order matters.
+        #expect((1 - x).toArray(as: Float.self) == a.map { 1 - $0 })
+        #expect((2 / y).toArray(as: Float.self) == b.map { 2 / $0 })
         #expect(x.clamp(min: -0.5, max: 0.25).toArray(as: Float.self) == a.map { Swift.min(Swift.max($0, -0.5), 0.25) })
         #expect(x.pow(2).toArray(as: Float.self) == a.map { $0 * $0 })
         #expect(x.relu().toArray(as: Float.self) == a.map { Swift.max($0, 0) })
