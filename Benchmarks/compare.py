@@ -1,13 +1,16 @@
 """The work of ember-bench in PyTorch and NumPy, timed the same way; prints JSON for ember-bench.
 
 usage: python compare.py --suites seed,sgemm,elementwise,reduction,indexing,overhead,memory
+       python compare.py --serve-seed   (the seed steps on request, for ember-bench's seed rounds)
 Case names match Benchmarks/ember-bench/Suites.swift so ember-bench can print ratios.
 """
 import argparse, json, resource, statistics, sys, time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,overhead,memory")
-suites = set(parser.parse_args().suites.split(","))
+parser.add_argument("--serve-seed", action="store_true")
+arguments = parser.parse_args()
+suites = set(arguments.suites.split(","))
 
 import numpy as np
 try:
@@ -29,48 +32,49 @@ def median(body, repeats=5, iterations=1):
 
 pytorch, numpy_results = {}, {}
 
-if torch is not None and "seed" in suites:
+if "seed" in suites or arguments.serve_seed:
     N, D_in, H, D_out = 64, 1000, 100, 10
 
-    class MyReLU(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, input):
-            ctx.save_for_backward(input)
-            return input.clamp(min=0)
+    if torch is not None:
+        class MyReLU(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, input):
+                ctx.save_for_backward(input)
+                return input.clamp(min=0)
 
-        @staticmethod
-        def backward(ctx, grad_output):
-            input, = ctx.saved_tensors
-            grad = grad_output.clone()
-            grad[input < 0] = 0
-            return grad
+            @staticmethod
+            def backward(ctx, grad_output):
+                input, = ctx.saved_tensors
+                grad = grad_output.clone()
+                grad[input < 0] = 0
+                return grad
 
-    def seed_runner(program, steps=20):
-        """Runs `steps` steps of one program on weights kept between calls, like ember-bench."""
-        torch.manual_seed(0)
-        x, y = torch.randn(N, D_in), torch.randn(N, D_out)
-        grad = program != "manual"
-        w1, w2 = torch.randn(D_in, H, requires_grad=grad), torch.randn(H, D_out, requires_grad=grad)
-        lr = 1e-6
+        def seed_runner(program, steps=20):
+            """Runs `steps` steps of one program on weights kept between calls, like ember-bench."""
+            torch.manual_seed(0)
+            x, y = torch.randn(N, D_in), torch.randn(N, D_out)
+            grad = program != "manual"
+            w1, w2 = torch.randn(D_in, H, requires_grad=grad), torch.randn(H, D_out, requires_grad=grad)
+            lr = 1e-6
 
-        def run():
-            nonlocal w1, w2
-            for _ in range(steps):
-                if program == "manual":
-                    h = x.mm(w1); h_relu = h.clamp(min=0); y_pred = h_relu.mm(w2)
-                    (y_pred - y).pow(2).sum()
-                    grad_y_pred = 2.0 * (y_pred - y)
-                    grad_w2 = h_relu.t().mm(grad_y_pred)
-                    grad_h = grad_y_pred.mm(w2.t()).clone(); grad_h[h < 0] = 0
-                    grad_w1 = x.t().mm(grad_h)
-                    w1 -= lr * grad_w1; w2 -= lr * grad_w2
-                else:
-                    hidden = MyReLU.apply(x.mm(w1)) if program == "custom" else x.mm(w1).clamp(min=0)
-                    loss = (hidden.mm(w2) - y).pow(2).sum()
-                    loss.backward()
-                    w1.data -= lr * w1.grad.data; w2.data -= lr * w2.grad.data
-                    w1.grad.data.zero_(); w2.grad.data.zero_()
-        return run
+            def run():
+                nonlocal w1, w2
+                for _ in range(steps):
+                    if program == "manual":
+                        h = x.mm(w1); h_relu = h.clamp(min=0); y_pred = h_relu.mm(w2)
+                        (y_pred - y).pow(2).sum()
+                        grad_y_pred = 2.0 * (y_pred - y)
+                        grad_w2 = h_relu.t().mm(grad_y_pred)
+                        grad_h = grad_y_pred.mm(w2.t()).clone(); grad_h[h < 0] = 0
+                        grad_w1 = x.t().mm(grad_h)
+                        w1 -= lr * grad_w1; w2 -= lr * grad_w2
+                    else:
+                        hidden = MyReLU.apply(x.mm(w1)) if program == "custom" else x.mm(w1).clamp(min=0)
+                        loss = (hidden.mm(w2) - y).pow(2).sum()
+                        loss.backward()
+                        w1.data -= lr * w1.grad.data; w2.data -= lr * w2.grad.data
+                        w1.grad.data.zero_(); w2.grad.data.zero_()
+            return run
 
     def numpy_runner(steps=20):
         rng = np.random.default_rng(0)
@@ -104,7 +108,27 @@ if torch is not None and "seed" in suites:
                 samples[name].append((time.perf_counter() - start) / steps)
         return {name: statistics.median(times) for name, times in samples.items()}
 
-    pytorch.update(interleaved({f"seed {p} step": seed_runner(p) for p in ["manual", "autograd", "custom"]}))
+    def serve_seed(steps=20):
+        """Answers each line of input ("pytorch manual", "numpy manual") with the seconds per step
+        of `steps` steps of that program, after `steps` untimed ones, so that ember-bench can
+        alternate its seed rounds with these and both sides of a ratio see the same moment of a
+        shared host."""
+        runners = {("numpy", "manual"): numpy_runner(steps)}
+        if torch is not None:
+            runners.update({("pytorch", p): seed_runner(p, steps) for p in ["manual", "autograd", "custom"]})
+        print(json.dumps({"cases": [" ".join(case) for case in runners]}), flush=True)
+        for line in sys.stdin:
+            run = runners[tuple(line.split())]
+            run()
+            start = time.perf_counter()
+            run()
+            print((time.perf_counter() - start) / steps, flush=True)
+
+    if arguments.serve_seed:
+        serve_seed()
+        sys.exit(0)
+    if torch is not None:
+        pytorch.update(interleaved({f"seed {p} step": seed_runner(p) for p in ["manual", "autograd", "custom"]}))
     numpy_results.update(interleaved({"seed manual step": numpy_runner()}))
 
 if "sgemm" in suites:

@@ -4,7 +4,7 @@ import Foundation
 /// The benchmark suites; each case's name is shared with Benchmarks/compare.py so ratios line up.
 enum Suites {
     static let all: [(name: String, run: @Sendable () -> [Measurement])] = [
-        ("seed", seed), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
+        ("seed", { seed() }), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
         ("indexing", indexing), ("overhead", overhead), ("memory", memory),
     ]
 
@@ -63,21 +63,36 @@ enum Suites {
 
     /// The three programs timed in turn, round after round, so that a busy moment on a shared
     /// host slows all three rather than skewing their ratios.
-    static func seed() -> [Measurement] {
+    ///
+    /// With a `reference`, each round also times PyTorch's three steps, and both sides run each
+    /// program once untimed before timing it, as the other's work has just left the caches;
+    /// NumPy's manual step is timed after the rounds, as its BLAS threads spin for a while after
+    /// each product and would slow Ember's next round.
+    static func seed(reference: SeedReference? = nil) -> [Measurement] {
         let programs = ["manual", "autograd", "custom"]
         let steps = 20
         let runs = programs.map { seedStep($0, steps: steps) }
-        var samples = programs.map { _ in [Double]() }
+        var samples = programs.map { _ in [Double]() }, pytorch = samples
         for run in runs { run() }
         for _ in 0..<15 {
             for (index, run) in runs.enumerated() {
+                if reference != nil { run() }
                 let start = DispatchTime.now().uptimeNanoseconds
                 run()
                 samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             }
+            for (index, program) in programs.enumerated() {
+                if let seconds = reference?.secondsPerStep("pytorch \(program)") { pytorch[index].append(seconds) }
+            }
         }
-        return zip(programs, samples).map { program, times in
-            Measurement(suite: "seed", name: "seed \(program) step", seconds: times.sorted()[times.count / 2], work: nil, unit: nil)
+        let numpy = (0..<15).compactMap { _ in reference?.secondsPerStep("numpy manual") }
+        func median(_ times: [Double]) -> Double? { times.isEmpty ? nil : times.sorted()[times.count / 2] }
+        return programs.indices.map { index in
+            var measurement = Measurement(
+                suite: "seed", name: "seed \(programs[index]) step", seconds: median(samples[index])!, work: nil, unit: nil)
+            measurement.pytorch = median(pytorch[index])
+            measurement.numpy = index == 0 ? median(numpy) : nil
+            return measurement
         }
     }
 

@@ -13,14 +13,22 @@ let wantsJSON = arguments.contains("--json")
 let compare = arguments.contains("--compare")
 
 var measurements: [Measurement] = []
+var alternated: Set<String> = []
 for suite in Suites.all where filters.map({ $0.contains(suite.name) }) ?? true {
     if !wantsJSON { FileHandle.standardError.write("running \(suite.name)…\n".data(using: .utf8)!) }
-    measurements += suite.run()
+    // The seed steps, the targets' ratios, alternate with Python's round by round.
+    if compare && suite.name == "seed", let reference = SeedReference.start(python: value(after: "--python")) {
+        measurements += Suites.seed(reference: reference)
+        alternated.insert(suite.name)
+    } else {
+        measurements += suite.run()
+    }
 }
 
 if compare {
-    let reference = Comparison.run(suites: measurements.map(\.suite), python: value(after: "--python"))
-    for index in measurements.indices {
+    let suites = Set(measurements.map(\.suite)).subtracting(alternated)
+    let reference = Comparison.run(suites: Array(suites), python: value(after: "--python"))
+    for index in measurements.indices where !alternated.contains(measurements[index].suite) {
         measurements[index].pytorch = reference.pytorch[measurements[index].name]
         measurements[index].numpy = reference.numpy[measurements[index].name]
     }
