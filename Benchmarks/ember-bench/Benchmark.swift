@@ -15,6 +15,58 @@ struct Measurement: Codable {
     var throughput: Double? { work.map { $0 / seconds / 1e9 } }
 }
 
+/// Times one suite's cases, each followed by the same case in PyTorch when a `reference` runs
+/// beside (`--compare`); NumPy's cases come after the suite's (`withNumPy`).
+///
+/// ```swift
+/// let measurement = bench.measure("add 1K", work: 12_288, unit: "GB/s", iterations: 4096) { _ = a + b }
+/// ```
+struct Bench {
+    let suite: String
+    let reference: Reference?
+
+    /// Times `body` as `median` does (seconds divided by `per`), then the reference's same case.
+    func measure(
+        _ name: String, work: Double? = nil, unit: String? = nil, repeats: Int = 5, iterations: Int = 1, per: Double = 1,
+        _ body: () -> Void
+    ) -> Measurement {
+        if reference != nil { warmUp(body) }
+        let seconds = median(repeats: repeats, iterations: iterations, body) / per
+        return compared(Measurement(suite: suite, name: name, seconds: seconds, work: work, unit: unit))
+    }
+
+    /// Runs `body` for 20 ms: right after the reference's work, this process's worker threads
+    /// are parked and the caches hold the other's data (compare.py warms up the same way).
+    private func warmUp(_ body: () -> Void) {
+        let end = DispatchTime.now().uptimeNanoseconds + 20_000_000
+        repeat { body() } while DispatchTime.now().uptimeNanoseconds < end
+    }
+
+    /// `measurement` with PyTorch's time of its case.
+    func compared(_ measurement: Measurement) -> Measurement {
+        var measurement = measurement
+        measurement.pytorch = reference?.seconds(suite: suite, library: "pytorch", case: measurement.name)
+        return measurement
+    }
+
+    /// `measurements` with NumPy's times where they have none yet, timed now, one after another:
+    /// OpenBLAS's threads spin for a while after each product, and would slow the Ember case
+    /// timed next if NumPy's alternated with Ember's like PyTorch's. The reference then idles
+    /// until they have stopped.
+    func withNumPy(_ measurements: [Measurement]) -> [Measurement] {
+        guard let reference else { return measurements }
+        let timed = measurements.map { measurement in
+            var measurement = measurement
+            if measurement.numpy == nil {
+                measurement.numpy = reference.seconds(suite: suite, library: "numpy", case: measurement.name)
+            }
+            return measurement
+        }
+        reference.settle()
+        return timed
+    }
+}
+
 /// Times `body` (which runs `iterations` times per call) and returns the median seconds per
 /// iteration over `repeats` calls, after one warm-up call.
 func median(repeats: Int = 5, iterations: Int = 1, _ body: () -> Void) -> Double {

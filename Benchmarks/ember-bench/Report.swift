@@ -24,91 +24,65 @@ enum Report {
     }
 }
 
-/// Runs Benchmarks/compare.py with a Python that has torch (and numpy) to time the same cases.
-enum Comparison {
-    struct Result {
-        var pytorch: [String: Double] = [:]
-        var numpy: [String: Double] = [:]
-        var note: String
-    }
+/// PyTorch and NumPy timing the same cases in a Python process beside ember-bench
+/// (`Benchmarks/compare.py --serve`): each of Ember's cases is followed by PyTorch's same case
+/// there, so that both sides of a ratio are timed within the same second. This host's speed changes
+/// for seconds at a time (the seed step took 175 µs on two threads, then ~310 µs, as much as on
+/// one, with both threads running), which skewed ratios of runs timed minutes apart.
+///
+/// ```swift
+/// let reference = Reference.start(python: nil)
+/// reference?.seconds(suite: "sgemm", library: "pytorch", case: "sgemm 64")
+/// ```
+final class Reference {
+    private let process: Process
+    private let requests: FileHandle
+    private let answers: FileHandle
+    /// The libraries' versions, as compare.py reports them.
+    let versions: String
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("compare.py")
+    private init(process: Process, requests: FileHandle, answers: FileHandle, versions: String) {
+        (self.process, self.requests, self.answers, self.versions) = (process, requests, answers, versions)
+    }
 
     /// The Pythons to try, in order: `--python`, `EMBER_PYTHON`, `.venv/bin/python`, `python3`.
     static func candidates(_ python: String?) -> [String] {
         [python, ProcessInfo.processInfo.environment["EMBER_PYTHON"], ".venv/bin/python", "python3"].compactMap { $0 }
     }
 
-    static func run(suites: [String], python: String?) -> Result {
-        let candidates = candidates(python)
-        for candidate in candidates {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, script.path, "--suites", Set(suites).sorted().joined(separator: ",")]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0,
-                let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { continue }
-            return Result(
-                pytorch: json["pytorch"] as? [String: Double] ?? [:], numpy: json["numpy"] as? [String: Double] ?? [:],
-                note: "Compared with \(json["versions"] as? String ?? candidate) in the same run.")
-        }
-        return Result(note: "No Python with torch found (tried \(candidates.joined(separator: ", "))): PyTorch and NumPy columns are empty.")
-    }
-}
-
-/// PyTorch's and NumPy's seed steps in a Python process (`compare.py --serve-seed`) that the
-/// seed suite alternates with round by round, so that both sides of each ratio are timed within
-/// the same few milliseconds: this host's speed changes for seconds at a time (the seed step
-/// took 175 µs on two threads, then ~310 µs, as much as on one, with both threads running).
-///
-/// ```swift
-/// let reference = SeedReference.start(python: nil)
-/// reference?.secondsPerStep("pytorch manual")  // 20 steps, timed in Python
-/// ```
-final class SeedReference {
-    private let process: Process
-    private let requests: FileHandle
-    private let answers: FileHandle
-    /// The cases the Python can run ("pytorch manual", "numpy manual", …).
-    let cases: Set<String>
-
-    private init(process: Process, requests: FileHandle, answers: FileHandle, cases: Set<String>) {
-        (self.process, self.requests, self.answers, self.cases) = (process, requests, answers, cases)
-    }
-
-    /// Starts the first Python among `Comparison.candidates` that serves the seed steps.
-    static func start(python: String?) -> SeedReference? {
+    /// Starts the first of the `candidates` that runs compare.py; nil if none does.
+    static func start(python: String?) -> Reference? {
         signal(SIGPIPE, SIG_IGN)  // a Python that dies makes requests fail, not ember-bench
-        for candidate in Comparison.candidates(python) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("compare.py")
+        for candidate in candidates(python) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, Comparison.script.path, "--serve-seed"]
+            process.arguments = [candidate, script.path, "--serve"]
             let (input, output) = (Pipe(), Pipe())
             (process.standardInput, process.standardOutput, process.standardError) = (input, output, FileHandle.nullDevice)
             guard (try? process.run()) != nil else { continue }
             let answers = output.fileHandleForReading
             guard let line = readLine(answers), let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let cases = json["cases"] as? [String]
+                let versions = json["versions"] as? String
             else {
                 process.terminate()
                 continue
             }
-            return SeedReference(process: process, requests: input.fileHandleForWriting, answers: answers, cases: Set(cases))
+            return Reference(process: process, requests: input.fileHandleForWriting, answers: answers, versions: versions)
         }
         return nil
     }
 
-    /// Seconds per step of one round of `case` in Python, or nil if it cannot run it.
-    func secondsPerStep(_ case: String) -> Double? {
-        guard cases.contains(`case`), (try? requests.write(contentsOf: Data((`case` + "\n").utf8))) != nil else { return nil }
+    /// The median seconds (or the quantity) of one case in `library`, or nil if it has none.
+    func seconds(suite: String, library: String, case name: String) -> Double? {
+        guard (try? requests.write(contentsOf: Data("\(suite)|\(library)|\(name)\n".utf8))) != nil else { return nil }
         return Self.readLine(answers).flatMap(Double.init)
+    }
+
+    /// Waits until the reference's BLAS threads have stopped spinning (about 0.2 s).
+    func settle() {
+        _ = seconds(suite: "settle", library: "", case: "")
     }
 
     private static func readLine(_ handle: FileHandle) -> String? {

@@ -3,8 +3,8 @@ import Foundation
 
 /// The benchmark suites; each case's name is shared with Benchmarks/compare.py so ratios line up.
 enum Suites {
-    static let all: [(name: String, run: @Sendable () -> [Measurement])] = [
-        ("seed", { seed() }), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
+    static let all: [(name: String, run: @Sendable (Bench) -> [Measurement])] = [
+        ("seed", seed), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
         ("indexing", indexing), ("overhead", overhead), ("memory", memory),
     ]
 
@@ -62,17 +62,16 @@ enum Suites {
     }
 
     /// The three programs timed in turn, round after round, so that a busy moment on a shared
-    /// host slows all three rather than skewing their ratios.
-    ///
-    /// With a `reference`, each round also times PyTorch's three steps, and both sides run each
-    /// program once untimed before timing it, as the other's work has just left the caches;
-    /// NumPy's manual step is timed after the rounds, as its BLAS threads spin for a while after
-    /// each product and would slow Ember's next round.
-    static func seed(reference: SeedReference? = nil) -> [Measurement] {
+    /// host slows all three rather than skewing their ratios. With a reference, each round also
+    /// times PyTorch's three steps, and both sides run each program once untimed before timing
+    /// it, as the other's work has just left the caches; NumPy's manual step is timed after the
+    /// rounds, as its BLAS threads spin for a while after each product and would slow Ember's.
+    static func seed(_ bench: Bench) -> [Measurement] {
         let programs = ["manual", "autograd", "custom"]
         let steps = 20
         let runs = programs.map { seedStep($0, steps: steps) }
         var samples = programs.map { _ in [Double]() }, pytorch = samples
+        let reference = bench.reference
         for run in runs { run() }
         for _ in 0..<15 {
             for (index, run) in runs.enumerated() {
@@ -82,10 +81,12 @@ enum Suites {
                 samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             }
             for (index, program) in programs.enumerated() {
-                if let seconds = reference?.secondsPerStep("pytorch \(program)") { pytorch[index].append(seconds) }
+                if let seconds = reference?.seconds(suite: "seed", library: "pytorch", case: "seed \(program) step") {
+                    pytorch[index].append(seconds)
+                }
             }
         }
-        let numpy = (0..<15).compactMap { _ in reference?.secondsPerStep("numpy manual") }
+        let numpy = (0..<15).compactMap { _ in reference?.seconds(suite: "seed", library: "numpy", case: "seed manual step") }
         func median(_ times: [Double]) -> Double? { times.isEmpty ? nil : times.sorted()[times.count / 2] }
         return programs.indices.map { index in
             var measurement = Measurement(
@@ -98,12 +99,14 @@ enum Suites {
 
     // MARK: Matrix multiply
 
-    static func sgemm() -> [Measurement] {
+    static func sgemm(_ bench: Bench) -> [Measurement] {
         var results: [Measurement] = []
         for n in [64, 128, 256, 512, 1024, 2048] {
             let a = Tensor.randn(n, n), b = Tensor.randn(n, n)
-            let seconds = median(repeats: n >= 1024 ? 3 : 7, iterations: n <= 256 ? 20 : 1) { _ = a.mm(b) }
-            results.append(Measurement(suite: "sgemm", name: "sgemm \(n)", seconds: seconds, work: 2 * pow(Double(n), 3), unit: "GFLOP/s"))
+            results.append(
+                bench.measure("sgemm \(n)", work: 2 * pow(Double(n), 3), unit: "GFLOP/s", repeats: n >= 1024 ? 3 : 7, iterations: n <= 256 ? 20 : 1) {
+                    _ = a.mm(b)
+                })
         }
         let x = Tensor.randn(64, 1000), w1 = Tensor.randn(1000, 100), g = Tensor.randn(64, 100)
         let gy = Tensor.randn(64, 10), w2 = Tensor.randn(100, 10)
@@ -113,14 +116,14 @@ enum Suites {
             ("sgemm seed g·w2T 64x10x100", { _ = gy.mm(w2.t()) }, 2 * 64 * 10 * 100),
         ]
         for (name, body, flops) in shapes {
-            results.append(Measurement(suite: "sgemm", name: name, seconds: median(repeats: 7, iterations: 20, body), work: flops, unit: "GFLOP/s"))
+            results.append(bench.measure(name, work: flops, unit: "GFLOP/s", repeats: 7, iterations: 20, body))
         }
         return results
     }
 
     // MARK: Elementwise
 
-    static func elementwise() -> [Measurement] {
+    static func elementwise(_ bench: Bench) -> [Measurement] {
         var results: [Measurement] = []
         for count in [1 << 10, 1 << 16, 1 << 20, 1 << 24] {
             let a = Tensor.randn(count), b = Tensor.randn(count), c = Tensor.empty([count])
@@ -138,7 +141,7 @@ enum Suites {
                 ("copy_ \(label)", { c.copy_(a) }, bytes2),
             ]
             for (name, body, bytes) in cases {
-                results.append(Measurement(suite: "elementwise", name: name, seconds: median(repeats: 5, iterations: iterations, body), work: bytes, unit: "GB/s"))
+                results.append(bench.measure(name, work: bytes, unit: "GB/s", iterations: iterations, body))
             }
         }
         return results
@@ -146,22 +149,22 @@ enum Suites {
 
     // MARK: Reductions
 
-    static func reduction() -> [Measurement] {
+    static func reduction(_ bench: Bench) -> [Measurement] {
         var results: [Measurement] = []
         for count in [1 << 16, 1 << 24] {
             let a = Tensor.randn(count)
             let label = count >= 1 << 20 ? "\(count >> 20)M" : "\(count >> 10)K"
             let iterations = Swift.max(1, (1 << 22) / count)
-            results.append(Measurement(suite: "reduction", name: "sum \(label)", seconds: median(iterations: iterations) { _ = a.sum() }, work: Double(4 * count), unit: "GB/s"))
-            results.append(Measurement(suite: "reduction", name: "max \(label)", seconds: median(iterations: iterations) { _ = a.max() }, work: Double(4 * count), unit: "GB/s"))
+            results.append(bench.measure("sum \(label)", work: Double(4 * count), unit: "GB/s", iterations: iterations) { _ = a.sum() })
+            results.append(bench.measure("max \(label)", work: Double(4 * count), unit: "GB/s", iterations: iterations) { _ = a.max() })
         }
-        let logits = Tensor.randn(4096, 1000)
+        let logits = Tensor.randn(4096, 1000), bytes = Double(4 * 4096 * 1000)
         // Over the leading dimension, as a bias gradient is summed.
-        results.append(Measurement(suite: "reduction", name: "sum dim 0 4096x1000", seconds: median { _ = logits.sum(dim: 0) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
+        results.append(bench.measure("sum dim 0 4096x1000", work: bytes, unit: "GB/s") { _ = logits.sum(dim: 0) })
         // Over the last dimension, as a loss or a norm is: with indices for max, as PyTorch's.
-        results.append(Measurement(suite: "reduction", name: "sum dim 1 4096x1000", seconds: median { _ = logits.sum(dim: 1) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
-        results.append(Measurement(suite: "reduction", name: "max dim 1 4096x1000", seconds: median { _ = logits.max(dim: 1) }, work: Double(4 * 4096 * 1000), unit: "GB/s"))
-        results.append(Measurement(suite: "reduction", name: "softmax 4096x1000", seconds: median { _ = logits.softmax(dim: 1) }, work: Double(2 * 4 * 4096 * 1000), unit: "GB/s"))
+        results.append(bench.measure("sum dim 1 4096x1000", work: bytes, unit: "GB/s") { _ = logits.sum(dim: 1) })
+        results.append(bench.measure("max dim 1 4096x1000", work: bytes, unit: "GB/s") { _ = logits.max(dim: 1) })
+        results.append(bench.measure("softmax 4096x1000", work: 2 * bytes, unit: "GB/s") { _ = logits.softmax(dim: 1) })
         return results
     }
 
@@ -169,40 +172,40 @@ enum Suites {
 
     /// An embedding's lookup and its gradient (4096 rows of 64 from 10,000), and a mask over
     /// 4096x1000 half true at random.
-    static func indexing() -> [Measurement] {
+    static func indexing(_ bench: Bench) -> [Measurement] {
         let generator = Generator(seed: 3)
         let table = Tensor.randn([10_000, 64], generator: generator), source = Tensor.randn([4096, 64], generator: generator)
         let rows = Tensor.randint(high: 10_000, shape: [4096], generator: generator)
         let values = Tensor.randn([4096, 1000], generator: generator), mask = values .> 0
         let rowBytes = Double(4096 * 64 * 4)
         return [
-            Measurement(suite: "indexing", name: "index_select 4096 rows", seconds: median(iterations: 20) { _ = table.indexSelect(dim: 0, index: rows) }, work: rowBytes, unit: "GB/s"),
-            Measurement(suite: "indexing", name: "index_add 4096 rows", seconds: median(iterations: 20) { _ = table.indexAdd(dim: 0, index: rows, source: source) }, work: rowBytes, unit: "GB/s"),
-            Measurement(suite: "indexing", name: "masked select 4096x1000", seconds: median { _ = values[mask] }, work: Double(4096 * 1000 * 5), unit: "GB/s"),
-            Measurement(suite: "indexing", name: "nonzero 4096x1000", seconds: median { _ = mask.nonzero() }, work: Double(4096 * 1000), unit: "GB/s"),
+            bench.measure("index_select 4096 rows", work: rowBytes, unit: "GB/s", iterations: 20) { _ = table.indexSelect(dim: 0, index: rows) },
+            bench.measure("index_add 4096 rows", work: rowBytes, unit: "GB/s", iterations: 20) {
+                _ = table.indexAdd(dim: 0, index: rows, source: source)
+            },
+            bench.measure("masked select 4096x1000", work: Double(4096 * 1000 * 5), unit: "GB/s") { _ = values[mask] },
+            bench.measure("nonzero 4096x1000", work: Double(4096 * 1000), unit: "GB/s") { _ = mask.nonzero() },
         ]
     }
 
     // MARK: Per-op overhead
 
-    static func overhead() -> [Measurement] {
+    static func overhead(_ bench: Bench) -> [Measurement] {
         let small = Tensor.randn(10)
-        let forward = median(repeats: 15) { for _ in 0..<1000 { _ = small + small } } / 1000
         let w = Tensor.randn(10, requiresGrad: true)
-        let chain = median(repeats: 15) {
-            var z = w
-            for _ in 0..<100 { z = z * 1.0001 }
-            z.sum().backward()
-        } / 100
         return [
-            Measurement(suite: "overhead", name: "tiny add forward (10 elements)", seconds: forward, work: nil, unit: nil),
-            Measurement(suite: "overhead", name: "tiny mul fwd+bwd with grad", seconds: chain, work: nil, unit: nil),
+            bench.measure("tiny add forward (10 elements)", repeats: 15, per: 1000) { for _ in 0..<1000 { _ = small + small } },
+            bench.measure("tiny mul fwd+bwd with grad", repeats: 15, per: 100) {
+                var z = w
+                for _ in 0..<100 { z = z * 1.0001 }
+                z.sum().backward()
+            },
         ]
     }
 
     // MARK: Memory
 
-    static func memory() -> [Measurement] {
+    static func memory(_ bench: Bench) -> [Measurement] {
         let step = seedStep("autograd", steps: 1000)
         step()
         let before = currentResidentBytes()
@@ -210,7 +213,7 @@ enum Suites {
         let after = currentResidentBytes()
         return [
             Measurement(suite: "memory", name: "RSS growth over 10,000 autograd steps (MB)", seconds: (after - before) / 1e6, work: nil, unit: "MB"),
-            Measurement(suite: "memory", name: "peak RSS (MB)", seconds: peakResidentBytes() / 1e6, work: nil, unit: "MB"),
+            bench.compared(Measurement(suite: "memory", name: "peak RSS (MB)", seconds: peakResidentBytes() / 1e6, work: nil, unit: "MB")),
         ]
     }
 }

@@ -12,27 +12,17 @@ let filters = value(after: "--filter")?.split(separator: ",").map(String.init)
 let wantsJSON = arguments.contains("--json")
 let compare = arguments.contains("--compare")
 
+let reference = compare ? Reference.start(python: value(after: "--python")) : nil
 var measurements: [Measurement] = []
-var alternated: Set<String> = []
 for suite in Suites.all where filters.map({ $0.contains(suite.name) }) ?? true {
     if !wantsJSON { FileHandle.standardError.write("running \(suite.name)…\n".data(using: .utf8)!) }
-    // The seed steps, the targets' ratios, alternate with Python's round by round.
-    if compare && suite.name == "seed", let reference = SeedReference.start(python: value(after: "--python")) {
-        measurements += Suites.seed(reference: reference)
-        alternated.insert(suite.name)
-    } else {
-        measurements += suite.run()
-    }
+    let bench = Bench(suite: suite.name, reference: reference)
+    measurements += bench.withNumPy(suite.run(bench))
 }
-
-if compare {
-    let suites = Set(measurements.map(\.suite)).subtracting(alternated)
-    let reference = Comparison.run(suites: Array(suites), python: value(after: "--python"))
-    for index in measurements.indices where !alternated.contains(measurements[index].suite) {
-        measurements[index].pytorch = reference.pytorch[measurements[index].name]
-        measurements[index].numpy = reference.numpy[measurements[index].name]
-    }
-    if !wantsJSON { print(reference.note) }
+if compare && !wantsJSON {
+    print(
+        reference.map { "Compared with \($0.versions), PyTorch's cases timed right after Ember's." }
+            ?? "No Python with torch found (tried \(Reference.candidates(value(after: "--python")).joined(separator: ", "))): PyTorch and NumPy columns are empty.")
 }
 
 if wantsJSON {
