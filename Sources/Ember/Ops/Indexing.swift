@@ -384,14 +384,16 @@ extension Tensor {
         guard Self.checkIndexDType(index, op: op) else { return nil }
         let values = index.toArray(as: Int.self)
         let size = dim == 0 ? 1 : shape[axis]
-        // One pass that wraps negatives and notes whether any value was out of range.
-        var outside = false
-        let positions = values.map { value in
-            outside = outside || value < -size || value >= size || (value < 0 && !op.countsNegativeFromEnd)
-            return value < 0 ? value + size : value
+        // The range from the extremes, in a loop that vectorizes (a check per value in a `map`
+        // took a fifth of a 4096-row `index_select`); negatives are wrapped only if there are any.
+        var (lowest, highest) = (0, 0)
+        if let first = values.first {
+            (lowest, highest) = (first, first)
+            for value in values { (lowest, highest) = (Swift.min(lowest, value), Swift.max(highest, value)) }
         }
-        guard !outside || checkIndexRange(values, op: op, axis: axis) else { return nil }
-        return positions
+        let inRange = lowest >= (op.countsNegativeFromEnd ? -size : 0) && highest < size
+        guard inRange || checkIndexRange(values, op: op, axis: axis) else { return nil }
+        return lowest < 0 ? values.map { $0 < 0 ? $0 + size : $0 } : values
     }
 
     /// Whether `index` holds integers an index op takes (int64 or int32); reports it if not.

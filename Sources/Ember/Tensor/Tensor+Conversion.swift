@@ -145,6 +145,10 @@ private struct ReadElements<S: TensorScalar>: ElementVisitor {
         let pointer = source.elementPointer(as: E.self)
         let count = source.numel
         if S.self == E.self { return Array(UnsafeBufferPointer(start: UnsafePointer(pointer), count: count)) as! [S] }
+        if S.self == Int.self && E.self == Int64.self && MemoryLayout<Int>.size == 8 {
+            // Index tensors read as [Int]: the same bits, copied at once.
+            return UnsafeRawPointer(pointer).withMemoryRebound(to: S.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) }
+        }
         if E.dtype.isFloatingPoint { return (0..<count).map { S(converting: pointer[$0].doubleValue) } }
         return (0..<count).map { S(converting: pointer[$0].int64Value) }
     }
