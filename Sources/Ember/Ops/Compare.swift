@@ -471,6 +471,9 @@ private struct ClampKernel: ElementVisitor {
     func visit<E: Element>(_ type: E.Type) {
         // A missing bound is the type's extreme, so the loop has no branch on it.
         let low = lower.map { E(converting: $0).compute } ?? .lowest, high = upper.map { E(converting: $0).compute } ?? .highest
+        if E.self == Float.self, clampFloat32(source, into: output, low: unsafeBitCast(low, to: Float.self), high: unsafeBitCast(high, to: Float.self)) {
+            return
+        }
         mapElements(into: output, source, Map<E>(low: low, high: high))
     }
 
@@ -482,6 +485,19 @@ private struct ClampKernel: ElementVisitor {
         }
     }
 }
+
+/// Runs clamp's C kernel over dense float32 tensors of one shape, split across cores; false
+/// where it does not apply (other layouts, or no AVX2), for the Swift loop to run instead.
+func clampFloat32(_ input: Tensor, into output: Tensor, low: Float, high: Float) -> Bool {
+    guard input.isContiguous, output.isContiguous, input.shape == output.shape, let kernel = float32ClampKernel else { return false }
+    let x = input.elementPointer(as: Float.self), y = output.elementPointer(as: Float.self)
+    Parallel.forRanges(count: input.numel, grain: Parallel.defaultGrain) { range in
+        kernel(x + range.lowerBound, y + range.lowerBound, range.count, low, high)
+    }
+    return true
+}
+
+private let float32ClampKernel = ember_clamp_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
 /// Integer and bool powers: x·x for 2, x·x·x for 3, else repeated squaring (PyTorch's `powi`).
 private struct PowScalarKernel: ElementVisitor {

@@ -69,6 +69,13 @@ enum VectorMathFunction {
 /// A unary op defined on every numeric dtype, keeping the dtype.
 protocol UnaryNumericOp: UnaryDerivative {
     static func apply<T: ComputeScalar>(_ x: T) -> T
+    /// The bounds of the clamp that `apply` is on float32, if it is one (relu's 0 and +inf), so
+    /// that clamp's vectorized C kernel runs it.
+    static var float32Clamp: (low: Float, high: Float)? { get }
+}
+
+extension UnaryNumericOp {
+    static var float32Clamp: (low: Float, high: Float)? { nil }
 }
 
 /// A binary op on two operands of one (promoted) dtype.
@@ -110,7 +117,10 @@ private struct UnaryNumericKernel<Op: UnaryNumericOp>: ElementVisitor {
     struct Map<E: Element>: UnaryElementFunction {
         @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: Op.apply(x.compute)) }
     }
-    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, input, Map<E>()) }
+    func visit<E: Element>(_ type: E.Type) {
+        if E.self == Float.self, let (low, high) = Op.float32Clamp, clampFloat32(input, into: output, low: low, high: high) { return }
+        mapElements(into: output, input, Map<E>())
+    }
 }
 
 private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {

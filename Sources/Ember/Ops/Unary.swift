@@ -101,6 +101,7 @@ enum Relu: UnaryNumericOp {
     static let saves: SavedOperands = .result
     // Only negative values become 0: NaN and -0.0 pass through, as in PyTorch.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
+    static let float32Clamp: (low: Float, high: Float)? = (0, .infinity)
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
         gradient.maskedFill(result! .<= 0, 0)
     }
