@@ -277,8 +277,9 @@ extension Tensor {
             reportError("torch.clamp: At least one of 'min' or 'max' must not be None")
             return self
         }
-        let bounds = [min, max].compactMap { $0 }.map { Tensor.wrapped(ScalarValue(integralOrFloating: $0)) }
-        let dtype = resultType([promotionOperand] + bounds.map(\.promotionOperand))
+        // The bounds as wrapped numbers, without making them tensors (a third of a 1K clamp).
+        let bounds = [min, max].compactMap { $0 }.map { PromotionOperand.scalar(ScalarValue(integralOrFloating: $0).wrappedDType) }
+        let dtype = resultType([promotionOperand] + bounds)
         // Bounds that raise the dtype (an int tensor clamped to 0.5) convert first, in place after.
         let source = converted(to: dtype)
         let output = source === self ? uninitializedLike(dtype: dtype) : source

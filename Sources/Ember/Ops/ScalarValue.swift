@@ -49,6 +49,10 @@ enum ScalarValue: Sendable {
     }
 
     var isNaN: Bool { if case .floating(let value) = self { value.isNaN } else { false } }
+
+    /// The dtype of this number wrapped as a 0-dim tensor: float64 for a floating number, as
+    /// PyTorch keeps a Python float, else `defaultDType`.
+    var wrappedDType: DType { if case .floating = self { .float64 } else { defaultDType } }
 }
 
 extension Tensor {
@@ -57,8 +61,7 @@ extension Tensor {
     /// double precision, as PyTorch keeps a Python float, and rounds once, to the dtype the
     /// operation computes in (`x * 0.1` on float64 multiplies by the double 0.1).
     static func wrapped(_ value: ScalarValue, device: Device = .cpu) -> Tensor {
-        let dtype: DType = if case .floating = value { .float64 } else { value.defaultDType }
-        let tensor = Tensor.full([], value, dtype: dtype, device: device)
+        let tensor = Tensor.full([], value, dtype: value.wrappedDType, device: device)
         tensor.isWrappedNumber = true
         return tensor
     }
