@@ -60,6 +60,22 @@ import Testing
         }
     }
 
+    @Test func largeIndexAddsSplitRowsAcrossThreadsInOrder() {
+        // 3000 rows of 40 floats (three cache lines each, split between threads) into 50 rows,
+        // each added many times: the bits of adding them one at a time, in the index's order.
+        let (rows, columns, slots) = (50, 40, 3000)
+        let base = (0..<rows * columns).map { Float($0) * 0.37 }
+        let added = (0..<slots * columns).map { Float(($0 * 7919) % 1013) * 0.013 - 6.5 }
+        let index = (0..<slots).map { ($0 * 31 + $0 / 7) % rows }
+        var expected = base
+        for (slot, row) in index.enumerated() {
+            for column in 0..<columns { expected[row * columns + column] += added[slot * columns + column] }
+        }
+        let result = Tensor(base, shape: [rows, columns]).indexAdd(dim: 0, index: Tensor(index.map(Int64.init)), source: Tensor(added, shape: [slots, columns]))
+        let mismatches = zip(result.toArray(as: Float.self), expected).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(mismatches == 0, "\(mismatches) of \(rows * columns) elements differ")
+    }
+
     @Test func assignmentThroughAnIndexTensorOrAMask() {
         // Repeated positions: the last one wins, as on PyTorch's CPU; negatives count from the end.
         let x = Tensor.zeros(4, 3)
