@@ -827,7 +827,7 @@ private struct AddRowsKernel: ElementVisitor {
         let (rows, inner, slots) = (layout.rows, layout.inner, positions.count)
         // Threads split each row's columns, in whole cache lines, not the rows: a repeated
         // position is then added by one thread, in the index's order, as on one thread, and
-        // each thread waits on its own misses (4096 random rows of 64 floats: 115 -> ~60 µs).
+        // each thread waits on its own misses (4096 random rows of 64 floats: 115 -> ~65 µs).
         let lines = (inner * MemoryLayout<E>.stride + 63) / 64, perLine = Swift.max(1, 64 / MemoryLayout<E>.stride)
         let grain = Swift.max(1, Parallel.defaultGrain / Swift.max(1, layout.outer * slots * perLine))
         Parallel.forRanges(count: lines, grain: grain) { lineRange in
