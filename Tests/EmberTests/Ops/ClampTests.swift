@@ -5,7 +5,8 @@ import Testing
 
 /// The float32 clamp kernel behind `clamp` and `relu`, at every instruction-set level this CPU
 /// runs, against the Swift loop's bits: NaN, ±0, ±inf and subnormals, every vector tail, bounds
-/// missing, NaN or crossed; nothing written past the end; and through the ops.
+/// missing, NaN or crossed, into another array and in place; nothing written past the end; and
+/// through the ops.
 @Suite struct ClampTests {
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
@@ -32,6 +33,9 @@ import Testing
                     let expected = input.map { ClampMax.apply(ClampMin.apply($0, low), high) }
                     #expect(output[..<count].map(\.bitPattern) == expected.map(\.bitPattern), "\(level) count \(count) bounds \(low)...\(high)")
                     #expect(output[count...].allSatisfy { $0 == 42 }, "\(level) wrote past \(count)")
+                    var inPlace = input
+                    inPlace.withUnsafeMutableBufferPointer { x in clamp(x.baseAddress, x.baseAddress, count, low, high) }
+                    #expect(inPlace.map(\.bitPattern) == expected.map(\.bitPattern), "\(level) in place, count \(count)")
                 }
             }
         }
