@@ -6,6 +6,7 @@
 // __attribute__((target(...))); callers pick one with ember_cpu_level().
 
 #include "EmberCPU.h"
+#include "EmberArithmetic.h"
 #include "EmberClamp.h"
 #include "EmberColumnSums.h"
 #include "EmberCopy.h"

@@ -3,22 +3,26 @@
 
 enum Add: BinaryOp {
     static let name = "add", cuda = "a + b"
+    static let arithmetic: ArithmeticFunction? = .add
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .add(a, b) }
 }
 
 enum Sub: BinaryOp {
     static let name = "sub", cuda = "a - b"
+    static let arithmetic: ArithmeticFunction? = .subtract
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .subtract(a, b) }
 }
 
 enum Mul: BinaryOp {
     static let name = "mul", cuda = "a * b"
+    static let arithmetic: ArithmeticFunction? = .multiply
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(a, b) }
 }
 
 enum Div: BinaryOp {
     static let name = "div", cuda = "a / b"
     static let promotesIntegersToFloat = true
+    static let arithmetic: ArithmeticFunction? = .divide
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .divide(a, b) }
 }
 

@@ -87,10 +87,43 @@ protocol BinaryOp {
     /// Whether the op computes in floating point even on integers (true division).
     static var promotesIntegersToFloat: Bool { get }
     static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T
+    /// The vectorized C kernels that compute `apply` on dense float32 operands, if any.
+    static var arithmetic: ArithmeticFunction? { get }
 }
 
 extension BinaryOp {
     static var promotesIntegersToFloat: Bool { false }
+    static var arithmetic: ArithmeticFunction? { nil }
+}
+
+/// A float32 operation with vectorized C kernels (CEmberKernels' EmberArithmetic.h) for dense
+/// operands and for a number on either side, each element one IEEE operation as in Swift.
+///
+/// ```swift
+/// if let add = ArithmeticFunction.add.float32Kernels() { add.dense(a, b, output, count) }
+/// ```
+enum ArithmeticFunction {
+    case add, subtract, multiply, divide
+
+    /// `output[i] = a[i] op b[i]`, with `a[0]` or `b[0]` standing for every element in the
+    /// kernels for a number operand; `output` may be `a` or `b`.
+    typealias Float32Kernel = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+
+    /// The kernels built for `level`, by operand layout; nil at the baseline level, where the
+    /// Swift loop runs.
+    func float32Kernels(at level: CPUFeatures.Level = CPUFeatures.level)
+        -> (dense: Float32Kernel, numberSecond: Float32Kernel, numberFirst: Float32Kernel)?
+    {
+        let op: ember_arithmetic_op = switch self {
+        case .add: EMBER_ARITHMETIC_ADD
+        case .subtract: EMBER_ARITHMETIC_SUBTRACT
+        case .multiply: EMBER_ARITHMETIC_MULTIPLY
+        case .divide: EMBER_ARITHMETIC_DIVIDE
+        }
+        let kernels = ember_arithmetic_f32_kernels_for(ember_cpu_level(rawValue: UInt32(level.rawValue)), op)
+        guard let dense = kernels.dense, let numberSecond = kernels.number_second, let numberFirst = kernels.number_first else { return nil }
+        return (dense, numberSecond, numberFirst)
+    }
 }
 
 // MARK: - Kernels
@@ -128,7 +161,39 @@ private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
     struct Map<E: Element>: BinaryElementFunction {
         @inline(__always) func callAsFunction(_ a: E, _ b: E) -> E { E(compute: Op.apply(a.compute, b.compute)) }
     }
-    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, a, b, Map<E>()) }
+    func visit<E: Element>(_ type: E.Type) {
+        if E.self == Float.self, let kernels = Op.arithmetic?.float32Kernels(), runFloat32(kernels) { return }
+        mapElements(into: output, a, b, Map<E>())
+    }
+
+    /// Runs the C kernel for the operands' layout, split across cores, where both are dense or
+    /// one is a number and the output is dense and at most 2M elements; false otherwise, for the
+    /// Swift loop to run. Past the caches, 256- and 512-bit stores into a fresh output ran slower
+    /// on Zen 4 than the Swift loop's 128-bit ones (a 4M-float add 2.4 ms against 1.4 on one
+    /// thread) and in place no faster.
+    private func runFloat32(
+        _ kernels: (dense: ArithmeticFunction.Float32Kernel, numberSecond: ArithmeticFunction.Float32Kernel, numberFirst: ArithmeticFunction.Float32Kernel)
+    ) -> Bool {
+        guard output.isContiguous, output.numel <= 1 << 21 else { return false }
+        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
+        let isNumber = { (t: Tensor) in t.strides.allSatisfy { $0 == 0 } }
+        let kernel: ArithmeticFunction.Float32Kernel
+        let (aStep, bStep): (Int, Int)
+        if isDense(a) && isDense(b) {
+            (kernel, aStep, bStep) = (kernels.dense, 1, 1)
+        } else if isDense(a) && isNumber(b) {
+            (kernel, aStep, bStep) = (kernels.numberSecond, 1, 0)
+        } else if isNumber(a) && isDense(b) {
+            (kernel, aStep, bStep) = (kernels.numberFirst, 0, 1)
+        } else {
+            return false
+        }
+        let x = a.elementPointer(as: Float.self), y = b.elementPointer(as: Float.self), o = output.elementPointer(as: Float.self)
+        Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+            kernel(x + range.lowerBound * aStep, y + range.lowerBound * bStep, o + range.lowerBound, range.count)
+        }
+        return true
+    }
 }
 
 /// Converts every element to another dtype (`to(dtype)`, `copy_`).

@@ -1,0 +1,42 @@
+#ifndef EMBER_ARITHMETIC_H
+#define EMBER_ARITHMETIC_H
+
+#include <stddef.h>
+
+#include "EmberCPU.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The four float32 arithmetic ops with a C kernel.
+typedef enum {
+    EMBER_ARITHMETIC_ADD = 0,
+    EMBER_ARITHMETIC_SUBTRACT = 1,
+    EMBER_ARITHMETIC_MULTIPLY = 2,
+    EMBER_ARITHMETIC_DIVIDE = 3,
+} ember_arithmetic_op;
+
+/// `output[i] = a[i] op b[i]` for `count` floats, where `a` or `b` is read as one number
+/// (`a[0]`, `b[0]`) by the kernels for a number operand. Each element is one IEEE operation, so
+/// the results are the Swift loop's bit for bit (NaN payloads aside). `output` may be `a` or `b`.
+typedef void (*ember_arithmetic_f32_kernel)(const float *a, const float *b, float *output, size_t count);
+
+/// One op's kernels for each operand layout.
+typedef struct {
+    /// Both operands dense.
+    ember_arithmetic_f32_kernel dense;
+    /// `a` dense, `b` one number (`grad * 1e-6`).
+    ember_arithmetic_f32_kernel number_second;
+    /// `a` one number, `b` dense (`1e-6 * grad`, `1 - p`).
+    ember_arithmetic_f32_kernel number_first;
+} ember_arithmetic_f32_kernels;
+
+/// The kernels of `op` built for `level`; all NULL at the baseline level, where the Swift loop runs.
+ember_arithmetic_f32_kernels ember_arithmetic_f32_kernels_for(ember_cpu_level level, ember_arithmetic_op op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,93 @@
+import CEmberKernels
+import Testing
+
+@testable import Ember
+
+/// The float32 add, subtract, multiply and divide kernels, at every instruction-set level this
+/// CPU runs, against the Swift loop's bits for each operand layout (both dense, a number second,
+/// a number first): NaN, ±0, ±inf and subnormals, every vector tail, into another array and in
+/// place through either operand; nothing written past the end; and through the ops.
+@Suite struct ArithmeticTests {
+    static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
+    static let functions: [(ArithmeticFunction, @Sendable (Float, Float) -> Float)] = [
+        (.add, { $0 + $1 }), (.subtract, { $0 - $1 }), (.multiply, { $0 * $1 }), (.divide, { $0 / $1 }),
+    ]
+    static let specials: [Float] = [
+        .nan, 0, -0.0, 1, -1, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+        0.1, -0.3, 3, 1e-38, -7.5, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNormalMagnitude / 3,
+    ]
+
+    /// Equal bits, or both NaN: a NaN's payload depends on which operand the compiler reads first.
+    static func same(_ x: [Float], _ y: [Float]) -> Bool {
+        x.count == y.count && zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+    }
+
+    @Test func baselineKeepsTheSwiftLoop() {
+        for (function, _) in Self.functions { #expect(function.float32Kernels(at: .baseline) == nil) }
+    }
+
+    @Test func everyLevelGivesTheSwiftLoopsBits() throws {
+        for level in Self.levels {
+            for (function, swift) in Self.functions {
+                let kernels = try #require(function.float32Kernels(at: level))
+                for count in [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 131] {
+                    let a = (0..<count).map { Self.specials[($0 * 5) % Self.specials.count] }
+                    let b = (0..<count).map { Self.specials[($0 * 7 + 3) % Self.specials.count] }
+                    for number in [Float(2), -0.0, .nan, .infinity, .leastNormalMagnitude / 8] {
+                        let layouts: [(String, ArithmeticFunction.Float32Kernel, [Float], [Float], [Float])] = [
+                            ("dense", kernels.dense, a, b, zip(a, b).map(swift)),
+                            ("number second", kernels.numberSecond, a, [number], a.map { swift($0, number) }),
+                            ("number first", kernels.numberFirst, [number], b, b.map { swift(number, $0) }),
+                        ]
+                        for (layout, kernel, x, y, expected) in layouts {
+                            let context = "\(function) \(layout) at \(level), count \(count), number \(number)"
+                            var output = [Float](repeating: 42, count: count + 16)
+                            x.withUnsafeBufferPointer { x in
+                                y.withUnsafeBufferPointer { y in
+                                    output.withUnsafeMutableBufferPointer { o in kernel(x.baseAddress, y.baseAddress, o.baseAddress, count) }
+                                }
+                            }
+                            #expect(Self.same(Array(output[..<count]), expected), "\(context)")
+                            #expect(output[count...].allSatisfy { $0 == 42 }, "\(context) wrote past the end")
+                            // In place through whichever operand is dense (both, for dense).
+                            if x.count == count {
+                                var inPlace = x
+                                y.withUnsafeBufferPointer { y in
+                                    inPlace.withUnsafeMutableBufferPointer { o in kernel(o.baseAddress, y.baseAddress, o.baseAddress, count) }
+                                }
+                                #expect(Self.same(inPlace, expected), "\(context) in place of a")
+                            }
+                            if y.count == count {
+                                var inPlace = y
+                                x.withUnsafeBufferPointer { x in
+                                    inPlace.withUnsafeMutableBufferPointer { o in kernel(x.baseAddress, o.baseAddress, o.baseAddress, count) }
+                                }
+                                #expect(Self.same(inPlace, expected), "\(context) in place of b")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func theOpsRunItOnDenseFloat32() {
+        let values = (0..<1000).map { Self.specials[$0 % Self.specials.count] }
+        let others = (0..<1000).map { Self.specials[($0 * 3 + 1) % Self.specials.count] }
+        let x = Tensor(values, shape: [1000]), y = Tensor(others, shape: [1000])
+        #expect(Self.same((x + y).toArray(as: Float.self), zip(values, others).map { $0 + $1 }))
+        #expect(Self.same((x - y).toArray(as: Float.self), zip(values, others).map { $0 - $1 }))
+        #expect(Self.same((x * 1e-6).toArray(as: Float.self), values.map { $0 * Float(1e-6) }))
+        #expect(Self.same((1e-6 * y).toArray(as: Float.self), others.map { Float(1e-6) * $0 }))
+        #expect(Self.same((1 / y).toArray(as: Float.self), others.map { 1 / $0 }))
+        #expect(Self.same((x / y).toArray(as: Float.self), zip(values, others).map { $0 / $1 }))
+        let inPlace = x.clone()
+        inPlace -= y
+        #expect(Self.same(inPlace.toArray(as: Float.self), zip(values, others).map { $0 - $1 }))
+        inPlace.mul_(2)
+        #expect(Self.same(inPlace.toArray(as: Float.self), zip(values, others).map { ($0 - $1) * 2 }))
+        // A transposed view (the Swift loop) agrees.
+        let matrix = x.view(40, 25).t(), other = y.view(40, 25).t()
+        #expect(Self.same((matrix + other).contiguous().toArray(as: Float.self), zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0 + $1 }))
+    }
+}
