@@ -287,7 +287,7 @@ extension Tensor {
         if Tensor.isRecording(self) {
             let input = SavedTensor(input: self)
             Tensor.record("ClampBackward1", inputs: [self], outputs: [output]) { gradients in
-                [Tensor.where(Tensor.clampPassesGradient(input.unpack(), min: min, max: max), gradients[0], 0.0)]
+                [Tensor.clampGradient(gradients[0], input: input.unpack(), min: min, max: max)]
             }
         }
         return output
@@ -344,7 +344,7 @@ extension Tensor {
         version.bump()
         if let original {
             recordInPlace("ClampBackward1", inputs: [previousHistory()]) { gradients in
-                [Tensor.where(Tensor.clampPassesGradient(original, min: min, max: max), gradients[0], 0.0)]
+                [Tensor.clampGradient(gradients[0], input: original, min: min, max: max)]
             }
         }
         return self
@@ -365,13 +365,23 @@ extension Tensor {
         }
     }
 
-    /// Where clamp's gradient flows: strictly inside the bounds. An element equal to a bound
-    /// gets zero, the subgradient PyTorch picks (recorded in grads_extra.json). Elsewhere the
-    /// gradient is selected away, not multiplied by 0, so an infinite gradient gives 0, not NaN.
-    fileprivate static func clampPassesGradient(_ x: Tensor, min: Double?, max: Double?) -> Tensor {
-        let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
-        if let aboveMin, let belowMax { return aboveMin.logicalAnd(belowMax) }
-        return aboveMin ?? belowMax!
+    /// Clamp's backward: `gradient` where `x` lies strictly inside the bounds, else 0. An element
+    /// equal to a bound gets zero, the subgradient PyTorch picks (recorded in grads_extra.json).
+    /// Elsewhere the gradient is selected away, not multiplied by 0, so an infinite gradient gives
+    /// 0, not NaN. On the CPU this is one pass; a comparison per bound and a `where`, each a pass
+    /// and a new tensor, took 4.7 µs of the seed's backward on 64×100 floats against ~1.
+    fileprivate static func clampGradient(_ gradient: Tensor, input x: Tensor, min: Double?, max: Double?) -> Tensor {
+        // The fused pass records no graph: a double backward takes the composite.
+        guard x.device.kind == .cpu, gradient.device.kind == .cpu, x.dtype == gradient.dtype, x.dtype.isFloatingPoint,
+            x.shape == gradient.shape, !Tensor.isRecording(gradient, x)
+        else {
+            let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
+            let passes = aboveMin.map { above in belowMax.map { above.logicalAnd($0) } ?? above } ?? belowMax!
+            return Tensor.where(passes, gradient, 0.0)
+        }
+        let output = Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: .cpu)
+        x.dtype.dispatch(ClampGradientKernel(input: x, gradient: gradient, output: output, lower: min, upper: max))
+        return output
     }
 
     /// Raises every element to `exponent` (`torch.pow` with a scalar exponent).
@@ -483,6 +493,25 @@ private struct ClampKernel: ElementVisitor {
         @inline(__always) func callAsFunction(_ x: E) -> E {
             // The lower bound first, so that low > high gives high as in PyTorch.
             E(compute: ClampMax.apply(ClampMin.apply(x.compute, low), high))
+        }
+    }
+}
+
+/// `output = inside(input) ? gradient : 0`, inside meaning above `lower` and below `upper`
+/// (each compared in the input's dtype, as `x > min` does), a missing bound passing everything.
+private struct ClampGradientKernel: ElementVisitor {
+    let input: Tensor, gradient: Tensor, output: Tensor, lower: Double?, upper: Double?
+    func visit<E: Element>(_ type: E.Type) {
+        let low = E(converting: lower ?? 0).compute, high = E(converting: upper ?? 0).compute
+        mapElements(into: output, input, gradient, Map<E>(low: low, high: high, hasLow: lower != nil, hasHigh: upper != nil))
+    }
+
+    struct Map<E: Element>: BinaryElementFunction {
+        let low: E.Compute, high: E.Compute, hasLow: Bool, hasHigh: Bool
+        @inline(__always) func callAsFunction(_ x: E, _ gradient: E) -> E {
+            let x = x.compute
+            let inside = (!hasLow || E.Compute.lessThan(low, x)) && (!hasHigh || E.Compute.lessThan(x, high))
+            return inside ? gradient : E(compute: .zero)
         }
     }
 }

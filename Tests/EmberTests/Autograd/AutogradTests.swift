@@ -30,6 +30,28 @@ struct AutogradTests {
         #expect(values(x.grad) == [0, 1, 0])
     }
 
+    @Test func clampGradientPassesStrictlyInsideEachGivenBound() {
+        // One pass on the CPU: a missing bound passes everything, infinities included; NaN and
+        // the bounds themselves get 0. The gradient here is an expanded scalar (from `sum`).
+        let values: [Float] = [-.infinity, -1, 0, 0.5, 1, .infinity, .nan]
+        for (min, max, expected) in [(-1.0, nil, [0, 0, 1, 1, 1, 1, 0]), (nil, 1.0, [1, 1, 1, 1, 0, 0, 0]), (0.0, 1.0, [0, 0, 0, 1, 0, 0, 0])] as [(Double?, Double?, [Float])] {
+            let x = Tensor(values, requiresGrad: true)
+            x.clamp(min: min, max: max).sum().backward()
+            #expect(x.grad!.toArray(as: Float.self) == expected, "min \(String(describing: min)) max \(String(describing: max))")
+            let y = Tensor(values, requiresGrad: true)
+            let inPlace = y * 1
+            inPlace.clamp_(min: min, max: max)
+            inPlace.sum().backward()
+            #expect(y.grad!.toArray(as: Float.self) == expected, "in place, min \(String(describing: min)) max \(String(describing: max))")
+        }
+        // A transposed input and gradient.
+        let matrix = Tensor.randn([30, 20], requiresGrad: true, generator: Generator(seed: 2))
+        let gradient = Tensor.randn([30, 20], generator: Generator(seed: 3)).t()
+        matrix.t().clamp(min: -0.2, max: 0.3).backward(gradient: gradient)
+        let inside = (matrix.detach() .> -0.2).logicalAnd(matrix.detach() .< 0.3)
+        #expect(matrix.grad!.toArray(as: Float.self) == Tensor.where(inside, gradient.t(), 0.0).toArray(as: Float.self))
+    }
+
     @Test func powGradientRoundsInPyTorchsOrder() {
         // grad · (3 · x²), not (grad · 3) · x²: the two differ in the last bit for some floats.
         let x = Tensor.randn([2000], requiresGrad: true, generator: Generator(seed: 0))
