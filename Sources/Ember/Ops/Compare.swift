@@ -365,6 +365,17 @@ extension Tensor {
         }
     }
 
+    /// Relu's backward: `gradient` where `result` (relu's output) is positive or NaN, else 0;
+    /// one pass on the CPU, as in ``clampGradient(_:input:min:max:)``.
+    static func reluGradient(_ gradient: Tensor, result: Tensor) -> Tensor {
+        guard result.device.kind == .cpu, gradient.device.kind == .cpu, result.dtype == gradient.dtype,
+            result.dtype.isFloatingPoint, result.shape == gradient.shape, !Tensor.isRecording(gradient, result)
+        else { return gradient.maskedFill(result .<= 0, 0) }
+        let output = Tensor(uninitializedShape: result.shape, dtype: result.dtype, device: .cpu)
+        result.dtype.dispatchFloat(ReluGradientKernel(result: result, gradient: gradient, output: output))
+        return output
+    }
+
     /// Clamp's backward: `gradient` where `x` lies strictly inside the bounds, else 0. An element
     /// equal to a bound gets zero, the subgradient PyTorch picks (recorded in grads_extra.json).
     /// Elsewhere the gradient is selected away, not multiplied by 0, so an infinite gradient gives
@@ -493,6 +504,21 @@ private struct ClampKernel: ElementVisitor {
         @inline(__always) func callAsFunction(_ x: E) -> E {
             // The lower bound first, so that low > high gives high as in PyTorch.
             E(compute: ClampMax.apply(ClampMin.apply(x.compute, low), high))
+        }
+    }
+}
+
+/// `output = result <= 0 ? 0 : gradient`: relu's backward, NaN passing the gradient as in
+/// PyTorch's `threshold_backward`.
+private struct ReluGradientKernel: FloatElementVisitor {
+    let result: Tensor, gradient: Tensor, output: Tensor
+    func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
+        mapElements(into: output, result, gradient, Map<E>())
+    }
+
+    struct Map<E: Element>: BinaryElementFunction where E.Compute: FloatCompute {
+        @inline(__always) func callAsFunction(_ result: E, _ gradient: E) -> E {
+            result.compute <= .zero ? E(compute: .zero) : gradient
         }
     }
 }

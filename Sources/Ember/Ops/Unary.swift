@@ -103,7 +103,7 @@ enum Relu: UnaryNumericOp {
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
     static let float32Clamp: (low: Float, high: Float)? = (0, .infinity)
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
-        gradient.maskedFill(result! .<= 0, 0)
+        Tensor.reluGradient(gradient, result: result!)
     }
 }
 

@@ -52,6 +52,17 @@ struct AutogradTests {
         #expect(matrix.grad!.toArray(as: Float.self) == Tensor.where(inside, gradient.t(), 0.0).toArray(as: Float.self))
     }
 
+    @Test func reluGradientDropsAtZeroAndBelowAndPassesNaN() {
+        // PyTorch's threshold_backward: result <= 0 ? 0 : grad.
+        let x = Tensor([-Float.infinity, -1, -0.0, 0, 0.5, .infinity, .nan], requiresGrad: true)
+        x.relu().sum().backward()
+        #expect(x.grad!.toArray(as: Float.self) == [0, 0, 0, 0, 1, 1, 1])
+        let matrix = Tensor.randn([30, 20], requiresGrad: true, generator: Generator(seed: 4))
+        let gradient = Tensor.randn([30, 20], generator: Generator(seed: 5)).t()
+        matrix.t().relu().backward(gradient: gradient)
+        #expect(matrix.grad!.toArray(as: Float.self) == Tensor.where(matrix.detach() .> 0, gradient.t(), 0.0).toArray(as: Float.self))
+    }
+
     @Test func powGradientRoundsInPyTorchsOrder() {
         // grad · (3 · x²), not (grad · 3) · x²: the two differ in the last bit for some floats.
         let x = Tensor.randn([2000], requiresGrad: true, generator: Generator(seed: 0))
