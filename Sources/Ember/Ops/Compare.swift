@@ -59,7 +59,11 @@ extension Tensor {
         let dtype = resultType(promotionOperand, other.promotionOperand)
         let device = Tensor.commonDevice(self, other)
         let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
-        let a = converted(to: dtype).broadcastView(to: shape), b = other.converted(to: dtype).broadcastView(to: shape)
+        let a = converted(to: dtype).broadcastView(to: shape)
+        // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's scalar
+        // path reads its single element (`h .< 0`).
+        let b = other.dim == 0 && a.isContiguous && a.shape == shape && device.kind == .cpu
+            ? other.converted(to: dtype) : other.converted(to: dtype).broadcastView(to: shape)
         if device.kind == .cuda {
             Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b])
         } else {
