@@ -60,12 +60,9 @@ extension Tensor {
         let device = Tensor.commonDevice(self, other)
         let output = Tensor(uninitializedShape: shape, dtype: .bool, device: device)
         let a = converted(to: dtype).broadcastView(to: shape)
-        // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's scalar
-        // path reads its single element (`h .< 0`).
-        let b = other.dim == 0 && a.isContiguous && a.shape == shape && device.kind == .cpu
-            ? other.converted(to: dtype) : other.converted(to: dtype).broadcastView(to: shape)
+        let b = other.converted(to: dtype).secondOperand(beside: a, shape: shape)
         if device.kind == .cuda {
-            Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b])
+            Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: shape)])
         } else {
             dtype.dispatch(CompareKernel<Op>(a: a, b: b, output: output))
         }
@@ -369,12 +366,18 @@ extension Tensor {
         }
     }
 
+    /// Whether a gradient selected by `operand` (relu's result, clamp's input) can take the
+    /// one-pass CPU map: both on the CPU with one floating dtype and shape, and no graph wanted
+    /// of the result, since the map records none (a double backward takes the composite).
+    private static func fusesGradient(_ gradient: Tensor, with operand: Tensor) -> Bool {
+        operand.device.kind == .cpu && gradient.device.kind == .cpu && operand.dtype == gradient.dtype
+            && operand.dtype.isFloatingPoint && operand.shape == gradient.shape && !Tensor.isRecording(gradient, operand)
+    }
+
     /// Relu's backward: `gradient` where `result` (relu's output) is positive or NaN, else 0;
     /// one pass on the CPU, as in ``clampGradient(_:input:min:max:)``.
     static func reluGradient(_ gradient: Tensor, result: Tensor) -> Tensor {
-        guard result.device.kind == .cpu, gradient.device.kind == .cpu, result.dtype == gradient.dtype,
-            result.dtype.isFloatingPoint, result.shape == gradient.shape, !Tensor.isRecording(gradient, result)
-        else { return gradient.maskedFill(result .<= 0, 0) }
+        guard fusesGradient(gradient, with: result) else { return gradient.maskedFill(result .<= 0, 0) }
         let output = Tensor(uninitializedShape: result.shape, dtype: result.dtype, device: .cpu)
         result.dtype.dispatchFloat(ReluGradientKernel(result: result, gradient: gradient, output: output))
         return output
@@ -386,10 +389,7 @@ extension Tensor {
     /// 0, not NaN. On the CPU this is one pass; a comparison per bound and a `where`, each a pass
     /// and a new tensor, took 4.7 µs of the seed's backward on 64×100 floats against ~1.
     fileprivate static func clampGradient(_ gradient: Tensor, input x: Tensor, min: Double?, max: Double?) -> Tensor {
-        // The fused pass records no graph: a double backward takes the composite.
-        guard x.device.kind == .cpu, gradient.device.kind == .cpu, x.dtype == gradient.dtype, x.dtype.isFloatingPoint,
-            x.shape == gradient.shape, !Tensor.isRecording(gradient, x)
-        else {
+        guard fusesGradient(gradient, with: x) else {
             let aboveMin = min.map { x .> $0 }, belowMax = max.map { x .< $0 }
             let passes = aboveMin.map { above in belowMax.map { above.logicalAnd($0) } ?? above } ?? belowMax!
             return Tensor.where(passes, gradient, 0.0)

@@ -352,10 +352,7 @@ extension Tensor {
         let output = shape == self.shape && device == self.device
             ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         let a = self.converted(to: dtype).broadcastView(to: shape)
-        // A 0-dim operand next to a contiguous one needs no broadcast view: the kernel's
-        // scalar path reads its single element (stride-less), which saves a tensor per op.
-        let b = other.dim == 0 && a.isContiguous && a.shape == shape
-            ? other.converted(to: dtype) : other.converted(to: dtype).broadcastView(to: shape)
+        let b = other.converted(to: dtype).secondOperand(beside: a, shape: shape)
         if device.kind == .cuda {
             Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: shape)])
         } else {
@@ -440,6 +437,14 @@ extension Tensor {
         } else {
             dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
         }
+    }
+
+    /// This second operand of a CPU kernel, broadcast to `shape`: as it is when it is 0-dim and
+    /// the first operand `a` is contiguous, since the kernels' number path reads its single
+    /// element (stride-less), which saves a tensor per op (`x * 2`, `h .< 0`). GPU launches
+    /// broadcast it themselves.
+    func secondOperand(beside a: Tensor, shape: [Int]) -> Tensor {
+        dim == 0 && a.isContiguous && a.shape == shape ? self : broadcastView(to: shape)
     }
 
     /// A copy converted to `dtype` outside autograd; `self` when it already has that dtype.
