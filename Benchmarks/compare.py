@@ -22,25 +22,36 @@ except ImportError:
     torch = None
 
 
-def median(body, repeats=5, iterations=1):
-    body()
+def median(body, repeats=5, iterations=1, restore=None):
+    """As ember-bench's median: with `restore`, each iteration is timed alone, after it."""
+    restored = body if restore is None else lambda: (restore(), body())
+    restored()
     if arguments.serve:
         # 20 ms, as ember-bench warms up in turn: the other process's work has just run.
         end = time.perf_counter() + 0.02
         while time.perf_counter() < end:
-            body()
+            restored()
     samples = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            body()
-        samples.append((time.perf_counter() - start) / iterations)
+        if restore is None:
+            start = time.perf_counter()
+            for _ in range(iterations):
+                body()
+            samples.append((time.perf_counter() - start) / iterations)
+        else:
+            elapsed = 0
+            for _ in range(iterations):
+                restore()
+                start = time.perf_counter_ns()
+                body()
+                elapsed += time.perf_counter_ns() - start
+            samples.append(elapsed / 1e9 / iterations)
     return statistics.median(samples)
 
 
-def timed(body, repeats=5, iterations=1, per=1):
+def timed(body, repeats=5, iterations=1, per=1, restore=None):
     """A case: a function that returns the median seconds of one `body` call divided by `per`."""
-    return lambda: median(body, repeats, iterations) / per
+    return lambda: median(body, repeats, iterations, restore) / per
 
 
 # MARK: Suites. Each returns {(library, case name): case}, building its tensors when called.
@@ -146,19 +157,33 @@ def elementwise_cases():
         label = f"{count >> 20}M" if count >= 1 << 20 else f"{count >> 10}K"
         iterations = max(1, (1 << 22) // count)
         an, bn = np.random.standard_normal(count).astype(np.float32), np.random.standard_normal(count).astype(np.float32)
-        cn = np.empty_like(an)
+        cn, dn, sn = np.empty_like(an), an.copy(), np.where(bn > 0, 1, -1).astype(np.float32)
         bodies = {"add": lambda an=an, bn=bn: an + bn, "mul": lambda an=an, bn=bn: an * bn, "exp": lambda an=an: np.exp(an),
                   "relu": lambda an=an: np.maximum(an, 0), "clamp": lambda an=an: np.clip(an, -0.5, 0.5),
-                  "add_ in place": lambda an=an, bn=bn: np.add(an, bn, out=an), "copy_": lambda an=an, cn=cn: np.copyto(cn, an)}
+                  "add_ in place": lambda an=an, bn=bn: np.add(an, bn, out=an),
+                  "mul_ in place": lambda dn=dn, sn=sn: np.multiply(dn, sn, out=dn),
+                  "relu_ in place": lambda dn=dn: np.maximum(dn, 0, out=dn),
+                  "clamp_ in place": lambda dn=dn: np.clip(dn, -0.5, 0.5, out=dn),
+                  "copy_": lambda an=an, cn=cn: np.copyto(cn, an)}
         for name, body in bodies.items():
             cases[("numpy", f"{name} {label}")] = timed(body, 5, iterations)
+        # exp_ from the same input each time: repeated, it would reach +inf (see ember-bench).
+        en, on = an.copy(), an.copy()
+        cases[("numpy", f"exp_ in place {label}")] = timed(lambda en=en: np.exp(en, out=en), 5, iterations,
+                                                           restore=lambda on=on, en=en: np.copyto(en, on))
         if torch is not None:
             a, b, c = torch.randn(count), torch.randn(count), torch.empty(count)
+            d, signs = a.clone(), torch.where(b > 0, 1.0, -1.0)
             bodies = {"add": lambda a=a, b=b: a + b, "mul": lambda a=a, b=b: a * b, "exp": lambda a=a: a.exp(),
                       "relu": lambda a=a: a.relu(), "clamp": lambda a=a: a.clamp(-0.5, 0.5),
-                      "add_ in place": lambda a=a, b=b: a.add_(b), "copy_": lambda a=a, c=c: c.copy_(a)}
+                      "add_ in place": lambda a=a, b=b: a.add_(b), "mul_ in place": lambda d=d, s=signs: d.mul_(s),
+                      "relu_ in place": lambda d=d: d.relu_(),
+                      "clamp_ in place": lambda d=d: d.clamp_(-0.5, 0.5), "copy_": lambda a=a, c=c: c.copy_(a)}
             for name, body in bodies.items():
                 cases[("pytorch", f"{name} {label}")] = timed(body, 5, iterations)
+            e, original = a.clone(), a.clone()
+            cases[("pytorch", f"exp_ in place {label}")] = timed(lambda e=e: e.exp_(), 5, iterations,
+                                                                 restore=lambda o=original, e=e: e.copy_(o))
     return cases
 
 

@@ -868,6 +868,26 @@ ERRORS = [
     ("inplace_dtype_mismatch", "t = torch.ones(3, dtype=torch.int64)\nt += torch.ones(3)"),
     ("inplace_int_add_float_scalar", "t = torch.ones(3, dtype=torch.int64)\nt.add_(2.5)"),
     ("inplace_broadcast_output_shape", "t = torch.ones(3)\nt += torch.ones(2, 3)"),
+    ("inplace_exp_int", "torch.arange(3).exp_()"),
+    ("inplace_sqrt_int", "torch.arange(3).sqrt_()"),
+    ("inplace_neg_bool", "torch.tensor([True, False]).neg_()"),
+    ("inplace_exp_twice_saved_result",
+     "y = torch.ones(3, requires_grad=True).clone()\ny.exp_()\ny.exp_()\ny.sum().backward()"),
+    ("inplace_tanh_after_sin_saved_input",
+     "y = torch.ones(3, requires_grad=True).clone()\nz = y.sin()\ny.tanh_()\nz.sum().backward()"),
+    ("relu_bool", "torch.tensor([True, False]).relu()"),
+    ("relu_bool_in_place", "torch.tensor([True, False]).relu_()"),
+    ("abs_bool", "torch.tensor([True, False]).abs()"),
+    ("abs_bool_in_place", "torch.tensor([True, False]).abs_()"),
+    ("inplace_leaf_relu_", "w = torch.ones(3, requires_grad=True)\nw.relu_()"),
+    ("expanded_add_", "torch.zeros(3).expand(2, 3).add_(1)"),
+    ("expanded_mul_", "torch.zeros(3).expand(2, 3).mul_(2)"),
+    ("expanded_exp_", "torch.zeros(3).expand(2, 3).exp_()"),
+    ("expanded_relu_", "torch.zeros(3).expand(2, 3).relu_()"),
+    ("expanded_clamp_", "torch.zeros(3).expand(2, 3).clamp_(min=0)"),
+    ("expanded_copy_", "torch.zeros(3).expand(2, 3).copy_(torch.ones(2, 3))"),
+    ("expanded_normal_", "torch.zeros(3).expand(2, 3).normal_()"),
+    ("expanded_fill_", "torch.zeros(3).expand(2, 3).fill_(1)"),
     ("numpy_requires_grad", "torch.ones(3, requires_grad=True).numpy()"),
     ("float_tensor_as_index", "torch.zeros(3)[torch.tensor([0.0, 1.0])]"),
     ("float_tensor_index_select", "torch.index_select(torch.zeros(3), 0, torch.tensor([0.0]))"),
@@ -1183,6 +1203,12 @@ def record_grads():
           {"dim": 0, "index": T([1, 1, 0, 1], "int64")}, note="repeated indices add up; b's gradient gathers")
     G.add("index_tensor_negative", "index", "a[index]", [r(5)], {"index": T([-1, 0, -1], "int64")},
           note="negative indices count from the end, repeats accumulate")
+    # In place: the same derivatives, recorded on a clone of the leaf (ExpBackward0 and so on).
+    for name, make in [("exp", r), ("log", pos), ("sqrt", pos), ("rsqrt", pos), ("reciprocal", pos), ("sin", r),
+                       ("cos", r), ("tanh", r), ("sigmoid", r), ("abs", r), ("sign", r), ("relu", r), ("neg", r)]:
+        G.add(f"{name}_in_place", f"{name}_", f"a.clone().{name}_()", [make(2, 3)], double=name not in ("sign", "relu", "abs", "neg"))
+    G.add("mul_in_place", "mul_", "a.clone().mul_(b)", [r(2, 3), r(2, 3)], double=True)
+    G.add("div_in_place", "div_", "a.clone().div_(b)", [r(2, 3), pos(2, 3)], double=True)
     return G.cases
 
 

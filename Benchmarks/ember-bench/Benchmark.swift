@@ -28,10 +28,10 @@ struct Bench {
     /// Times `body` as `median` does (seconds divided by `per`), then the reference's same case.
     func measure(
         _ name: String, work: Double? = nil, unit: String? = nil, repeats: Int = 5, iterations: Int = 1, per: Double = 1,
-        _ body: () -> Void
+        restoring restore: (() -> Void)? = nil, _ body: () -> Void
     ) -> Measurement {
-        if reference != nil { warmUp(body) }
-        let seconds = median(repeats: repeats, iterations: iterations, body) / per
+        if reference != nil { warmUp { restore?(); body() } }
+        let seconds = median(repeats: repeats, iterations: iterations, restoring: restore, body) / per
         return compared(Measurement(suite: suite, name: name, seconds: seconds, work: work, unit: unit))
     }
 
@@ -68,14 +68,28 @@ struct Bench {
 }
 
 /// Times `body` (which runs `iterations` times per call) and returns the median seconds per
-/// iteration over `repeats` calls, after one warm-up call.
-func median(repeats: Int = 5, iterations: Int = 1, _ body: () -> Void) -> Double {
+/// iteration over `repeats` calls, after one warm-up call. With `restore`, each iteration is
+/// timed alone, after `restore` (untimed) resets what `body` changes.
+func median(repeats: Int = 5, iterations: Int = 1, restoring restore: (() -> Void)? = nil, _ body: () -> Void) -> Double {
+    func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    restore?()
     body()
     var samples: [Double] = []
     for _ in 0..<repeats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<iterations { body() }
-        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations))
+        var elapsed: UInt64 = 0
+        if let restore {
+            for _ in 0..<iterations {
+                restore()
+                let start = nanoseconds()
+                body()
+                elapsed += nanoseconds() - start
+            }
+        } else {
+            let start = nanoseconds()
+            for _ in 0..<iterations { body() }
+            elapsed = nanoseconds() - start
+        }
+        samples.append(Double(elapsed) / 1e9 / Double(iterations))
     }
     return samples.sorted()[samples.count / 2]
 }

@@ -127,21 +127,30 @@ enum Suites {
         var results: [Measurement] = []
         for count in [1 << 10, 1 << 16, 1 << 20, 1 << 24] {
             let a = Tensor.randn(count), b = Tensor.randn(count), c = Tensor.empty([count])
+            // In place, each op runs on its last output: mul_ by ±1 keeps the magnitudes, relu_
+            // and clamp_ are idempotent; exp_ would reach +inf within a few calls (where
+            // PyTorch's exp takes a slow path), so its input is restored, untimed, before each
+            // from a copy of `a` (which add_ changes).
+            let signs = Tensor.where(b .> 0, 1.0, -1.0), d = a.clone(), e = a.clone(), original = a.clone()
             let label = count >= 1 << 20 ? "\(count >> 20)M" : "\(count >> 10)K"
             let iterations = Swift.max(1, (1 << 22) / count)
             let bytes3 = Double(3 * 4 * count), bytes2 = Double(2 * 4 * count)
-            let cases: [(String, () -> Void, Double)] = [
-                ("add \(label)", { _ = a + b }, bytes3),
-                ("mul \(label)", { _ = a * b }, bytes3),
-                ("exp \(label)", { _ = a.exp() }, bytes2),
-                ("relu \(label)", { _ = a.relu() }, bytes2),
-                ("clamp \(label)", { _ = a.clamp(min: -0.5, max: 0.5) }, bytes2),
-                ("add_ in place \(label)", { a.add_(b) }, bytes3),
+            let cases: [(name: String, body: () -> Void, bytes: Double, restore: (() -> Void)?)] = [
+                ("add \(label)", { _ = a + b }, bytes3, nil),
+                ("mul \(label)", { _ = a * b }, bytes3, nil),
+                ("exp \(label)", { _ = a.exp() }, bytes2, nil),
+                ("relu \(label)", { _ = a.relu() }, bytes2, nil),
+                ("clamp \(label)", { _ = a.clamp(min: -0.5, max: 0.5) }, bytes2, nil),
+                ("add_ in place \(label)", { a.add_(b) }, bytes3, nil),
+                ("mul_ in place \(label)", { d.mul_(signs) }, bytes3, nil),
+                ("exp_ in place \(label)", { e.exp_() }, bytes2, { e.copy_(original) }),
+                ("relu_ in place \(label)", { d.relu_() }, bytes2, nil),
+                ("clamp_ in place \(label)", { d.clamp_(min: -0.5, max: 0.5) }, bytes2, nil),
                 // The copy bandwidth that in-place ops are measured against.
-                ("copy_ \(label)", { c.copy_(a) }, bytes2),
+                ("copy_ \(label)", { c.copy_(a) }, bytes2, nil),
             ]
-            for (name, body, bytes) in cases {
-                results.append(bench.measure(name, work: bytes, unit: "GB/s", iterations: iterations, body))
+            for (name, body, bytes, restore) in cases {
+                results.append(bench.measure(name, work: bytes, unit: "GB/s", iterations: iterations, restoring: restore, body))
             }
         }
         return results

@@ -101,7 +101,7 @@ struct OpGradientTests {
 
     @Test func everyGradientCaseIsLoaded() throws {
         #expect(try GradientCase.loadOps().count == 47)
-        #expect(try GradientCase.loadExtra().count == 107)
+        #expect(try GradientCase.loadExtra().count == 122)
         #expect(try GradientCase.loadOps().allSatisfy { $0.expr != "?" })
     }
 }

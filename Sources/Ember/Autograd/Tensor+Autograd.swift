@@ -183,8 +183,10 @@ extension Tensor {
 
     /// Records an in-place operation on this tensor: its history now ends in a new node
     /// (callers first ask `checkInPlaceAllowed`, which refuses leaves that require grad).
-    func recordInPlace(_ name: String, inputs: [Tensor], backward: @escaping ([Tensor]) -> [Tensor?]) {
-        Tensor.record(name, inputs: inputs, outputs: [self], backward: backward)
+    func recordInPlace(
+        _ name: String, inputs: [Tensor], savedOutputs: [SavedTensor] = [], backward: @escaping ([Tensor]) -> [Tensor?]
+    ) {
+        Tensor.record(name, inputs: inputs, outputs: [self], savedOutputs: savedOutputs, backward: backward)
         // The view's base changed too: its history now passes through this view's new node.
         if let base = viewBase { base.recordCopySlices(region: self, source: self) }
     }

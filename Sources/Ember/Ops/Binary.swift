@@ -281,7 +281,8 @@ extension Tensor {
     @discardableResult
     public func mul_(_ other: Tensor) -> Tensor {
         let wasRecording = Tensor.isRecording(self, other)
-        let original = wasRecording && other.requiresGrad ? noGrad { self.clone() } : nil
+        // With its history, for second derivatives.
+        let original = wasRecording && other.requiresGrad ? self.clone() : nil
         guard binaryInPlace(Mul.self, other) else { return self }
         if wasRecording {
             let savedOther = SavedTensor(input: other)
@@ -296,7 +297,8 @@ extension Tensor {
     @discardableResult
     public func div_(_ other: Tensor) -> Tensor {
         let wasRecording = Tensor.isRecording(self, other)
-        let original = wasRecording && other.requiresGrad ? noGrad { self.clone() } : nil
+        // With its history, for second derivatives.
+        let original = wasRecording && other.requiresGrad ? self.clone() : nil
         guard binaryInPlace(Div.self, other) else { return self }
         if wasRecording {
             let savedOther = SavedTensor(input: other)

@@ -69,6 +69,8 @@ enum VectorMathFunction {
 /// A unary op defined on every numeric dtype, keeping the dtype.
 protocol UnaryNumericOp: UnaryDerivative {
     static func apply<T: ComputeScalar>(_ x: T) -> T
+    /// PyTorch's error for a bool tensor, where the op refuses one.
+    static var boolError: String? { get }
     /// The bounds of the clamp that `apply` is on float32, if it is one (relu's 0 and +inf), so
     /// that clamp's vectorized C kernel runs it.
     static var float32Clamp: (low: Float, high: Float)? { get }
@@ -76,6 +78,7 @@ protocol UnaryNumericOp: UnaryDerivative {
 
 extension UnaryNumericOp {
     static var float32Clamp: (low: Float, high: Float)? { nil }
+    static var boolError: String? { nil }
 }
 
 /// A binary op on two operands of one (promoted) dtype.
@@ -322,6 +325,7 @@ extension Tensor {
 
     /// Runs a dtype-preserving unary op and records its derivative.
     func unary<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
+        guard acceptsBool(Op.self) else { return self }
         let output = uninitializedLike(dtype: dtype)
         if device.kind == .cuda {
             Tensor.launchRegistered(Op.name, dtype: dtype, [output, self])
@@ -330,6 +334,71 @@ extension Tensor {
         }
         recordUnary(Op.self, output: output)
         return output
+    }
+
+    /// Runs a floating-point unary op into this tensor's own memory (`exp_`) and records its
+    /// derivative; integer tensors are refused, as their float result cannot be stored.
+    func unaryInPlace<Op: UnaryFloatOp>(_ op: Op.Type) -> Tensor {
+        guard dtype.isFloatingPoint else {
+            reportError("result type \(DType.defaultFloat.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
+            return self
+        }
+        return inPlace(Op.self) {
+            if device.kind == .cuda {
+                Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
+            } else {
+                dtype.dispatchFloat(UnaryFloatKernel<Op>(input: self, output: self))
+            }
+        }
+    }
+
+    /// Runs a dtype-preserving unary op into this tensor's own memory (`relu_`) and records its
+    /// derivative.
+    func unaryInPlace<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
+        guard acceptsBool(Op.self) else { return self }
+        return inPlace(Op.self) {
+            if device.kind == .cuda {
+                Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
+            } else {
+                dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: self))
+            }
+        }
+    }
+
+    /// Whether `Op` runs on this tensor's dtype: false, with PyTorch's error, for a bool tensor
+    /// that `Op` refuses.
+    private func acceptsBool<Op: UnaryNumericOp>(_ op: Op.Type) -> Bool {
+        guard dtype == .bool, let message = Op.boolError else { return true }
+        reportError(message)
+        return false
+    }
+
+    /// Runs `compute`, which overwrites this tensor with `Op` of itself, and records `Op`'s
+    /// derivative as PyTorch's in-place ops do: an input the derivative reads is cloned first
+    /// (with its history, for second derivatives), and a saved result is this tensor, so a
+    /// later in-place change is caught on backward.
+    private func inPlace<Op: UnaryDerivative>(_ op: Op.Type, compute: () -> Void) -> Tensor {
+        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
+        let wasRecording = Tensor.isRecording(self)
+        let original = wasRecording && Op.saves.contains(.input) ? clone() : nil
+        compute()
+        version.bump()
+        guard wasRecording else { return self }
+        let result = Op.saves.contains(.result) ? SavedTensor(output: self) : nil
+        recordInPlace(Op.nodeName, inputs: [previousHistory()], savedOutputs: result.map { [$0] } ?? []) { gradients in
+            [Op.derivative(gradients[0], input: original, result: result?.unpack())]
+        }
+        return self
+    }
+
+    /// Whether no two elements of this tensor share memory (none is an expanded view), as an op
+    /// that writes each element would otherwise write some twice; reports PyTorch's error if not.
+    func checkWritesEachElementOnce() -> Bool {
+        guard zip(shape, strides).contains(where: { $0 > 1 && $1 == 0 }) else { return true }
+        reportError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
+        )
+        return false
     }
 
     private func recordUnary<Op: UnaryDerivative>(_ op: Op.Type, output: Tensor) {
@@ -375,7 +444,7 @@ extension Tensor {
             reportError("output with shape \(Tensor.describe(self.shape)) doesn't match the broadcast shape \(Tensor.describe(shape))")
             return false
         }
-        guard checkInPlaceAllowed() else { return false }
+        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return false }
         var b = other.converted(to: computeType).broadcastView(to: shape)
         if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
         if computeType == dtype {

@@ -80,6 +80,7 @@ enum Neg: UnaryNumericOp {
 
 enum Abs: UnaryNumericOp {
     static let name = "abs", cuda = "(x < 0 ? -x : (x == 0 ? 0 : x))"
+    static let boolError: String? = "\"abs_cpu\" not implemented for 'Bool'"
     static let saves: SavedOperands = .input
     // Zero maps to +0: |-0.0| is 0.0.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .negate(x) : (x == .zero ? .zero : x) }
@@ -98,6 +99,7 @@ enum Sign: UnaryNumericOp {
 
 enum Relu: UnaryNumericOp {
     static let name = "relu", cuda = "(x < 0 ? 0 : x)"
+    static let boolError: String? = "Boolean inputs not supported for relu"
     static let saves: SavedOperands = .result
     // Only negative values become 0: NaN and -0.0 pass through, as in PyTorch.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
@@ -135,12 +137,58 @@ extension Tensor {
 
     /// The negation, elementwise (`-t`).
     public static prefix func - (tensor: Tensor) -> Tensor {
-        if tensor.dtype == .bool {
-            reportError(
-                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
-            )
-            return tensor
-        }
+        guard tensor.checkNegatable() else { return tensor }
         return tensor.unary(Neg.self)
+    }
+
+    private func checkNegatable() -> Bool {
+        guard dtype == .bool else { return true }
+        reportError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+        return false
+    }
+}
+
+// MARK: - In place
+
+/// Each op in place, as PyTorch's trailing underscore: the tensor is overwritten and returned, and
+/// autograd records the same derivative as the op's. Float ops refuse integer tensors, whose
+/// dtype cannot hold their result.
+///
+/// ```swift
+/// let h = x.mm(w1).relu_()   // no second hidden-layer tensor
+/// ```
+extension Tensor {
+    /// `exp()` in place (`exp_`).
+    @discardableResult public func exp_() -> Tensor { unaryInPlace(Exp.self) }
+    /// `log()` in place (`log_`).
+    @discardableResult public func log_() -> Tensor { unaryInPlace(Log.self) }
+    /// `sqrt()` in place (`sqrt_`).
+    @discardableResult public func sqrt_() -> Tensor { unaryInPlace(Sqrt.self) }
+    /// `rsqrt()` in place (`rsqrt_`).
+    @discardableResult public func rsqrt_() -> Tensor { unaryInPlace(Rsqrt.self) }
+    /// `reciprocal()` in place (`reciprocal_`).
+    @discardableResult public func reciprocal_() -> Tensor { unaryInPlace(Reciprocal.self) }
+    /// `sin()` in place (`sin_`).
+    @discardableResult public func sin_() -> Tensor { unaryInPlace(Sin.self) }
+    /// `cos()` in place (`cos_`).
+    @discardableResult public func cos_() -> Tensor { unaryInPlace(Cos.self) }
+    /// `tanh()` in place (`tanh_`).
+    @discardableResult public func tanh_() -> Tensor { unaryInPlace(Tanh.self) }
+    /// `sigmoid()` in place (`sigmoid_`).
+    @discardableResult public func sigmoid_() -> Tensor { unaryInPlace(Sigmoid.self) }
+    /// `abs()` in place (`abs_`).
+    @discardableResult public func abs_() -> Tensor { unaryInPlace(Abs.self) }
+    /// `sign()` in place (`sign_`).
+    @discardableResult public func sign_() -> Tensor { unaryInPlace(Sign.self) }
+    /// `relu()` in place (`relu_`).
+    @discardableResult public func relu_() -> Tensor { unaryInPlace(Relu.self) }
+
+    /// The negation in place (`neg_`).
+    @discardableResult
+    public func neg_() -> Tensor {
+        guard checkNegatable() else { return self }
+        return unaryInPlace(Neg.self)
     }
 }
