@@ -80,6 +80,15 @@ let unaryAny: [(String, (Tensor) -> Tensor)] = [
     ("neg", { -$0 }), ("abs", { $0.abs() }), ("sign", { $0.sign() }), ("relu", { $0.relu() }), ("clamp", { $0.clamp(min: 1, max: 3) }),
     ("clamp min", { $0.clamp(min: 0) }),
 ]
+/// In place, against the op on the CPU: the out-of-place form, then the in-place one.
+let inPlace: [(String, (Tensor) -> Tensor, (Tensor) -> Tensor)] = [
+    ("exp_", { $0.exp() }, { $0.exp_() }), ("log_", { $0.abs().log() }, { $0.abs_().log_() }),
+    ("sqrt_", { $0.abs().sqrt() }, { $0.abs_().sqrt_() }), ("rsqrt_", { $0.abs().rsqrt() }, { $0.abs_().rsqrt_() }),
+    ("sin_", { $0.sin() }, { $0.sin_() }), ("cos_", { $0.cos() }, { $0.cos_() }), ("tanh_", { $0.tanh() }, { $0.tanh_() }),
+    ("sigmoid_", { $0.sigmoid() }, { $0.sigmoid_() }), ("reciprocal_", { $0.reciprocal() }, { $0.reciprocal_() }),
+    ("neg_", { -$0 }, { $0.neg_() }), ("sign_", { $0.sign() }, { $0.sign_() }), ("relu_", { $0.relu() }, { $0.relu_() }),
+    ("clamp_", { $0.clamp(min: 1, max: 3) }, { $0.clamp_(min: 1, max: 3) }),
+]
 let binary: [(String, (Tensor, Tensor) -> Tensor)] = [
     ("add", { $0 + $1 }), ("mul", { $0 * $1 }), ("sub", { $0 - $1 }), ("div", { $0 / $1 }), ("maximum", { $0.maximum($1) }),
     ("minimum", { $0.minimum($1) }), ("lt", { $0 .< $1 }), ("ge", { $0 .>= $1 }), ("eq", { $0 .== $1 }),
@@ -97,6 +106,12 @@ for dtype in dtypes {
     }
     for (name, op) in unaryAny where dtype != .bool {
         check("\(name) \(dtype)", op(ga), op(a))
+    }
+    if dtype.isFloatingPoint {
+        for (name, outOfPlace, inPlace) in inPlace {
+            check("\(name) \(dtype)", inPlace(ga.clone()), outOfPlace(a), tolerance: mathTolerance)
+            check("\(name) \(dtype) on a transposed view", inPlace(ga.clone().t()), outOfPlace(a.t()), tolerance: mathTolerance)
+        }
     }
     for (name, op) in binary where dtype != .bool || !["sub", "div"].contains(name) {
         let tolerance = name == "div" ? mathTolerance : 0
