@@ -169,12 +169,11 @@ enum BuiltinGEMM {
     static let columnBlock = 2048
     /// Packing an element of A or B costs about as much as this many multiply-adds.
     static let packingCost = 4
-    /// Multiply-adds per thread (about 70 µs of work for the Swift kernel) below which a second
-    /// thread is not used. Tuned when waking a parked worker took ~40 µs; workers now stay awake
-    /// between ops, but a parked one still costs that much.
-    static let minimumWorkPerThread = 1_500_000
-    /// The same 70 µs for the C kernels, which are about twice as fast.
-    static let minimumVectorWorkPerThread = 3_000_000
+    /// Multiply-adds per thread (about 5 µs of work for the C kernels, 10 µs for the Swift one)
+    /// below which a second thread is not used: handing a chunk to an awake worker costs a few
+    /// microseconds, and when the worker is parked the caller takes its chunk back instead of
+    /// waiting ~40 µs for it to wake. A 128×128×128 product took 40 µs on one thread, 22 on two.
+    static let minimumWorkPerThread = 500_000
 
     /// Columns of C per micro-tile: 8 floats or 4 doubles.
     static func columnsPerTile<T: GEMMScalar>(_: T.Type) -> Int { lanesPerTile * T.laneWidth }
@@ -196,7 +195,7 @@ enum BuiltinGEMM {
         let kernel = T.vectorKernel(for: level)
         let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
         let narrowest = kernel?.narrowColumns ?? nr
-        let workPerThread = workPerThread ?? (kernel == nil ? minimumWorkPerThread : minimumVectorWorkPerThread)
+        let workPerThread = workPerThread ?? minimumWorkPerThread
         // The transposed product stores C a scalar at a time (its tile rows are C's columns), so it
         // must save a good share of the work to pay off: it does for C with few columns. The C
         // kernels also need op(A)'s rows to be its stored columns (A transposed): flipped, they
