@@ -339,7 +339,7 @@ extension Tensor {
     @discardableResult
     public func clamp_(min: Double? = nil, max: Double? = nil) -> Tensor {
         let wasRecording = Tensor.isRecording(self)
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return self }
         let original = wasRecording ? noGrad { clone() } : nil
         Tensor.runClamp(self, into: self, lower: min, upper: max)
         version.bump()

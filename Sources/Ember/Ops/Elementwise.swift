@@ -69,7 +69,9 @@ enum VectorMathFunction {
 /// A unary op defined on every numeric dtype, keeping the dtype.
 protocol UnaryNumericOp: UnaryDerivative {
     static func apply<T: ComputeScalar>(_ x: T) -> T
-    /// PyTorch's error for a bool tensor, where the op refuses one.
+    /// PyTorch's error for a bool tensor, where the op's kernel refuses one (after the checks
+    /// of the tensors' shapes and layouts; an op that refuses bool before them checks in its
+    /// public method, as `relu` does).
     static var boolError: String? { get }
     /// The bounds of the clamp that `apply` is on float32, if it is one (relu's 0 and +inf), so
     /// that clamp's vectorized C kernel runs it.
@@ -339,6 +341,7 @@ extension Tensor {
     /// Runs a floating-point unary op into this tensor's own memory (`exp_`) and records its
     /// derivative; integer tensors are refused, as their float result cannot be stored.
     func unaryInPlace<Op: UnaryFloatOp>(_ op: Op.Type) -> Tensor {
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return self }
         guard dtype.isFloatingPoint else {
             reportError("result type \(DType.defaultFloat.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
             return self
@@ -355,7 +358,7 @@ extension Tensor {
     /// Runs a dtype-preserving unary op into this tensor's own memory (`relu_`) and records its
     /// derivative.
     func unaryInPlace<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
-        guard acceptsBool(Op.self) else { return self }
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce(), acceptsBool(Op.self) else { return self }
         return inPlace(Op.self) {
             if device.kind == .cuda {
                 Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
@@ -365,8 +368,8 @@ extension Tensor {
         }
     }
 
-    /// Whether `Op` runs on this tensor's dtype: false, with PyTorch's error, for a bool tensor
-    /// that `Op` refuses.
+    /// Whether `Op`'s kernel runs on this tensor's dtype: false, with PyTorch's error, for a
+    /// bool tensor that it refuses.
     private func acceptsBool<Op: UnaryNumericOp>(_ op: Op.Type) -> Bool {
         guard dtype == .bool, let message = Op.boolError else { return true }
         reportError(message)
@@ -376,9 +379,9 @@ extension Tensor {
     /// Runs `compute`, which overwrites this tensor with `Op` of itself, and records `Op`'s
     /// derivative as PyTorch's in-place ops do: an input the derivative reads is cloned first
     /// (with its history, for second derivatives), and a saved result is this tensor, so a
-    /// later in-place change is caught on backward.
+    /// later in-place change is caught on backward. The caller has checked that the change is
+    /// allowed, in PyTorch's order: autograd's refusal, the tensor's layout, then its dtype.
     private func inPlace<Op: UnaryDerivative>(_ op: Op.Type, compute: () -> Void) -> Tensor {
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
         let wasRecording = Tensor.isRecording(self)
         let original = wasRecording && Op.saves.contains(.input) ? clone() : nil
         compute()
@@ -431,7 +434,15 @@ extension Tensor {
     }
 
     /// Computes `Op(self, other)` into this tensor's own memory, broadcasting `other` to it.
+    /// Misuse is reported in PyTorch's order: autograd's refusal, then the written tensor's
+    /// layout, the shapes, the devices, and last the dtypes.
     func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return false }
+        guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return false }
+        guard shape == self.shape else {
+            reportError("output with shape \(Tensor.describe(self.shape)) doesn't match the broadcast shape \(Tensor.describe(shape))")
+            return false
+        }
         guard Tensor.checkSameDevice(self, other) else { return false }
         var computeType = resultType(promotionOperand, other.promotionOperand)
         if Op.promotesIntegersToFloat && !computeType.isFloatingPoint { computeType = .defaultFloat }
@@ -439,12 +450,6 @@ extension Tensor {
             reportError("result type \(computeType.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
             return false
         }
-        guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return false }
-        guard shape == self.shape else {
-            reportError("output with shape \(Tensor.describe(self.shape)) doesn't match the broadcast shape \(Tensor.describe(shape))")
-            return false
-        }
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return false }
         var b = other.converted(to: computeType).broadcastView(to: shape)
         if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
         if computeType == dtype {

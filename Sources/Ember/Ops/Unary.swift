@@ -99,7 +99,6 @@ enum Sign: UnaryNumericOp {
 
 enum Relu: UnaryNumericOp {
     static let name = "relu", cuda = "(x < 0 ? 0 : x)"
-    static let boolError: String? = "Boolean inputs not supported for relu"
     static let saves: SavedOperands = .result
     // Only negative values become 0: NaN and -0.0 pass through, as in PyTorch.
     @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .zero : x }
@@ -133,19 +132,25 @@ extension Tensor {
     /// -1, 0 or 1 by the sign of each element, keeping the dtype (`torch.sign`).
     public func sign() -> Tensor { unary(Sign.self) }
     /// Swift.max(x, 0), elementwise (`torch.relu`).
-    public func relu() -> Tensor { unary(Relu.self) }
+    public func relu() -> Tensor {
+        guard checkNotBool("Boolean inputs not supported for relu") else { return self }
+        return unary(Relu.self)
+    }
 
     /// The negation, elementwise (`-t`).
     public static prefix func - (tensor: Tensor) -> Tensor {
-        guard tensor.checkNegatable() else { return tensor }
+        guard tensor.checkNotBool(Tensor.negationOfBool) else { return tensor }
         return tensor.unary(Neg.self)
     }
 
-    private func checkNegatable() -> Bool {
+    private static let negationOfBool =
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+
+    /// Whether this tensor is not bool; reports `message` if it is. For ops that refuse bool
+    /// before anything else, as PyTorch's `neg` and `relu` do.
+    private func checkNotBool(_ message: String) -> Bool {
         guard dtype == .bool else { return true }
-        reportError(
-            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
-        )
+        reportError(message)
         return false
     }
 }
@@ -183,12 +188,16 @@ extension Tensor {
     /// `sign()` in place (`sign_`).
     @discardableResult public func sign_() -> Tensor { unaryInPlace(Sign.self) }
     /// `relu()` in place (`relu_`).
-    @discardableResult public func relu_() -> Tensor { unaryInPlace(Relu.self) }
+    @discardableResult
+    public func relu_() -> Tensor {
+        guard checkNotBool("Boolean inputs not supported for relu") else { return self }
+        return unaryInPlace(Relu.self)
+    }
 
     /// The negation in place (`neg_`).
     @discardableResult
     public func neg_() -> Tensor {
-        guard checkNegatable() else { return self }
+        guard checkNotBool(Tensor.negationOfBool) else { return self }
         return unaryInPlace(Neg.self)
     }
 }

@@ -53,7 +53,7 @@ extension Tensor {
     /// Fills the tensor in place with samples from N(mean, std²) (`normal_`).
     @discardableResult
     public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return self }
         guard dtype.isFloatingPoint else {
             reportError("\"normal_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
             return self
@@ -84,7 +84,7 @@ extension Tensor {
     /// Fills the tensor in place with samples from U[from, to) (`uniform_`).
     @discardableResult
     public func uniform_(from: Double = 0, to: Double = 1, generator: Generator? = nil) -> Tensor {
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return self }
         guard dtype.isFloatingPoint else {
             reportError("\"uniform_kernel_cpu\" not implemented for '\(dtype.legacyName)'")
             return self

@@ -49,7 +49,7 @@ extension Tensor {
             }
             return self
         }
-        guard checkWritesEachElementOnce(), checkInPlaceAllowed() else { return self }
+        guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return self }
         let wasRecording = Tensor.isRecording(self, source)
         copyElements(from: source)
         version.bump()
