@@ -104,11 +104,12 @@ func resultType(_ operands: [PromotionOperand]) -> DType {
     return promotion.result
 }
 
-/// `resultType` of two operands, without the array (every binary op asks).
-func resultType(_ a: PromotionOperand, _ b: PromotionOperand) -> DType {
+/// `resultType` of two or three operands, without the array (every binary op asks).
+func resultType(_ a: PromotionOperand, _ b: PromotionOperand?, _ c: PromotionOperand? = nil) -> DType {
     var promotion = Promotion()
     promotion.add(a)
-    promotion.add(b)
+    if let b { promotion.add(b) }
+    if let c { promotion.add(c) }
     return promotion.result
 }
 
