@@ -181,7 +181,7 @@ extension Tensor {
         guard checkSameDevice(condition, a, b),
             let partial = broadcastShapes(condition.shape, a.shape), let shape = broadcastShapes(partial, b.shape)
         else { return a }
-        let dtype = resultType([a.promotionOperand, b.promotionOperand])
+        let dtype = resultType(a.promotionOperand, b.promotionOperand)
         let device = [a, b, condition].first { !($0.dim == 0 && $0.device == .cpu) }?.device ?? .cpu
         let output = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         dtype.dispatch(
@@ -303,7 +303,7 @@ extension Tensor {
     /// x.clamp(min: lower, max: upper)   // a bound per element
     /// ```
     public func clamp(min: Tensor, max: Tensor) -> Tensor {
-        guard resultType([promotionOperand, min.promotionOperand, max.promotionOperand]) != .bool else {
+        guard resultType(promotionOperand, min.promotionOperand, max.promotionOperand) != .bool else {
             reportError("\"clamp_cpu\" not implemented for 'Bool'")
             return self
         }
@@ -414,7 +414,7 @@ extension Tensor {
     /// exponent makes an integer tensor float32, as `t ** 2.0` does.
     private func pow(scalar exponentValue: ScalarValue) -> Tensor {
         let exponent = exponentValue.doubleValue
-        let dtype = resultType([promotionOperand, .scalar(exponentValue.defaultDType)])
+        let dtype = resultType(promotionOperand, .scalar(exponentValue.defaultDType))
         if !dtype.isFloatingPoint && exponent < 0 {
             reportError("Integers to negative integer powers are not allowed.")
             return self
