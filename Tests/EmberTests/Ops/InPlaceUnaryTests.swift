@@ -17,7 +17,8 @@ import Testing
         ("neg", { -$0 }, { $0.neg_() }),
     ]
 
-    /// Normal values with NaN, ±0 and ±inf mixed in, `count` of them.
+    /// `count` standard normal samples with NaN, ±0, ±inf, a subnormal and values near exp's
+    /// overflow and underflow mixed in.
     static func values(_ count: Int) -> [Float] {
         let specials: [Float] = [.nan, 0, -0.0, .infinity, -.infinity, Float.leastNormalMagnitude / 4, -88.5, 89]
         let normal = Tensor.randn(count, generator: Generator(seed: 3)).toArray(as: Float.self)
