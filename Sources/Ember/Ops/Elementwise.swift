@@ -346,26 +346,14 @@ extension Tensor {
             reportError("result type \(DType.defaultFloat.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
             return self
         }
-        return inPlace(Op.self) {
-            if device.kind == .cuda {
-                Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
-            } else {
-                dtype.dispatchFloat(UnaryFloatKernel<Op>(input: self, output: self))
-            }
-        }
+        return inPlace(Op.self) { dtype.dispatchFloat(UnaryFloatKernel<Op>(input: self, output: self)) }
     }
 
     /// Runs a dtype-preserving unary op into this tensor's own memory (`relu_`) and records its
     /// derivative.
     func unaryInPlace<Op: UnaryNumericOp>(_ op: Op.Type) -> Tensor {
         guard checkInPlaceAllowed(), checkWritesEachElementOnce(), acceptsBool(Op.self) else { return self }
-        return inPlace(Op.self) {
-            if device.kind == .cuda {
-                Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
-            } else {
-                dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: self))
-            }
-        }
+        return inPlace(Op.self) { dtype.dispatch(UnaryNumericKernel<Op>(input: self, output: self)) }
     }
 
     /// Whether `Op`'s kernel runs on this tensor's dtype: false, with PyTorch's error, for a
@@ -376,15 +364,20 @@ extension Tensor {
         return false
     }
 
-    /// Runs `compute`, which overwrites this tensor with `Op` of itself, and records `Op`'s
-    /// derivative as PyTorch's in-place ops do: an input the derivative reads is cloned first
-    /// (with its history, for second derivatives), and a saved result is this tensor, so a
-    /// later in-place change is caught on backward. The caller has checked that the change is
-    /// allowed, in PyTorch's order: autograd's refusal, the tensor's layout, then its dtype.
-    private func inPlace<Op: UnaryDerivative>(_ op: Op.Type, compute: () -> Void) -> Tensor {
+    /// Overwrites this tensor with `Op` of itself (`runOnCPU` there, `Op`'s CUDA kernel on a
+    /// GPU) and records `Op`'s derivative as PyTorch's in-place ops do: an input the derivative
+    /// reads is cloned first (with its history, for second derivatives), and a saved result is
+    /// this tensor, so a later in-place change is caught on backward. The caller has checked
+    /// that the change is allowed, in PyTorch's order: autograd's refusal, the tensor's layout,
+    /// then its dtype.
+    private func inPlace<Op: UnaryDerivative>(_ op: Op.Type, runOnCPU: () -> Void) -> Tensor {
         let wasRecording = Tensor.isRecording(self)
         let original = wasRecording && Op.saves.contains(.input) ? clone() : nil
-        compute()
+        if device.kind == .cuda {
+            Tensor.launchRegistered(Op.name, dtype: dtype, [self, self])
+        } else {
+            runOnCPU()
+        }
         version.bump()
         guard wasRecording else { return self }
         let result = Op.saves.contains(.result) ? SavedTensor(output: self) : nil

@@ -133,7 +133,7 @@ extension Tensor {
     public func sign() -> Tensor { unary(Sign.self) }
     /// Swift.max(x, 0), elementwise (`torch.relu`).
     public func relu() -> Tensor {
-        guard checkNotBool("Boolean inputs not supported for relu") else { return self }
+        guard checkNotBool(Tensor.reluOfBool) else { return self }
         return unary(Relu.self)
     }
 
@@ -143,6 +143,7 @@ extension Tensor {
         return tensor.unary(Neg.self)
     }
 
+    private static let reluOfBool = "Boolean inputs not supported for relu"
     private static let negationOfBool =
         "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
 
@@ -190,7 +191,7 @@ extension Tensor {
     /// `relu()` in place (`relu_`).
     @discardableResult
     public func relu_() -> Tensor {
-        guard checkNotBool("Boolean inputs not supported for relu") else { return self }
+        guard checkNotBool(Tensor.reluOfBool) else { return self }
         return unaryInPlace(Relu.self)
     }
 
