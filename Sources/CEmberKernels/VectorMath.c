@@ -74,6 +74,15 @@ ember_float_max_kernel ember_min_f32_kernel(ember_cpu_level level) {
     return NULL;
 }
 
+ember_float_first_index_kernel ember_first_index_f32_kernel(ember_cpu_level level) {
+    switch (level) {
+    case EMBER_CPU_BASELINE: return NULL;
+    case EMBER_CPU_AVX2_FMA: return ember_first_index_f32_avx2;
+    case EMBER_CPU_AVX512: return ember_first_index_f32_avx512;
+    }
+    return NULL;
+}
+
 #else
 
 ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, ember_cpu_level level) {
@@ -93,6 +102,11 @@ ember_float_max_kernel ember_max_f32_kernel(ember_cpu_level level) {
 }
 
 ember_float_max_kernel ember_min_f32_kernel(ember_cpu_level level) {
+    (void)level;
+    return NULL;
+}
+
+ember_float_first_index_kernel ember_first_index_f32_kernel(ember_cpu_level level) {
     (void)level;
     return NULL;
 }

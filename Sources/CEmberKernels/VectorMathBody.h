@@ -8,6 +8,7 @@
 // rounded to float once from a value accurate to about 2^-34 relative: within 0.51 ulp. Their
 // cost is two double vectors per float vector.
 
+#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -50,13 +51,13 @@ static inline vdouble VM(select_double)(vlong mask, vdouble a, vdouble b) {
 /// a plain Horner evaluation reaches 1.003 ulp near |r| = ln2/2, this stays under 0.67.
 /// 2^n is applied as 2^⌊n/2⌋·2^(n-⌊n/2⌋), two normal factors, so that nothing overflows or
 /// flushes to zero early: results overflow at libm's threshold and underflow gradually (a
-/// subnormal result rounds a second time, hence its 0.77 ulp).
+/// subnormal result rounds a second time, hence its 0.77 ulp). AVX-512's vscalefps computes the
+/// same p·2^n, rounded once, in one instruction instead of nine.
 static inline vfloat VM(exp_float)(vfloat x) {
     const vfloat shifter = (vfloat){} + 0x1.8p23f;
     const vfloat ln2_lo = (vfloat){} + 0x1.bd0104p-13f;  // ln2_hi - ln2, rounded
     vfloat shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.715476p+0f, shifter);
     vfloat n = shifted - shifter;
-    vint exponent = (vint)shifted - (vint)shifter;
     vfloat r_exact_hi = __builtin_elementwise_fma(n, (vfloat){} - 0x1.63p-1f, x);
     vfloat r = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi);
     vfloat r_lo = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi - r);
@@ -70,8 +71,13 @@ static inline vfloat VM(exp_float)(vfloat x) {
     // e^(r + r_lo) ≈ e^r·(1 + r_lo), and e^r ≈ head to the accuracy r_lo needs.
     tail = __builtin_elementwise_fma(r_lo, head, tail);
     vfloat p = head + tail;
+#if VM_WIDTH == 16
+    return (vfloat)_mm512_scalef_ps((__m512)p, (__m512)n);
+#else
+    vint exponent = (vint)shifted - (vint)shifter;
     vint low = exponent >> 1, high = exponent - low;
     return p * (vfloat)((low + 127) << 23) * (vfloat)((high + 127) << 23);
+#endif
 }
 
 /// eʸ in double, for |y| ≤ 120 (or NaN), accurate to about 2^-46 relative: the same
@@ -211,7 +217,9 @@ __attribute__((target(VM_TARGET))) static void VM(ember_shifted_exp_f32)(
 
 /// The largest (or, with `largest` false, the smallest) of `count` floats, or NaN if any is
 /// NaN (torch.amax's answer); -inf (+inf) for none. Four accumulators, so that the compares
-/// overlap instead of waiting on each other's latency.
+/// overlap instead of waiting on each other's latency; the last vector is read again where the
+/// row ends inside it (an extremum does not mind duplicates), and the lanes are combined in
+/// vectors: a row's bookkeeping costs as much as its compares otherwise.
 __attribute__((target(VM_TARGET), always_inline)) static inline float VM(extremum_f32)(
     const float *input, ptrdiff_t count, int largest) {
     const float none = largest ? -__builtin_inff() : __builtin_inff();
@@ -227,21 +235,43 @@ __attribute__((target(VM_TARGET), always_inline)) static inline float VM(extremu
             sawNaN |= x != x;
         }
     }
-    for (; index < count; index += VM_WIDTH) {
+    if (count < VM_WIDTH) {
         vfloat x = (vfloat){} + none;
-        ptrdiff_t length = count - index < VM_WIDTH ? count - index : VM_WIDTH;
-        memcpy(&x, input + index, (size_t)length * sizeof(float));
+        memcpy(&x, input, (size_t)count * sizeof(float));
         best[0] = VM(select_float)(largest ? x > best[0] : x < best[0], x, best[0]);
         sawNaN |= x != x;
-    }
-    float result = none;
-    for (int lane = 0; lane < VM_WIDTH; lane++) {
-        if (sawNaN[lane]) return __builtin_nanf("");
-        for (int k = 0; k < 4; k++) {
-            if (largest ? best[k][lane] > result : best[k][lane] < result) result = best[k][lane];
+    } else {
+        for (; index < count; index += VM_WIDTH) {
+            vfloat x;
+            memcpy(&x, input + (index + VM_WIDTH <= count ? index : count - VM_WIDTH), sizeof x);
+            best[0] = VM(select_float)(largest ? x > best[0] : x < best[0], x, best[0]);
+            sawNaN |= x != x;
         }
     }
+    if (__builtin_reduce_or(sawNaN)) return __builtin_nanf("");
+    for (int k = 1; k < 4; k++) best[0] = VM(select_float)(largest ? best[k] > best[0] : best[k] < best[0], best[k], best[0]);
+    float result = best[0][0];
+    for (int lane = 1; lane < VM_WIDTH; lane++) {
+        if (largest ? best[0][lane] > result : best[0][lane] < result) result = best[0][lane];
+    }
     return result;
+}
+
+/// The first position among `count` floats that holds `value` (a NaN, when `value` is NaN), or
+/// `count` if none does.
+__attribute__((target(VM_TARGET))) static ptrdiff_t VM(ember_first_index_f32)(
+    const float *input, ptrdiff_t count, float value) {
+    const int findNaN = value != value;
+    ptrdiff_t index = 0;
+    for (; index + VM_WIDTH <= count; index += VM_WIDTH) {
+        vfloat x;
+        memcpy(&x, input + index, sizeof x);
+        if (__builtin_reduce_or(findNaN ? x != x : x == value)) break;
+    }
+    for (; index < count; index++) {
+        if (findNaN ? input[index] != input[index] : input[index] == value) return index;
+    }
+    return count;
 }
 
 /// The largest of `count` floats, or NaN if any is NaN; -inf for none.

@@ -57,6 +57,16 @@ ember_float_max_kernel ember_max_f32_kernel(ember_cpu_level level);
 /// where `ember_vector_math_f32` gives NULL.
 ember_float_max_kernel ember_min_f32_kernel(ember_cpu_level level);
 
+/// The first of `count` float32 elements equal to `value` (the first NaN, for a NaN `value`),
+/// or `count` if none is: where a row's maximum came from.
+typedef ptrdiff_t (*ember_float_first_index_kernel)(const float *input, ptrdiff_t count, float value);
+
+/// The first-index kernel built for `level`, or NULL where `ember_vector_math_f32` gives NULL.
+///
+///     ember_float_first_index_kernel first = ember_first_index_f32_kernel(ember_cpu_detect());
+///     ptrdiff_t argmax = first(row, n, max(row, n));
+ember_float_first_index_kernel ember_first_index_f32_kernel(ember_cpu_level level);
+
 #ifdef __cplusplus
 }
 #endif

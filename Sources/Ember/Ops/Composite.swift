@@ -165,7 +165,7 @@ extension Tensor {
 }
 
 /// The row loop of the fused softmax: max, exp and sum (accumulated as `sum` does), then scale.
-/// float32 rows use the vector kernels, which round as `amax` and `exp()` do.
+/// float32 rows use the vector kernels, which round as `amax`, `exp()` and the arithmetic ops do.
 private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
     static func run(_ input: Tensor, into output: Tensor, log: Bool) {
         let rowLength = input.shape[input.dim - 1]
@@ -175,19 +175,15 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
         Parallel.forRanges(count: rows, grain: Swift.max(1, 16_384 / rowLength)) { range in
             for row in range {
                 let x = source + row * rowLength, y = target + row * rowLength
-                let peak: T
                 if let vectorKernels {
-                    let inputs = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-                    let outputs = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
-                    let floatPeak = vectorKernels.max(inputs, rowLength)
-                    vectorKernels.shiftedExp(inputs, outputs, rowLength, floatPeak)
-                    peak = unsafeBitCast(floatPeak, to: T.self)
-                } else {
-                    var scalarPeak = x[0]
-                    for i in 0..<rowLength where x[i] > scalarPeak || x[i].isNaN { scalarPeak = x[i] }
-                    for i in 0..<rowLength { y[i] = T.exp(x[i] - scalarPeak) }
-                    peak = scalarPeak
+                    vectorKernels.row(
+                        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: rowLength, log: log)
+                    continue
                 }
+                var peak = x[0]
+                for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
+                for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
                 let sum = T(SumRowsKernel.sum(y, count: rowLength))
                 if log {
                     let logSum = T.log(sum)
@@ -201,8 +197,9 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
     }
 }
 
-/// The vectorized C kernels of a float32 softmax row: its maximum (NaN if it holds one), and
-/// exp of the row minus a shift, rounded as subtracting and then calling `exp()` would.
+/// The vectorized C kernels of a float32 softmax row: its maximum (NaN if it holds one), exp of
+/// the row minus a shift, rounded as subtracting and then calling `exp()` would, and the
+/// arithmetic kernels that scale the row or shift it by a number.
 ///
 /// ```swift
 /// if let kernels = SoftmaxRowKernels(level: .avx2) { kernels.shiftedExp(x, y, n, kernels.max(x, n)) }
@@ -210,12 +207,31 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
 struct SoftmaxRowKernels {
     let max: @convention(c) (UnsafePointer<Float>?, Int) -> Float
     let shiftedExp: @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float) -> Void
+    let multiplyByNumber, subtractNumber: ArithmeticFunction.Float32Kernel
 
     /// The kernels built for `level`; nil at the baseline level.
     init?(level: CPUFeatures.Level) {
         let cpuLevel = ember_cpu_level(rawValue: UInt32(level.rawValue))
-        guard let max = ember_max_f32_kernel(cpuLevel), let shiftedExp = ember_shifted_exp_f32_kernel(cpuLevel) else { return nil }
-        self.max = max
-        self.shiftedExp = shiftedExp
+        guard let max = ember_max_f32_kernel(cpuLevel), let shiftedExp = ember_shifted_exp_f32_kernel(cpuLevel),
+            let multiply = ArithmeticFunction.multiply.float32Kernels(at: level),
+            let subtract = ArithmeticFunction.subtract.float32Kernels(at: level)
+        else { return nil }
+        (self.max, self.shiftedExp) = (max, shiftedExp)
+        (multiplyByNumber, subtractNumber) = (multiply.numberSecond, subtract.numberSecond)
+    }
+
+    /// Softmax (or log-softmax) of the row `x` into `y`, each pass one vector kernel.
+    func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, log: Bool) {
+        var peak = max(x, count)
+        shiftedExp(x, y, count, peak)
+        let sum = Float(SumRowsKernel.sum(y, count: count))
+        if log {
+            var logSum = Float.log(sum)
+            subtractNumber(x, &peak, y, count)
+            subtractNumber(y, &logSum, y, count)
+        } else {
+            var scale = 1 / sum
+            multiplyByNumber(y, &scale, y, count)
+        }
     }
 }

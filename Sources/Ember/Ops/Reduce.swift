@@ -281,8 +281,9 @@ extension ExtremumRowsKernel {
     }
 
     /// The first position of `value` (of a NaN, for NaN) among `count` floats that hold it,
-    /// eight at a time.
+    /// a vector at a time.
     static func firstIndex(of value: Float, in floats: UnsafePointer<Float>, count: Int) -> Int {
+        if let vectorFirstIndex { return vectorFirstIndex(floats, count, value) }
         let raw = UnsafeRawPointer(floats), target = SIMD8<Float>(repeating: value)
         var index = 0
         while index + 8 <= count {
@@ -297,6 +298,7 @@ extension ExtremumRowsKernel {
     /// The C kernels for the CPU's vector unit (AVX2 or AVX-512); nil at the baseline level.
     static let vectorMax = ember_max_f32_kernel(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
     static let vectorMin = ember_min_f32_kernel(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
+    static let vectorFirstIndex = ember_first_index_f32_kernel(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
     /// Which way an extremum looks, as a type so that the loop is specialized for it.
     protocol Direction { static func better(_ candidate: SIMD16<Float>, than best: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> }

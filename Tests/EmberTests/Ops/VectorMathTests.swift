@@ -103,24 +103,32 @@ import Testing
         }
     }
 
-    /// The row maximum and minimum (softmax's shift, `max()`/`min()` of a whole tensor) at every
-    /// length around the four-accumulator blocks, every alignment, with NaN anywhere.
+    /// The row maximum and minimum (softmax's shift, `max()`/`min()` of a whole tensor) and the
+    /// first position of a value (`max(dim:)`'s index) at every length around the vector and
+    /// four-accumulator blocks, every alignment, with NaN anywhere.
     @Test func rowExtremumKernels() throws {
         let row = (0..<300).map { Float(($0 * 37) % 301) - 150.5 }
         for level in Self.levels {
             let cpuLevel = ember_cpu_level(rawValue: UInt32(level.rawValue))
             let largest = try #require(ember_max_f32_kernel(cpuLevel)), smallest = try #require(ember_min_f32_kernel(cpuLevel))
+            let firstIndex = try #require(ember_first_index_f32_kernel(cpuLevel))
             for count in 1...260 {
                 for offset in [0, 1, 3] {
                     let slice = Array(row[offset..<offset + count])
                     row.withUnsafeBufferPointer { row in
-                        #expect(largest(row.baseAddress! + offset, count) == slice.max()!, "at \(level), count \(count), offset \(offset)")
-                        #expect(smallest(row.baseAddress! + offset, count) == slice.min()!, "at \(level), count \(count), offset \(offset)")
+                        let start = row.baseAddress! + offset, context = "at \(level), count \(count), offset \(offset)"
+                        #expect(largest(start, count) == slice.max()!, "\(context)")
+                        #expect(smallest(start, count) == slice.min()!, "\(context)")
+                        #expect(firstIndex(start, count, slice.max()!) == slice.firstIndex(of: slice.max()!)!, "\(context)")
+                        #expect(firstIndex(start, count, slice[count - 1]) == count - 1, "\(context)")
+                        #expect(firstIndex(start, count, 0.25) == count, "\(context): absent")
                     }
                     var withNaN = slice
-                    withNaN[(count * 7) / 11] = .nan
+                    let nanPosition = (count * 7) / 11
+                    withNaN[nanPosition] = .nan
                     withNaN.withUnsafeBufferPointer { row in
                         #expect(largest(row.baseAddress, count).isNaN && smallest(row.baseAddress, count).isNaN)
+                        #expect(firstIndex(row.baseAddress, count, .nan) == nanPosition)
                     }
                 }
             }
