@@ -10,6 +10,8 @@ struct Measurement: Codable {
     let unit: String?
     var pytorch: Double?
     var numpy: Double?
+    /// The loaded BLAS's seconds for the same product (the built-in GEMM suite).
+    var blas: Double?
 
     /// Throughput in the case's unit (GFLOP/s, GB/s), if it has one.
     var throughput: Double? { work.map { $0 / seconds / 1e9 } }

@@ -2,9 +2,14 @@ import Foundation
 
 /// Formats measurements as a Markdown table with ratios against PyTorch and NumPy.
 enum Report {
-    static func table(_ measurements: [Measurement], gemm: String) -> String {
-        var lines = [gemm, "", "| case | Ember | throughput | PyTorch | Ember/PyTorch time | NumPy | Ember/NumPy time |", "|---|---|---|---|---|---|---|"]
-        for m in measurements {
+    /// The main table, then the built-in GEMM's against `blas` (`Ember.gemmImplementation`).
+    static func table(_ measurements: [Measurement], blas: String) -> String {
+        let kernels = measurements.filter { $0.suite == Suites.builtinGEMMSuite }
+        var lines = ["Ember GEMM: \(blas)"]
+        if kernels.count < measurements.count {
+            lines += ["", "| case | Ember | throughput | PyTorch | Ember/PyTorch time | NumPy | Ember/NumPy time |", "|---|---|---|---|---|---|---|"]
+        }
+        for m in measurements where m.suite != Suites.builtinGEMMSuite {
             let isQuantity = m.unit == "MB"
             let time = isQuantity ? String(format: "%.1f MB", m.seconds) : format(m.seconds)
             let throughput = m.throughput.map { String(format: "%.1f %@", $0, m.unit ?? "") } ?? ""
@@ -13,6 +18,19 @@ enum Report {
             let numpy = m.numpy.map(format) ?? "–"
             let numpyRatio = m.numpy.map { String(format: "%.2f×", m.seconds / $0) } ?? "–"
             lines.append("| \(m.name) | \(time) | \(throughput) | \(torch) | \(torchRatio) | \(numpy) | \(numpyRatio) |")
+        }
+        if !kernels.isEmpty {
+            let library = blas == "built-in" ? "BLAS" : blas.split(separator: " ").first.map(String.init) ?? blas
+            lines += [
+                "", blas == "built-in" ? "Built-in GEMM (no BLAS library loaded):" : "Built-in GEMM against \(blas), each repeat timing both in turn:",
+                "", "| case | built-in | throughput | \(library) | throughput | built-in/\(library) throughput |", "|---|---|---|---|---|---|",
+            ]
+            for m in kernels {
+                let blasTime = m.blas.map(format) ?? "–"
+                let blasThroughput = m.blas.flatMap { seconds in m.work.map { String(format: "%.1f GFLOP/s", $0 / seconds / 1e9) } } ?? "–"
+                let ratio = m.blas.map { String(format: "%.2f×", $0 / m.seconds) } ?? "–"
+                lines.append("| \(m.name) | \(format(m.seconds)) | \(String(format: "%.1f GFLOP/s", m.throughput ?? 0)) | \(blasTime) | \(blasThroughput) | \(ratio) |")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -4,8 +4,8 @@ import Foundation
 /// The benchmark suites; each case's name is shared with Benchmarks/compare.py so ratios line up.
 enum Suites {
     static let all: [(name: String, run: @Sendable (Bench) -> [Measurement])] = [
-        ("seed", seed), ("sgemm", sgemm), ("elementwise", elementwise), ("reduction", reduction),
-        ("indexing", indexing), ("overhead", overhead), ("memory", memory),
+        ("seed", seed), ("sgemm", sgemm), (builtinGEMMSuite, builtinGEMM), ("elementwise", elementwise),
+        ("reduction", reduction), ("indexing", indexing), ("overhead", overhead), ("memory", memory),
     ]
 
     // MARK: Seed programs
@@ -117,6 +117,44 @@ enum Suites {
         ]
         for (name, body, flops) in shapes {
             results.append(bench.measure(name, work: flops, unit: "GFLOP/s", repeats: 7, iterations: 20, body))
+        }
+        return results
+    }
+
+    // MARK: Built-in GEMM against the BLAS
+
+    static let builtinGEMMSuite = "builtin-gemm"
+
+    /// The built-in kernel against the loaded BLAS at 256–2048, on one thread and on all. Each
+    /// repeat times the built-in product and then the BLAS's, so that a slow moment of the host
+    /// falls on both sides; without a BLAS, the built-in kernel's times alone.
+    static func builtinGEMM(_ bench: Bench) -> [Measurement] {
+        let hasBLAS = Ember.gemmImplementation != "built-in", allThreads = Ember.numThreads
+        defer {
+            Ember.setNumThreads(allThreads)
+            Ember.blasEnabled = true
+        }
+        var results: [Measurement] = []
+        for threads in Set([1, allThreads]).sorted() {
+            Ember.setNumThreads(threads)
+            for n in [256, 512, 1024, 2048] {
+                let a = Tensor.randn(n, n), b = Tensor.randn(n, n)
+                let (repeats, iterations) = (n >= 1024 ? 3 : 7, n <= 256 ? 20 : 1)
+                var builtin: [Double] = [], blas: [Double] = []
+                for _ in 0..<repeats {
+                    Ember.blasEnabled = false
+                    builtin.append(median(repeats: 1, iterations: iterations) { _ = a.mm(b) })
+                    guard hasBLAS else { continue }
+                    Ember.blasEnabled = true
+                    blas.append(median(repeats: 1, iterations: iterations) { _ = a.mm(b) })
+                }
+                func middle(_ times: [Double]) -> Double? { times.isEmpty ? nil : times.sorted()[times.count / 2] }
+                var measurement = Measurement(
+                    suite: builtinGEMMSuite, name: "built-in sgemm \(n), \(threads) thread\(threads == 1 ? "" : "s")",
+                    seconds: middle(builtin)!, work: 2 * pow(Double(n), 3), unit: "GFLOP/s")
+                measurement.blas = middle(blas)
+                results.append(measurement)
+            }
         }
         return results
     }

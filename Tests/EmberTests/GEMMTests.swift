@@ -53,6 +53,22 @@ struct GEMMTests {
         }
     }
 
+    /// `blasEnabled = false` runs the built-in kernel in place of a loaded BLAS, and `true` goes
+    /// back. In a child process: the switch is process-wide, and the other tests run beside.
+    @Test func blasEnabledChoosesTheKernel() async {
+        await #expect(processExitsWith: .success) {
+            let a = Tensor.randn([70, 300], generator: Generator(seed: 1)), b = Tensor.randn([300, 9], generator: Generator(seed: 2))
+            let expected = a.to(.float64).mm(b.to(.float64)).toArray(as: Double.self)
+            let loaded = Ember.gemmImplementation
+            Ember.blasEnabled = false
+            precondition(Ember.gemmImplementation == "built-in" && GEMM.library == nil)
+            let product = a.mm(b).toArray(as: Float.self)
+            precondition(zip(product, expected).allSatisfy { abs(Double($0) - $1) <= 1e-4 * max(1, abs($1)) })
+            Ember.blasEnabled = true
+            precondition(Ember.gemmImplementation == loaded && GEMM.library?.name == BLASLibrary.shared?.name)
+        }
+    }
+
     /// A long depth and a small C (the seed's x·w1) split the depth across threads and add
     /// the partial products; leading dimensions and alpha included.
     @Test("splits long, narrow products along the depth")

@@ -54,6 +54,25 @@ struct ParallelTests {
         #expect(ranges.count == Swift.min(Parallel.threadCount, 1000))
     }
 
+    /// `setNumThreads` changes how later work splits, down to one thread and up past the pool's
+    /// first size (it starts workers), and results stay the serial reference's. In a child
+    /// process: the setting is process-wide, and the other tests run beside this one.
+    @Test func setNumThreadsChangesTheSplit() async {
+        await #expect(processExitsWith: .success) {
+            let a = ParallelTests.values(), b = ParallelTests.values(seed: 2)
+            let x = Tensor(a, shape: [a.count]), y = Tensor(b, shape: [b.count])
+            let expected = zip(a, b).map { $0 + $1 }
+            for threads in [1, Parallel.defaultThreadCount + 3, 2] {
+                Ember.setNumThreads(threads)
+                precondition(Ember.numThreads == threads && Parallel.threadCount == threads)
+                let chunks = Mutex(0)
+                Parallel.forRanges(count: 1_000_000, grain: 1000) { _ in chunks.withLock { $0 += 1 } }
+                precondition(chunks.withLock { $0 } == threads, "\(threads) threads")
+                precondition((x + y).toArray(as: Float.self) == expected)
+            }
+        }
+    }
+
     @Test func elementwiseOpsMatchSerialReference() {
         let a = Self.values(), b = Self.values(seed: 2)
         let x = Tensor(a, shape: [a.count]), y = Tensor(b, shape: [b.count])

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Dense matrix multiply on row-major buffers: a run-time-loaded BLAS when one is found,
 /// else Ember's built-in kernel (see `GEMM+Builtin.swift`).
 ///
@@ -8,7 +10,13 @@
 /// ```
 enum GEMM {
     /// "OpenBLAS (libopenblas.so.0)", "Accelerate" or "built-in": what ``sgemm`` and ``dgemm`` run.
-    static var implementation: String { BLASLibrary.shared?.name ?? "built-in" }
+    static var implementation: String { library?.name ?? "built-in" }
+
+    /// ``Ember/blasEnabled``.
+    static let blasEnabled = Atomic<Bool>(true)
+
+    /// The BLAS library products run, or nil for the built-in kernel.
+    static var library: BLASLibrary? { blasEnabled.load(ordering: .relaxed) ? BLASLibrary.shared : nil }
 
     /// C = alpha·op(A)·op(B) + beta·C, all row-major; op(X) = Xᵀ when the flag is set.
     ///
@@ -22,7 +30,7 @@ enum GEMM {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         product(
-            BLASLibrary.shared?.sgemm, transA: transA, transB: transB, m: m, n: n, k: k,
+            library?.sgemm, transA: transA, transB: transB, m: m, n: n, k: k,
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
@@ -57,7 +65,7 @@ enum GEMM {
             BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
-        let splitting = BLASLibrary.shared?.runsOnEmberThreads ?? false
+        let splitting = library?.runsOnEmberThreads ?? false
         forEachThreadBlock(m: m, n: n, k: k, splitting: splitting) { rows, columns in
             let block = operands.offset(row: rows.lowerBound, column: columns.lowerBound)
             let shape = BLASShape(
@@ -132,7 +140,7 @@ enum GEMM {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         product(
-            BLASLibrary.shared?.dgemm, transA: transA, transB: transB, m: m, n: n, k: k,
+            library?.dgemm, transA: transA, transB: transB, m: m, n: n, k: k,
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }

@@ -13,14 +13,27 @@ import Darwin
 /// Parallel.forRanges(count: n, grain: 32_768) { range in for i in range { out[i] = a[i] + b[i] } }
 /// ```
 enum Parallel {
-    /// The number of threads that share work: `EMBER_NUM_THREADS` when set, else the active
-    /// processor count.
-    static let threadCount: Int = {
+    /// The number of threads that share work at start: `EMBER_NUM_THREADS` when set, else the
+    /// active processor count.
+    static let defaultThreadCount: Int = {
         if let value = getenv("EMBER_NUM_THREADS").flatMap({ Int(String(cString: $0)) }), value > 0 {
-            return value
+            return min(value, maximumThreadCount)
         }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// The number of threads that share work now (``Ember/numThreads``).
+    static var threadCount: Int { requestedThreadCount.load(ordering: .relaxed) }
+    private static let requestedThreadCount = Atomic<Int>(defaultThreadCount)
+
+    /// Splits later work across `count` threads, starting workers when the pool has too few.
+    static func setThreadCount(_ count: Int) {
+        WorkerPool.shared.startWorkers(upTo: count - 1)
+        requestedThreadCount.store(count, ordering: .relaxed)
+    }
+
+    /// The most threads ``setThreadCount(_:)`` accepts.
+    static let maximumThreadCount = 1024
 
     /// Elements per chunk below which splitting an elementwise loop costs more than it saves
     /// (PyTorch's `GRAIN_SIZE`).
@@ -58,7 +71,7 @@ enum Parallel {
 /// WorkerPool.shared.run(chunks: 2) { chunk in print(chunk) }  // 0 here, 1 on a worker
 /// ```
 final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool(workers: Parallel.threadCount - 1)
+    static let shared = WorkerPool(workers: Parallel.defaultThreadCount - 1)
 
     /// How long an idle worker keeps polling for the next job before it parks:
     /// `EMBER_SPIN_MICROSECONDS`, else 50 µs (OpenMP's `GOMP_SPINCOUNT` plays this part).
@@ -69,8 +82,10 @@ final class WorkerPool: @unchecked Sendable {
         static let empty = 0, offered = 1, taken = 2
     }
 
-    private let workerCount: Int
-    /// Per worker: whether its chunk of the current job is offered or already taken.
+    /// Workers started; a job offers chunks to as many as there were when it began.
+    private let workerCount = Atomic<Int>(0)
+    /// Per worker (as many as there may ever be): whether its chunk of the current job is
+    /// offered or already taken.
     private let slots: UnsafeMutablePointer<Atomic<Int>>
     /// Bumped for each job, so that waiting workers notice it.
     private let generation = Atomic<Int>(0)
@@ -87,29 +102,40 @@ final class WorkerPool: @unchecked Sendable {
     private var parkedWorkers = 0
 
     private init(workers: Int) {
-        workerCount = max(0, workers)
-        slots = .allocate(capacity: max(1, workerCount))
-        for worker in 0..<workerCount { (slots + worker).initialize(to: Atomic(Slot.empty)) }
+        let capacity = Parallel.maximumThreadCount - 1
+        slots = .allocate(capacity: capacity)
+        for worker in 0..<capacity { (slots + worker).initialize(to: Atomic(Slot.empty)) }
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wakeUp, nil)
-        for worker in 0..<workerCount {
+        startWorkers(upTo: workers)
+    }
+
+    /// Starts workers until there are `count`. A worker only ever touches its own slot, which no
+    /// job offers until the count includes it, so jobs may run meanwhile.
+    func startWorkers(upTo count: Int) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let started = workerCount.load(ordering: .relaxed)
+        for worker in started..<max(started, count) {
             let thread = Thread { [unowned self] in self.workerLoop(index: worker) }
             thread.name = "ember-worker-\(worker)"
             thread.start()
+            workerCount.store(worker + 1, ordering: .releasing)
         }
     }
 
     /// Calls `body(chunk)` for each chunk in `0..<chunks`, on the workers and the calling thread,
     /// and returns when all have finished.
     func run(chunks: Int, _ body: @escaping (Int) -> Void) {
-        guard chunks > 1, workerCount > 0,
+        let workers = workerCount.load(ordering: .acquiring)
+        guard chunks > 1, workers > 0,
             busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else {
             for chunk in 0..<chunks { body(chunk) }
             return
         }
         // Worker i is offered chunk i + 1; the caller runs chunk 0 and any beyond the workers.
-        let offered = min(chunks - 1, workerCount)
+        let offered = min(chunks - 1, workers)
         job = body
         finished.store(0, ordering: .relaxed)
         for worker in 0..<offered { slots[worker].store(Slot.offered, ordering: .releasing) }
