@@ -73,6 +73,15 @@ struct ParallelTests {
         }
     }
 
+    /// Past the pool's limit the request is refused and nothing changes (zero and negative
+    /// counts get PyTorch's message: ErrorTests).
+    @Test func setNumThreadsRefusesTooManyThreads() {
+        let before = Ember.numThreads
+        let error = #expect(throws: EmberError.self) { try withErrorChecking { Ember.setNumThreads(5000) } }
+        #expect(error?.message == "set_num_threads: at most 1024 threads, got 5000")
+        #expect(Ember.numThreads == before)
+    }
+
     @Test func elementwiseOpsMatchSerialReference() {
         let a = Self.values(), b = Self.values(seed: 2)
         let x = Tensor(a, shape: [a.count]), y = Tensor(b, shape: [b.count])
