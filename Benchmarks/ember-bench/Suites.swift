@@ -125,37 +125,45 @@ enum Suites {
 
     static let builtinGEMMSuite = "builtin-gemm"
 
-    /// The built-in kernel against the loaded BLAS at 256–2048, on one thread and on all. Each
-    /// repeat times the built-in product and then the BLAS's, so that a slow moment of the host
-    /// falls on both sides; without a BLAS, the built-in kernel's times alone.
+    /// The built-in kernel against the loaded BLAS at 256–2048 on one thread and on all, and at
+    /// the seed's two large shapes on all. Each repeat times the built-in product and then the
+    /// BLAS's, so that a slow moment of the host falls on both sides; without a BLAS, the
+    /// built-in kernel's times alone.
     static func builtinGEMM(_ bench: Bench) -> [Measurement] {
         let hasBLAS = Ember.gemmImplementation != "built-in", allThreads = Ember.numThreads
         defer {
             Ember.setNumThreads(allThreads)
             Ember.blasEnabled = true
         }
+        func threadsLabel(_ threads: Int) -> String { "\(threads) thread\(threads == 1 ? "" : "s")" }
+        func compare(_ name: String, flops: Double, repeats: Int, iterations: Int, _ body: () -> Void) -> Measurement {
+            var builtin: [Double] = [], blas: [Double] = []
+            for _ in 0..<repeats {
+                Ember.blasEnabled = false
+                builtin.append(median(repeats: 1, iterations: iterations, body))
+                guard hasBLAS else { continue }
+                Ember.blasEnabled = true
+                blas.append(median(repeats: 1, iterations: iterations, body))
+            }
+            func middle(_ times: [Double]) -> Double? { times.isEmpty ? nil : times.sorted()[times.count / 2] }
+            var measurement = Measurement(suite: builtinGEMMSuite, name: name, seconds: middle(builtin)!, work: flops, unit: "GFLOP/s")
+            measurement.blas = middle(blas)
+            return measurement
+        }
         var results: [Measurement] = []
         for threads in Set([1, allThreads]).sorted() {
             Ember.setNumThreads(threads)
             for n in [256, 512, 1024, 2048] {
                 let a = Tensor.randn(n, n), b = Tensor.randn(n, n)
-                let (repeats, iterations) = (n >= 1024 ? 3 : 7, n <= 256 ? 20 : 1)
-                var builtin: [Double] = [], blas: [Double] = []
-                for _ in 0..<repeats {
-                    Ember.blasEnabled = false
-                    builtin.append(median(repeats: 1, iterations: iterations) { _ = a.mm(b) })
-                    guard hasBLAS else { continue }
-                    Ember.blasEnabled = true
-                    blas.append(median(repeats: 1, iterations: iterations) { _ = a.mm(b) })
-                }
-                func middle(_ times: [Double]) -> Double? { times.isEmpty ? nil : times.sorted()[times.count / 2] }
-                var measurement = Measurement(
-                    suite: builtinGEMMSuite, name: "built-in sgemm \(n), \(threads) thread\(threads == 1 ? "" : "s")",
-                    seconds: middle(builtin)!, work: 2 * pow(Double(n), 3), unit: "GFLOP/s")
-                measurement.blas = middle(blas)
-                results.append(measurement)
+                results.append(
+                    compare("built-in sgemm \(n), \(threadsLabel(threads))", flops: 2 * pow(Double(n), 3),
+                            repeats: n >= 1024 ? 3 : 7, iterations: n <= 256 ? 20 : 1) { _ = a.mm(b) })
             }
         }
+        let x = Tensor.randn(64, 1000), w1 = Tensor.randn(1000, 100), g = Tensor.randn(64, 100)
+        let seedFLOPs = 2.0 * 64 * 1000 * 100
+        results.append(compare("built-in seed x·w1 64x1000x100, \(threadsLabel(allThreads))", flops: seedFLOPs, repeats: 15, iterations: 20) { _ = x.mm(w1) })
+        results.append(compare("built-in seed xT·g 1000x64x100, \(threadsLabel(allThreads))", flops: seedFLOPs, repeats: 15, iterations: 20) { _ = x.t().mm(g) })
         return results
     }
 
