@@ -779,8 +779,6 @@ def record_promotion():
 
 ERRORS = [
     ("mm_shape_mismatch", "torch.randn(64, 1000).mm(torch.randn(100, 10))"),
-    ("set_num_threads_zero", "torch.set_num_threads(0)"),
-    ("set_num_threads_negative", "torch.set_num_threads(-3)"),
     ("matmul_2d_shape_mismatch", "torch.randn(64, 1000) @ torch.randn(100, 10)"),
     ("mm_not_matrix", "torch.randn(3).mm(torch.randn(3, 2))"),
     ("mm_dtype_mismatch", "torch.ones(2, 3).mm(torch.ones(3, 2, dtype=torch.float64))"),
@@ -968,6 +966,8 @@ ERRORS = [
     ("tensor_ragged", "torch.tensor([[1, 2], [3]])"),
     ("to_unknown_dtype", "torch.ones(3).to('int99')"),
     ("multinomial_negative", "torch.multinomial(torch.tensor([1.0, -1.0]), 1)"),
+    ("set_num_threads_zero", "torch.set_num_threads(0)"),
+    ("set_num_threads_negative", "torch.set_num_threads(-3)"),
 ]
 
 

@@ -33,8 +33,6 @@ struct ErrorTests {
     /// The Ember spelling of each recorded Python snippet.
     static let calls: [String: @Sendable () -> Void] = [
         "mm_shape_mismatch": { _ = Tensor.zeros(64, 1000).mm(Tensor.zeros(100, 10)) },
-        "set_num_threads_zero": { Ember.setNumThreads(0) },
-        "set_num_threads_negative": { Ember.setNumThreads(-3) },
         "matmul_2d_shape_mismatch": { _ = Tensor.zeros(64, 1000).matmul(Tensor.zeros(100, 10)) },
         "mm_not_matrix": { _ = Tensor.zeros(3).mm(Tensor.zeros(3, 2)) },
         "mm_dtype_mismatch": { _ = Tensor.ones(2, 3).mm(Tensor.ones(3, 2, dtype: .float64)) },
@@ -265,6 +263,8 @@ struct ErrorTests {
         "tensor_ragged": {
             let _: Tensor = [[1, 2], [3]]
         },
+        "set_num_threads_zero": { Ember.setNumThreads(0) },
+        "set_num_threads_negative": { Ember.setNumThreads(-3) },
     ]
 
     @Test("withErrorChecking throws PyTorch's message", arguments: try Case.load().filter { withoutCounterpart[$0.id] == nil })
