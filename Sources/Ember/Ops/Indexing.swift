@@ -225,11 +225,74 @@ extension Tensor {
     /// `IndexBackward0`).
     func maskedSelect(_ mask: Tensor, startingAt axis: Int = 0) -> Tensor {
         guard checkMask(mask, startingAt: axis) else { return self }
+        if axis == 0, mask.dim == dim, dim > 0, device.kind == .cpu, mask.device.kind == .cpu, !Tensor.isRecording(self) {
+            return compacted(by: mask)
+        }
         let positions = mask.truePositions()
         let flatShape = Array(shape[..<axis]) + [mask.numel] + Array(shape[(axis + mask.dim)...])
         var resultShape = flatShape
         resultShape[axis] = positions.numel
         return reshape(flatShape).advancedIndex(axis: axis, index: positions, resultShape: resultShape)
+    }
+
+    /// `self[mask]` for a CPU bool mask of this tensor's own shape: the elements where it is
+    /// true, in row-major order, each thread compacting its part of the elements straight into
+    /// its place in the result, without a branch per element (a random mask would mispredict
+    /// one on every other element) and without a list of positions.
+    private func compacted(by mask: Tensor) -> Tensor {
+        let source = contiguous(), flags = mask.contiguous()
+        let count = numel, itemSize = dtype.itemSize
+        let flagBytes = UnsafeRawPointer(flags.elementBytes).assumingMemoryBound(to: UInt8.self)
+        let parts = Swift.max(1, Swift.min(Parallel.threadCount, count / Parallel.defaultGrain))
+        let bounds = (0...parts).map { count * $0 / parts }
+        let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: parts)
+        defer { found.deallocate() }
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range { found[part] = Tensor.countTrue(flagBytes, in: bounds[part]..<bounds[part + 1]) }
+        }
+        let output = Tensor(uninitializedShape: [found.reduce(0, +)], dtype: dtype)
+        let from = UnsafeRawPointer(source.elementBytes), to = output.elementBytes
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range {
+                let target = to + found[..<part].reduce(0, +) * itemSize, elements = bounds[part]..<bounds[part + 1]
+                switch itemSize {
+                case 1: Tensor.compact(UInt8.self, from, flagBytes, elements, into: target)
+                case 2: Tensor.compact(UInt16.self, from, flagBytes, elements, into: target)
+                case 4: Tensor.compact(UInt32.self, from, flagBytes, elements, into: target)
+                default: Tensor.compact(UInt64.self, from, flagBytes, elements, into: target)
+                }
+            }
+        }
+        return output
+    }
+
+    /// How many of the bool bytes in `range` are true, eight at a time: bytes of 0 or 1 sum into
+    /// the top byte of their product with 0x0101…01.
+    static func countTrue(_ flags: UnsafePointer<UInt8>, in range: Range<Int>) -> Int {
+        let raw = UnsafeRawPointer(flags)
+        var total = 0, index = range.lowerBound
+        while index + 8 <= range.upperBound {
+            total &+= Int((raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) &* 0x0101_0101_0101_0101) >> 56)
+            index += 8
+        }
+        while index < range.upperBound {
+            total &+= Int(flags[index])
+            index += 1
+        }
+        return total
+    }
+
+    /// Copies the elements of `source` in `range` whose flag is true to `target`, in order. Every
+    /// element up to the last true one is written and kept only if true, so a false one lands
+    /// on a slot that the next true one overwrites, never past this range's own slots.
+    static func compact<T>(_: T.Type, _ source: UnsafeRawPointer, _ flags: UnsafePointer<UInt8>, _ range: Range<Int>, into target: UnsafeMutableRawPointer) {
+        guard let last = range.last(where: { flags[$0] != 0 }) else { return }
+        let from = source.assumingMemoryBound(to: T.self), to = target.assumingMemoryBound(to: T.self)
+        var written = 0
+        for index in range.lowerBound...last {
+            to[written] = from[index]
+            written &+= Int(flags[index])
+        }
     }
 
     /// Writes `value` where `mask` is true, in place (`t[mask] = value`).
@@ -280,28 +343,57 @@ extension Tensor {
         }
     }
 
-    /// `nonzero()` in one pass over the mask, a row of the last dimension at a time, carrying
-    /// the leading coordinates instead of dividing positions, and without a branch per element
-    /// (each element's coordinates are written, and kept only if it is true).
+    /// `nonzero()` in one pass over the mask per thread, each thread writing the coordinates of
+    /// its part of the rows of the last dimension straight into its place in the result,
+    /// carrying the leading coordinates instead of dividing positions, and without a branch per
+    /// element (each element's coordinates are written, and kept only if it is true).
     private func nonzeroOnCPU() -> Tensor {
         let mask = truthValues().contiguous(), count = mask.numel
         let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
-        var found = 0
-        for position in 0..<count { found &+= Int(flags[position]) }
-        guard dim > 0 else { return Tensor(uninitializedShape: [found, 0], dtype: .int64) }
-        let rows = Tensor(uninitializedShape: [found + 1, dim], dtype: .int64)
-        let out = rows.elementPointer(as: Int64.self), last = shape[dim - 1]
-        var leading = [Int64](repeating: 0, count: dim - 1), written = 0
-        for row in 0..<(last == 0 ? 0 : count / last) {
-            for column in 0..<last {
-                let at = out + written * dim
-                for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
-                at[dim - 1] = Int64(column)
-                written &+= Int(flags[row * last + column])
+        guard dim > 0 else { return Tensor(uninitializedShape: [Tensor.countTrue(flags, in: 0..<count), 0], dtype: .int64) }
+        let shape = self.shape, last = shape[dim - 1], rows = last == 0 ? 0 : count / last
+        let parts = Swift.max(1, Swift.min(Parallel.threadCount, count / Parallel.defaultGrain, rows))
+        let rowBounds = (0...parts).map { rows * $0 / parts }
+        let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: parts)
+        defer { found.deallocate() }
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range { found[part] = Tensor.countTrue(flags, in: rowBounds[part] * last..<rowBounds[part + 1] * last) }
+        }
+        let output = Tensor(uninitializedShape: [found.reduce(0, +), dim], dtype: .int64)
+        let out = output.elementPointer(as: Int64.self)
+        Parallel.forRanges(count: parts, grain: 1) { range in
+            for part in range {
+                Tensor.writeCoordinates(
+                    of: flags, shape: shape, rows: rowBounds[part]..<rowBounds[part + 1], into: out + found[..<part].reduce(0, +) * shape.count)
+            }
+        }
+        return output
+    }
+
+    /// Writes the coordinates of the true flags in `rows` (rows of the last dimension of
+    /// `shape`) to `target`, a row of coordinates each. Every element up to the last true one is
+    /// written and kept only if true, so nothing lands past these rows' own slots.
+    private static func writeCoordinates(of flags: UnsafePointer<UInt8>, shape: [Int], rows: Range<Int>, into target: UnsafeMutablePointer<Int64>) {
+        let dim = shape.count, last = shape[dim - 1]
+        guard let lastTrue = (rows.lowerBound * last..<rows.upperBound * last).last(where: { flags[$0] != 0 }) else { return }
+        var leading = [Int64](repeating: 0, count: dim - 1), remaining = rows.lowerBound
+        for axis in stride(from: dim - 2, through: 0, by: -1) {
+            leading[axis] = Int64(remaining % shape[axis])
+            remaining /= shape[axis]
+        }
+        var written = 0
+        for row in rows where row * last <= lastTrue {
+            let rowFlags = flags + row * last
+            leading.withUnsafeBufferPointer { leading in
+                for column in 0..<Swift.min(last, lastTrue - row * last + 1) {
+                    let at = target + written * dim
+                    for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
+                    at[dim - 1] = Int64(column)
+                    written &+= Int(rowFlags[column])
+                }
             }
             advance(&leading, in: shape)
         }
-        return rows.narrow(dim: 0, start: 0, length: found)
     }
 
     /// Flat positions of the true elements, in row-major order, as int64 on this tensor's
@@ -316,8 +408,7 @@ extension Tensor {
     private func truePositionList() -> [Int] {
         let mask = truthValues().contiguous(), count = mask.numel
         let flags = UnsafeRawPointer(mask.elementBytes).assumingMemoryBound(to: UInt8.self)
-        var found = 0
-        for position in 0..<count { found &+= Int(flags[position]) }
+        let found = Tensor.countTrue(flags, in: 0..<count)
         // Branch-free: every position is written, and the next one overwrites it unless true
         // (a random mask would mispredict a branch on every other element).
         return [Int](unsafeUninitializedCapacity: found + 1) { buffer, initialized in

@@ -25,6 +25,51 @@ import Testing
         #expect(values[mask].toArray(as: Double.self) == flags.indices.filter { flags[$0] }.map(Double.init))
     }
 
+    /// `t[mask]` over a mask of t's shape, large enough that threads compact parts of it, for
+    /// every element size, on a transposed view, with masks whose parts hold no true element or
+    /// end in false ones; `nonzero` of large masks; and the counting of true bytes eight at a
+    /// time at every length.
+    @Test func largeMasksCompactEachPartInPlace() {
+        let count = 4 * Parallel.defaultGrain + 13
+        let masks = [
+            Self.mask([count], seed: 5),
+            Tensor.arange(0, Double(count)) .< Double(count / 3),
+            Tensor.arange(0, Double(count)) .>= Double(count - 5),
+            Tensor.zeros([count], dtype: .bool),
+        ]
+        for mask in masks {
+            let flags = mask.toArray(as: Bool.self)
+            let kept = flags.indices.filter { flags[$0] }
+            for dtype in [DType.bool, .int8, .float16, .float32, .float64] {
+                let values = Tensor((0..<count).map { Double($0 % 97) }, shape: [count]).to(dtype)
+                let all = values.toArray(as: Double.self)
+                let selected = values[mask].toArray(as: Double.self), expected = kept.map { all[$0] }
+                #expect(selected.count == expected.count && !zip(selected, expected).contains { $0 != $1 }, "\(dtype)")
+            }
+            let grid = Tensor.arange(0, Double(count - 13)).reshape([256, 512]).t()
+            let gridMask = mask[0..<count - 13].reshape([512, 256])
+            let gridFlags = gridMask.toArray(as: Bool.self), gridValues = grid.toArray(as: Double.self)
+            let selected = grid[gridMask].toArray(as: Double.self), expected = gridFlags.indices.filter { gridFlags[$0] }.map { gridValues[$0] }
+            #expect(selected.count == expected.count && !zip(selected, expected).contains { $0 != $1 })
+        }
+        // nonzero splits the rows of the last dimension: parts start inside a leading dimension.
+        for shape in [[7, 64, 300], [300, 600], [5, 3, 4096]] {
+            let mask = Self.mask(shape, seed: UInt64(shape[0])), flags = mask.toArray(as: Bool.self)
+            let expected = zip(Self.coordinates(shape), flags).filter(\.1).flatMap(\.0)
+            let found = mask.nonzero().toArray(as: Int.self)
+            #expect(found.count == expected.count && !zip(found, expected).contains { $0 != $1 }, "\(shape)")
+            #expect((mask .& Tensor.zeros(shape, dtype: .bool)).nonzero().shape == [0, shape.count])
+        }
+        let bytes: [UInt8] = (0..<77).map { UInt8(($0 * 7) % 3 == 0 ? 1 : 0) }
+        bytes.withUnsafeBufferPointer { buffer in
+            for start in 0..<9 {
+                for end in start...77 {
+                    #expect(Tensor.countTrue(buffer.baseAddress!, in: start..<end) == bytes[start..<end].reduce(0) { $0 + Int($1) })
+                }
+            }
+        }
+    }
+
     @Test func nonzeroOfAZeroDimTensor() {
         #expect(Tensor(2.0).nonzero().shape == [1, 0])
         #expect(Tensor(0.0).nonzero().shape == [0, 0])
