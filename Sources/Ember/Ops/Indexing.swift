@@ -383,13 +383,24 @@ extension Tensor {
         }
         var written = 0
         for row in rows where row * last <= lastTrue {
-            let rowFlags = flags + row * last
-            leading.withUnsafeBufferPointer { leading in
-                for column in 0..<Swift.min(last, lastTrue - row * last + 1) {
-                    let at = target + written * dim
-                    for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
-                    at[dim - 1] = Int64(column)
+            let rowFlags = flags + row * last, columns = Swift.min(last, lastTrue - row * last + 1)
+            if dim == 2 {
+                // A matrix, the common case: two stores an element, no loop over the axes.
+                let rowCoordinate = leading[0]
+                for column in 0..<columns {
+                    let at = target + 2 * written
+                    at[0] = rowCoordinate
+                    at[1] = Int64(column)
                     written &+= Int(rowFlags[column])
+                }
+            } else {
+                leading.withUnsafeBufferPointer { leading in
+                    for column in 0..<columns {
+                        let at = target + written * dim
+                        for axis in 0..<(dim - 1) { at[axis] = leading[axis] }
+                        at[dim - 1] = Int64(column)
+                        written &+= Int(rowFlags[column])
+                    }
                 }
             }
             advance(&leading, in: shape)
