@@ -743,6 +743,41 @@ def record_forward():
           {"dim": 1, "index": T([2, 0], "int32")})
     F.add("index_tensor_negative", "index", "a[index]", [mat((4, 3))], {"index": T([-1, 0, -4], "int64")},
           note="subscripts count negative indices from the end")
+
+    # add and sub with alpha round once: PyTorch's kernel is a fused multiply-add, with alpha
+    # first converted to the tensor's dtype. Of each float case's elements, the first 12 are
+    # ones where rounding alpha * b first (in the dtype) gives another result. float16 and
+    # bfloat16 take 64: PyTorch computes those in float32 vectors of 32 elements and the last
+    # n % 32 with the half type's scalar operators, which round alpha * b first.
+    g = torch.Generator().manual_seed(11)
+    for d, alpha in (("float32", -1e-3), ("float64", 0.1), ("float16", -1e-3), ("bfloat16", 0.3)):
+        a, b = torch.randn(20000, generator=g).to(DTYPES[d]), torch.randn(20000, generator=g).to(DTYPES[d])
+        for op in ("add", "sub"):
+            fused = getattr(torch, op)(a, b, alpha=alpha)
+            twice = getattr(torch, op)(a, b * alpha)
+            differing = (fused != twice).nonzero().flatten()[:12]
+            assert len(differing) == 12, (d, op)
+            picked = torch.cat([differing, torch.arange(25 if DTYPES[d].itemsize > 2 else 52)])
+            F.add(f"{op}_alpha_fused_{d}", op, f"torch.{op}(a, b, alpha=alpha)", [a[picked], b[picked]],
+                  {"alpha": S(alpha)})
+    F.add("add_alpha_broadcast", "add", "torch.add(a, b, alpha=alpha)",
+          [torch.randn(4, 5, generator=g), torch.randn(5, generator=g)], {"alpha": S(-0.7)})
+    F.add("add_alpha_int_tensor_float_tensor", "add", "torch.add(a, b, alpha=alpha)",
+          [T([1, 2, 3], "int64"), torch.randn(3, generator=g)], {"alpha": S(2.5)})
+    F.add("add_alpha_int8_wraps", "add", "torch.add(a, b, alpha=alpha)",
+          [T([100, -100, 7], "int8"), T([3, 3, -1], "int8")], {"alpha": S(100)})
+    F.add("add_alpha_zero_times_inf", "add", "torch.add(a, b, alpha=alpha)",
+          [T([1.0, 2.0]), T([math.inf, 1.0])], {"alpha": S(0)})
+    F.add("add_alpha_float_for_integers", "add", "torch.add(a, b, alpha=alpha)",
+          [T([1, 2], "int64"), T([3, 4], "int64")], {"alpha": S(2.5)}, allow_error=True)
+    F.add("add_alpha_int8_overflow", "add", "torch.add(a, b, alpha=alpha)",
+          [T([1, 2], "int8"), T([3, 4], "int8")], {"alpha": S(300)}, allow_error=True)
+    F.add("add_alpha_uint8_negative", "add", "torch.add(a, b, alpha=alpha)",
+          [T([10, 20], "uint8"), T([3, 4], "uint8")], {"alpha": S(-2)}, allow_error=True)
+    F.add("add_alpha_float16_overflow", "add", "torch.add(a, b, alpha=alpha)",
+          [T([1.0, 2.0], "float16"), T([3.0, 4.0], "float16")], {"alpha": S(1e6)}, allow_error=True)
+    F.add("sub_alpha_float32_overflow", "sub", "torch.sub(a, b, alpha=alpha)",
+          [T([1.0, 2.0]), T([3.0, 4.0])], {"alpha": S(1e300)}, allow_error=True)
     return F.cases
 
 
@@ -968,6 +1003,9 @@ ERRORS = [
     ("multinomial_negative", "torch.multinomial(torch.tensor([1.0, -1.0]), 1)"),
     ("set_num_threads_zero", "torch.set_num_threads(0)"),
     ("set_num_threads_negative", "torch.set_num_threads(-3)"),
+    ("add_inplace_alpha_float_for_integers", "torch.tensor([1, 2]).add_(torch.tensor([1, 2]), alpha=2.5)"),
+    ("sub_inplace_alpha_float_for_integers", "torch.tensor([1, 2]).sub_(torch.tensor([1, 2]), alpha=0.5)"),
+    ("add_inplace_alpha_cast_first", "torch.tensor([1, 2]).add_(torch.tensor([1.0, 2.0]), alpha=2.5)"),
 ]
 
 

@@ -118,6 +118,12 @@ for dtype in dtypes {
         check("\(name) \(dtype) broadcast", op(ga, gb), op(a, b), tolerance: tolerance)
         check("\(name) \(dtype) transposed", op(gt, ga), op(t, a), tolerance: tolerance)
     }
+    // add and sub with alpha: one fused multiply-add an element on both (integers wrap alike).
+    let alpha = dtype.isFloatingPoint ? -0.37 : 3
+    check("add alpha \(dtype) broadcast", ga.add(gb, alpha: alpha), a.add(b, alpha: alpha))
+    if dtype != .bool {
+        check("sub_ alpha \(dtype) transposed", ga.clone().sub_(gt, alpha: alpha), a.clone().sub_(t, alpha: alpha))
+    }
     check("where \(dtype)", Tensor.where(ga .> gb, ga, gt), Tensor.where(a .> b, a, t))
     check("a slice \(dtype) to the GPU", a[3..., 5...].cuda(), a[3..., 5...])
     for target in dtypes {

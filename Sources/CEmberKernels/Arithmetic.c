@@ -1,4 +1,5 @@
-// Float32 add, subtract, multiply and divide over dense operands or one number. The Swift loop
+// Float32 add, subtract, multiply and divide over dense operands or one number, and the scaled
+// add of add and sub with `alpha` (one fused multiply-add an element). The Swift loop
 // is compiled for the x86-64 baseline, four floats per instruction; the same operations here,
 // stamped out for AVX2 and AVX-512, ran 50K-float in-place adds from L2 in 4.1 µs instead of
 // 7.0. Each loop reads and writes through one pointer when the output is an operand: Clang's
@@ -47,6 +48,30 @@
 ARITHMETIC_LEVEL(avx2, "avx2,fma")
 ARITHMETIC_LEVEL(avx512, "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 
+#define SCALED_ADD(SUFFIX, TARGET)                                                                               \
+    __attribute__((target(TARGET))) static void scaled_add_##SUFFIX(                                             \
+        const float *a, const float *b, float alpha, float *output, size_t count) {                              \
+        if (output == a) {                                                                                       \
+            for (size_t i = 0; i < count; i++) output[i] = __builtin_fmaf(b[i], alpha, output[i]);               \
+        } else if (output == b) {                                                                                \
+            for (size_t i = 0; i < count; i++) output[i] = __builtin_fmaf(output[i], alpha, a[i]);               \
+        } else {                                                                                                 \
+            for (size_t i = 0; i < count; i++) output[i] = __builtin_fmaf(b[i], alpha, a[i]);                    \
+        }                                                                                                        \
+    }
+
+SCALED_ADD(avx2, "avx2,fma")
+SCALED_ADD(avx512, "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+
+ember_scaled_add_f32_kernel ember_scaled_add_f32_kernel_for(ember_cpu_level level) {
+    switch (level) {
+    case EMBER_CPU_BASELINE: return NULL;
+    case EMBER_CPU_AVX2_FMA: return scaled_add_avx2;
+    case EMBER_CPU_AVX512: return scaled_add_avx512;
+    }
+    return NULL;
+}
+
 #define KERNELS(NAME, SUFFIX) {NAME##_dense_##SUFFIX, NAME##_number_second_##SUFFIX, NAME##_number_first_##SUFFIX}
 
 ember_arithmetic_f32_kernels ember_arithmetic_f32_kernels_for(ember_cpu_level level, ember_arithmetic_op op) {
@@ -71,6 +96,11 @@ ember_arithmetic_f32_kernels ember_arithmetic_f32_kernels_for(ember_cpu_level le
     (void)op;
     ember_arithmetic_f32_kernels none = {0, 0, 0};
     return none;
+}
+
+ember_scaled_add_f32_kernel ember_scaled_add_f32_kernel_for(ember_cpu_level level) {
+    (void)level;
+    return 0;
 }
 
 #endif

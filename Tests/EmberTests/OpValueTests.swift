@@ -54,7 +54,7 @@ struct OpValueTests {
 
     @Test func everyForwardCaseIsLoaded() throws {
         let cases = try ForwardCase.load()
-        #expect(cases.count == 1042)
+        #expect(cases.count == 1059)
         #expect(Set(cases.map(\.id)).count == cases.count)
     }
 }

@@ -35,6 +35,14 @@ typedef struct {
 /// The kernels of `op` built for `level`; all NULL at the baseline level, where the Swift loop runs.
 ember_arithmetic_f32_kernels ember_arithmetic_f32_kernels_for(ember_cpu_level level, ember_arithmetic_op op);
 
+/// `output[i] = fma(b[i], alpha, a[i])` for `count` floats: `a + alpha·b` rounded once, as
+/// PyTorch's add and sub with `alpha` compute it. `output` may be `a` or `b`.
+typedef void (*ember_scaled_add_f32_kernel)(const float *a, const float *b, float alpha, float *output, size_t count);
+
+/// The scaled-add kernel built for `level`; NULL at the baseline level, which has no fused
+/// multiply-add instruction.
+ember_scaled_add_f32_kernel ember_scaled_add_f32_kernel_for(ember_cpu_level level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,9 @@ protocol ComputeScalar: Equatable, Sendable {
     static func add(_ a: Self, _ b: Self) -> Self
     static func subtract(_ a: Self, _ b: Self) -> Self
     static func multiply(_ a: Self, _ b: Self) -> Self
+    /// `a + b·c`, rounded once for floating point (a fused multiply-add, as PyTorch's add with
+    /// `alpha` computes it); integers wrap, and for bool it is `a || (b && c)`.
+    static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self
     /// `-a`; for floats this flips the sign of zero too, as PyTorch's `neg` does.
     static func negate(_ a: Self) -> Self
     /// Division; integer division truncates (true division promotes before it gets here).
@@ -62,6 +65,7 @@ extension FloatCompute {
     @inline(__always) static func add(_ a: Self, _ b: Self) -> Self { a + b }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a - b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a * b }
+    @inline(__always) static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self { a.addingProduct(b, c) }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { a / b }
     @inline(__always) static func negate(_ a: Self) -> Self { -a }
     @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN ? a : (b.isNaN ? b : (a < b ? b : a)) }
@@ -89,6 +93,7 @@ extension IntegerCompute {
     @inline(__always) static func add(_ a: Self, _ b: Self) -> Self { a &+ b }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> Self { a &- b }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a &* b }
+    @inline(__always) static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self { a &+ b &* c }
     @inline(__always) static func negate(_ a: Self) -> Self { 0 &- a }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { b == 0 ? 0 : a.dividedReportingOverflow(by: b).partialValue }
     @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
@@ -154,6 +159,7 @@ extension Bool: ComputeScalar {
     static func add(_ a: Bool, _ b: Bool) -> Bool { a || b }
     static func subtract(_ a: Bool, _ b: Bool) -> Bool { a != b }
     static func multiply(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    static func multiplyAdd(_ a: Bool, _ b: Bool, _ c: Bool) -> Bool { a || (b && c) }
     static func negate(_ a: Bool) -> Bool { a }
     static func divide(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func truncatingDivide(_ a: Bool, _ b: Bool) -> Bool { a && b }

@@ -1,6 +1,8 @@
 // Binary elementwise ops with broadcasting and PyTorch's type promotion: each defined once,
 // with its kernel, CUDA expression and derivative, then exposed as methods and operators.
 
+internal import CEmberKernels
+
 enum Add: BinaryOp {
     static let name = "add", cuda = "a + b"
     static let arithmetic: ArithmeticFunction? = .add
@@ -52,10 +54,13 @@ enum Minimum: BinaryOp {
 }
 
 extension Tensor {
-    /// `self + alpha * other`, broadcasting (`torch.add`).
+    /// `self + alpha * other`, broadcasting (`torch.add`), rounded once as PyTorch rounds it.
+    ///
+    /// ```swift
+    /// Tensor([1.0, 2.0], shape: [2]).add(Tensor([0.5, -1.0], shape: [2]), alpha: 3)   // [2.5, -1.0]
+    /// ```
     public func add(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        let scaled = alpha == 1 ? other : other.scaled(by: alpha)
-        let output = binaryResult(Add.self, scaled)
+        let output = alpha == 1 ? binaryResult(Add.self, other) : scaledSum(other, alpha: alpha)
         if Tensor.isRecording(self, other) {
             let needsOther = other.requiresGrad
             Tensor.record("AddBackward0", inputs: [self, other], outputs: [output]) { gradients in
@@ -65,11 +70,10 @@ extension Tensor {
         return output
     }
 
-    /// `self - alpha * other`, broadcasting (`torch.sub`).
+    /// `self - alpha * other`, broadcasting (`torch.sub`), rounded once as PyTorch rounds it.
     public func sub(_ other: Tensor, alpha: Double = 1) -> Tensor {
         guard Tensor.checkSubtractable(self, other) else { return self }
-        let scaled = alpha == 1 ? other : other.scaled(by: alpha)
-        let output = binaryResult(Sub.self, scaled)
+        let output = alpha == 1 ? binaryResult(Sub.self, other) : scaledSum(other, alpha: -alpha)
         if Tensor.isRecording(self, other) {
             // Only an input that needs it gets a gradient computed (`y` of `yPred - y` does not).
             let needsOther = other.requiresGrad
@@ -203,10 +207,41 @@ extension Tensor {
 // MARK: - Helpers
 
 extension Tensor {
-    /// `other * alpha` for the `alpha` of add and sub: an integral alpha acts as a Python int,
-    /// so integer tensors stay integer (`torch.sub(a, b, alpha=2)` on int64 is int64).
-    fileprivate func scaled(by alpha: Double) -> Tensor {
-        self * Tensor.wrapped(ScalarValue(integralOrFloating: alpha))
+    /// `self + alpha·other`, broadcasting, for add and sub with `alpha` (sub passes −alpha, as
+    /// PyTorch's does).
+    fileprivate func scaledSum(_ other: Tensor, alpha: Double) -> Tensor {
+        binaryResult(other, promotesIntegersToFloat: false) { dtype, a, b, output in
+            Tensor.runScaledAdd(alpha: alpha, dtype: dtype, a: a, b: b, output: output)
+        }
+    }
+
+    /// `self += alpha·other` in place, for add_ and sub_ with `alpha`.
+    fileprivate func scaledSumInPlace(_ other: Tensor, alpha: Double) -> Bool {
+        binaryInPlace(other, promotesIntegersToFloat: false) { dtype, a, b, output in
+            Tensor.runScaledAdd(alpha: alpha, dtype: dtype, a: a, b: b, output: output)
+        }
+    }
+
+    /// `output = a + alpha·b` for operands of `dtype` (`b` broadcast or a 0-dim number), each
+    /// element one fused multiply-add as in PyTorch's add kernel, with alpha first converted to
+    /// `dtype`; false after PyTorch's error when alpha does not suit `dtype`. A whole `alpha`
+    /// counts as a Python int.
+    fileprivate static func runScaledAdd(alpha: Double, dtype: DType, a: Tensor, b: Tensor, output: Tensor) -> Bool {
+        let alpha = ScalarValue(integralOrFloating: alpha)
+        if !dtype.isFloatingPoint, case .floating = alpha {
+            reportError("For integral input tensors, argument alpha must not be a floating point number.")
+            return false
+        }
+        if let type = dtype.overflowingTypeName(alpha) {
+            reportError("value cannot be converted to type \(type) without overflow")
+            return false
+        }
+        if output.device.kind == .cuda {
+            launchScaledAdd(alpha: alpha, dtype: dtype, [output, a, b.broadcastView(to: output.shape)])
+        } else {
+            dtype.dispatch(ScaledAddKernel(a: a, b: b, output: output, alpha: alpha))
+        }
+        return true
     }
 
     /// `value - self`, recorded as PyTorch's `rsub` of a scalar (`RsubBackward1`).
@@ -237,6 +272,55 @@ extension Tensor {
     }
 }
 
+/// `output = a + alpha·b` on the CPU, one fused multiply-add an element; the C kernel for dense
+/// float32 operands.
+private struct ScaledAddKernel: ElementVisitor {
+    let a: Tensor, b: Tensor, output: Tensor, alpha: ScalarValue
+    struct Map<E: Element>: BinaryElementFunction {
+        let alpha: E.Compute
+        @inline(__always) func callAsFunction(_ a: E, _ b: E) -> E { E(compute: .multiplyAdd(a.compute, b.compute, alpha)) }
+    }
+    func visit<E: Element>(_ type: E.Type) {
+        let alpha = alpha.element(as: E.self)
+        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
+        if E.self == Float.self, isDense(a), isDense(b), isDense(output),
+            let kernel = ember_scaled_add_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
+        {
+            let x = a.elementPointer(as: Float.self), y = b.elementPointer(as: Float.self), o = output.elementPointer(as: Float.self)
+            let factor = unsafeBitCast(alpha, to: Float.self)
+            Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+                kernel(x + range.lowerBound, y + range.lowerBound, factor, o + range.lowerBound, range.count)
+            }
+            return
+        }
+        mapElements(into: output, a, b.broadcastView(to: output.shape), Map<E>(alpha: alpha.compute))
+    }
+}
+
+extension DType {
+    /// The C++ name PyTorch gives this dtype when `alpha` overflows it ("value cannot be
+    /// converted to type int8_t without overflow"), or nil when it fits: integers must hold it
+    /// (uint8 takes negatives down to −255, which wrap), floats must hold a finite one.
+    fileprivate func overflowingTypeName(_ alpha: ScalarValue) -> String? {
+        let value: Double = switch alpha {
+        case .floating(let value): value
+        case .integer(let value): Double(value)
+        case .boolean: 0
+        }
+        let (name, fits): (String, Bool) = switch self {
+        case .float64, .int64, .bool: ("", true)
+        case .float32: ("float", !value.isFinite || Swift.abs(value) <= Double(Float.greatestFiniteMagnitude))
+        case .float16: ("c10::Half", !value.isFinite || Swift.abs(value) <= 65504)
+        case .bfloat16: ("c10::BFloat16", !value.isFinite || Swift.abs(value) <= 0x1.fep127)
+        case .int32: ("int", Int32(exactly: value) != nil)
+        case .int16: ("int16_t", Int16(exactly: value) != nil)
+        case .int8: ("int8_t", Int8(exactly: value) != nil)
+        case .uint8: ("uint8_t", Swift.abs(value) <= 255)
+        }
+        return fits ? nil : name
+    }
+}
+
 /// How `div(_:roundingMode:)` rounds the quotient (PyTorch's `rounding_mode`).
 public enum RoundingMode: Sendable {
     /// Toward zero, as C's integer division (`"trunc"`).
@@ -251,9 +335,8 @@ extension Tensor {
     /// `self += alpha * other` in place, broadcasting `other` (`add_`).
     @discardableResult
     public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        let scaled = alpha == 1 ? other : noGrad { other.scaled(by: alpha) }
         let wasRecording = Tensor.isRecording(self, other)
-        guard binaryInPlace(Add.self, scaled) else { return self }
+        guard alpha == 1 ? binaryInPlace(Add.self, other) : scaledSumInPlace(other, alpha: alpha) else { return self }
         if wasRecording {
             recordInPlace("AddBackward0", inputs: [self.previousHistory(), other]) { gradients in
                 [gradients[0], alpha == 1 ? gradients[0] : gradients[0] * alpha]
@@ -266,9 +349,8 @@ extension Tensor {
     @discardableResult
     public func sub_(_ other: Tensor, alpha: Double = 1) -> Tensor {
         guard Tensor.checkSubtractable(self, other) else { return self }
-        let scaled = alpha == 1 ? other : noGrad { other.scaled(by: alpha) }
         let wasRecording = Tensor.isRecording(self, other)
-        guard binaryInPlace(Sub.self, scaled) else { return self }
+        guard alpha == 1 ? binaryInPlace(Sub.self, other) : scaledSumInPlace(other, alpha: -alpha) else { return self }
         if wasRecording {
             recordInPlace("SubBackward0", inputs: [self.previousHistory(), other]) { gradients in
                 [gradients[0], -gradients[0] * alpha]

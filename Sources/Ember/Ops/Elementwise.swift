@@ -409,27 +409,44 @@ extension Tensor {
     /// Computes `Op(a, b)` with broadcasting and type promotion into a new tensor; the caller
     /// records the derivative.
     func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
+        binaryResult(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
+            Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
+            return true
+        }
+    }
+
+    /// A new tensor that `run(dtype, a, b, output)` fills from this tensor and `other`, converted
+    /// to their promoted dtype and broadcast to the output's shape (`b` may stay 0-dim beside a
+    /// contiguous `a`, see `secondOperand`); `run` returns false after reporting an error.
+    func binaryResult(
+        _ other: Tensor, promotesIntegersToFloat: Bool, run: (DType, Tensor, Tensor, Tensor) -> Bool
+    ) -> Tensor {
         guard Tensor.checkSameDevice(self, other) else { return Tensor.zeros([]) }
         var dtype = resultType(promotionOperand, other.promotionOperand)
-        if Op.promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
+        if promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
         let device = Tensor.commonDevice(self, other)
         let output = shape == self.shape && device == self.device
             ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         let a = self.converted(to: dtype).broadcastView(to: shape)
         let b = other.converted(to: dtype).secondOperand(beside: a, shape: shape)
-        if device.kind == .cuda {
-            Tensor.launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: shape)])
-        } else {
-            dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
-        }
-        return output
+        return run(dtype, a, b, output) ? output : Tensor.zeros([], dtype: dtype)
     }
 
     /// Computes `Op(self, other)` into this tensor's own memory, broadcasting `other` to it.
     /// Misuse is reported in PyTorch's order: autograd's refusal, then the written tensor's
     /// layout, the shapes, the devices, and last the dtypes.
     func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
+        binaryInPlace(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
+            Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
+            return true
+        }
+    }
+
+    /// Fills this tensor's own memory with `run(dtype, a, b, output)`, as `binaryResult` fills a
+    /// new tensor, after the checks of `binaryInPlace(_:_:)`; `run` returns false after
+    /// reporting an error.
+    func binaryInPlace(_ other: Tensor, promotesIntegersToFloat: Bool, run: (DType, Tensor, Tensor, Tensor) -> Bool) -> Bool {
         guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return false }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return false }
         guard shape == self.shape else {
@@ -438,7 +455,7 @@ extension Tensor {
         }
         guard Tensor.checkSameDevice(self, other) else { return false }
         var computeType = resultType(promotionOperand, other.promotionOperand)
-        if Op.promotesIntegersToFloat && !computeType.isFloatingPoint { computeType = .defaultFloat }
+        if promotesIntegersToFloat && !computeType.isFloatingPoint { computeType = .defaultFloat }
         guard DType.canCast(from: computeType, to: dtype) else {
             reportError("result type \(computeType.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
             return false
@@ -446,10 +463,10 @@ extension Tensor {
         var b = other.converted(to: computeType).broadcastView(to: shape)
         if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
         if computeType == dtype {
-            Tensor.runBinary(Op.self, dtype: dtype, a: self, b: b, output: self)
+            guard run(dtype, self, b, self) else { return false }
         } else {
             let result = converted(to: computeType)
-            Tensor.runBinary(Op.self, dtype: computeType, a: result, b: b, output: result)
+            guard run(computeType, result, b, result) else { return false }
             copyElements(from: result)
         }
         version.bump()
@@ -497,10 +514,11 @@ extension Tensor {
         }
     }
 
-    /// `output = Op(a, b)` for operands already of `dtype` and of the output's shape.
+    /// `output = Op(a, b)` for operands already of `dtype`, `a` of the output's shape and `b`
+    /// broadcast to it or a 0-dim number (see `secondOperand`).
     private static func runBinary<Op: BinaryOp>(_ op: Op.Type, dtype: DType, a: Tensor, b: Tensor, output: Tensor) {
         if output.device.kind == .cuda {
-            launchRegistered(Op.name, dtype: dtype, [output, a, b])
+            launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: output.shape)])
         } else {
             dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: output))
         }

@@ -107,7 +107,7 @@ struct CUDAKernelHostRunTests {
         "sigmoid": { $0.sigmoid() }, "neg": { -$0 }, "abs": { $0.abs() }, "sign": { $0.sign() }, "relu": { $0.relu() },
     ]
     static let binaryOps: [String: @Sendable (Tensor, Tensor) -> Tensor] = [
-        "add": { $0 + $1 }, "sub": { $0 - $1 }, "mul": { $0 * $1 }, "div": { $0 / $1 },
+        "add": { $0 + $1 }, "add_alpha": { $0.add($1, alpha: 3) }, "sub": { $0 - $1 }, "mul": { $0 * $1 }, "div": { $0 / $1 },
         "div_trunc": { $0.div($1, roundingMode: .trunc) }, "div_floor": { $0.div($1, roundingMode: .floor) },
         "pow": { $0.pow($1) }, "maximum": { $0.maximum($1) }, "minimum": { $0.minimum($1) },
         "clamp_min": { $0.binaryResult(ClampMin.self, $1) }, "clamp_max": { $0.binaryResult(ClampMax.self, $1) },
@@ -145,7 +145,9 @@ struct CUDAKernelHostRunTests {
                     }
                     arguments.append(.layout(layout))
                 }
-                module.launch(name, blocks: Self.blocks, arguments + operands.map(Self.pointer))
+                arguments += operands.map(Self.pointer)
+                if op.kind == .scaledBinary { arguments.append(Tensor.scaledAddArgument(alpha: .integer(3), dtype: dtype)) }
+                module.launch(name, blocks: Self.blocks, arguments)
                 let wrong = Self.mismatches(output, expected, ulps: Self.libraryOps.contains(op.name) ? 2 : 0)
                 #expect(wrong.isEmpty, "\(name): \(wrong.joined(separator: "; "))")
                 checked += 1

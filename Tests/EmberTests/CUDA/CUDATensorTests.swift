@@ -73,6 +73,13 @@ struct CUDATensorTests {
         cpu.mul_(Tensor(3.0))
         gpu.mul_(Tensor(3.0))
         #expect(gpu.cpu().toArray(as: Float.self) == cpu.toArray(as: Float.self))
+        // An SGD step's fused update, broadcasting, and on an int16 copy (wrapping).
+        cpu.sub_(b, alpha: 0.37)
+        gpu.sub_(b.cuda(), alpha: 0.37)
+        #expect(gpu.cpu().toArray(as: Float.self) == cpu.toArray(as: Float.self))
+        let integers = (a * 1000).to(.int16)
+        #expect(integers.cuda().add_(integers.cuda(), alpha: 300).cpu().toArray(as: Int16.self)
+            == integers.clone().add_(integers, alpha: 300).toArray(as: Int16.self))
         let mask = cpu .< 0
         cpu[mask] = 0
         gpu[mask.cuda()] = 0

@@ -6,7 +6,8 @@ import Testing
 /// The float32 add, subtract, multiply and divide kernels, at every instruction-set level this
 /// CPU runs, against the Swift loop's bits for each operand layout (both dense, a number second,
 /// a number first): NaN, ±0, ±inf and subnormals, every vector tail, into another array and in
-/// place through either operand; nothing written past the end; and through the ops.
+/// place through either operand; nothing written past the end; and through the ops. Likewise
+/// the scaled add of `add`/`sub` with `alpha` against Swift's fused multiply-add.
 @Suite struct ArithmeticTests {
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
     static let functions: [(ArithmeticFunction, @Sendable (Float, Float) -> Float)] = [
@@ -89,5 +90,57 @@ import Testing
         // A transposed view (the Swift loop) agrees.
         let matrix = x.view(40, 25).t(), other = y.view(40, 25).t()
         #expect(Self.same((matrix + other).contiguous().toArray(as: Float.self), zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0 + $1 }))
+    }
+
+    @Test func scaledAddKernelFusesAtEveryLevel() {
+        #expect(ember_scaled_add_f32_kernel_for(EMBER_CPU_BASELINE) == nil)
+        for level in Self.levels {
+            let kernel = ember_scaled_add_f32_kernel_for(ember_cpu_level(rawValue: UInt32(level.rawValue)))!
+            for count in [0, 1, 15, 16, 17, 33, 64, 100, 131] {
+                let a = (0..<count).map { Self.specials[($0 * 5) % Self.specials.count] }
+                let b = (0..<count).map { Self.specials[($0 * 7 + 3) % Self.specials.count] }
+                for alpha in [Float(-1e-3), 0, -.infinity, .nan, 3] {
+                    let expected = zip(a, b).map { $0.addingProduct($1, alpha) }
+                    let context = "level \(level), count \(count), alpha \(alpha)"
+                    var output = [Float](repeating: 42, count: count + 16)
+                    output.withUnsafeMutableBufferPointer { o in kernel(a, b, alpha, o.baseAddress, count) }
+                    #expect(Self.same(Array(output[..<count]), expected), "\(context)")
+                    #expect(output[count...].allSatisfy { $0 == 42 }, "\(context) wrote past the end")
+                    var inA = a, inB = b
+                    inA.withUnsafeMutableBufferPointer { o in kernel(o.baseAddress, b, alpha, o.baseAddress, count) }
+                    inB.withUnsafeMutableBufferPointer { o in kernel(a, o.baseAddress, alpha, o.baseAddress, count) }
+                    #expect(Self.same(inA, expected), "\(context) in place of a")
+                    #expect(Self.same(inB, expected), "\(context) in place of b")
+                }
+            }
+        }
+    }
+
+    @Test func addAndSubWithAlphaRoundOnce() {
+        // Inputs where rounding alpha·b first changes the sum's last bit.
+        var generator = SystemRandomNumberGenerator()
+        let values = (0..<4096).map { _ in Float.random(in: -2...2, using: &generator) }
+        let others = (0..<4096).map { _ in Float.random(in: -2...2, using: &generator) }
+        let alpha = Float(-1e-3)
+        let fused = zip(values, others).map { $0.addingProduct($1, alpha) }
+        #expect(fused != zip(values, others).map { $0 + alpha * $1 }, "no input where the rounding matters")
+        let x = Tensor(values, shape: [4096]), y = Tensor(others, shape: [4096])
+        #expect(Self.same(x.add(y, alpha: Double(alpha)).toArray(as: Float.self), fused))
+        #expect(Self.same(x.sub(y, alpha: -Double(alpha)).toArray(as: Float.self), fused))
+        let updated = x.clone()
+        updated.add_(y, alpha: Double(alpha))
+        #expect(Self.same(updated.toArray(as: Float.self), fused))
+        updated.copy_(x)
+        updated.sub_(y, alpha: -Double(alpha))
+        #expect(Self.same(updated.toArray(as: Float.self), fused))
+        // A transposed view and a broadcast row (the Swift loop), and float64.
+        let matrix = x.view(64, 64).t(), other = y.view(64, 64).t()
+        let expected = zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0.addingProduct($1, alpha) }
+        #expect(Self.same(matrix.add(other, alpha: Double(alpha)).contiguous().toArray(as: Float.self), expected))
+        let row = y[0..<64]
+        let broadcast = x.view(64, 64).add(row, alpha: Double(alpha)).toArray(as: Float.self)
+        #expect(Self.same(broadcast, values.indices.map { values[$0].addingProduct(others[$0 % 64], alpha) }))
+        let doubles = x.double().add(y.double(), alpha: 0.1).toArray(as: Double.self)
+        #expect(doubles == zip(values, others).map { Double($0).addingProduct(Double($1), 0.1) })
     }
 }

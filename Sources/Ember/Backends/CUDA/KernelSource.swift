@@ -16,6 +16,9 @@ struct CUDAElementwiseOp: Sendable {
         case unaryNumeric
         /// `a` and `b` of one dtype, giving that dtype.
         case binary
+        /// `a` and `b` of one dtype and `alpha`, a kernel argument of the compute type, giving
+        /// that dtype.
+        case scaledBinary
         /// `a` and `b` of one dtype, giving bool.
         case compare
 
@@ -23,7 +26,7 @@ struct CUDAElementwiseOp: Sendable {
         var family: CUDAKernelFamily {
             switch self {
             case .unaryFloat, .unaryNumeric: .unary
-            case .binary: .binary
+            case .binary, .scaledBinary: .binary
             case .compare: .compare
             }
         }
@@ -90,6 +93,12 @@ struct CUDAElementwiseOp: Sendable {
             dtypes: Op.promotesIntegersToFloat ? DType.allCases.filter(\.isFloatingPoint) : DType.allCases)
     }
 
+    /// `a + alpha·b`, rounded once as PyTorch's add and sub with `alpha` round it (a fused
+    /// multiply-add; integers wrap): kernels for every dtype.
+    static let scaledAdd = Self(
+        name: "add_alpha", kind: .scaledBinary, expression: "ember_fma(b, alpha, a)", floatExpression: nil,
+        integerExpression: "a + ember_wrap_mul(b, alpha)", boolExpression: "a || (b && alpha)", dtypes: DType.allCases)
+
     /// A comparison (`LessThan`): kernels for every dtype, giving bool.
     static func compare<Op: CompareOp>(_ op: Op.Type) -> Self {
         Self(
@@ -104,7 +113,7 @@ struct CUDAElementwiseOp: Sendable {
         .unaryFloat(Reciprocal.self), .unaryFloat(Sin.self), .unaryFloat(Cos.self), .unaryFloat(Tanh.self),
         .unaryFloat(Sigmoid.self),
         .unaryNumeric(Neg.self), .unaryNumeric(Abs.self), .unaryNumeric(Sign.self), .unaryNumeric(Relu.self),
-        .binary(Add.self), .binary(Sub.self), .binary(Mul.self), .binary(Div.self),
+        .binary(Add.self), .binary(Sub.self), .binary(Mul.self), .binary(Div.self), scaledAdd,
         // `trunc` and `floor` of C's integer `/` are not Ember's quotients (C's `/` is undefined
         // for x / 0 and MIN / -1, and already truncates), and bool arithmetic is logic.
         .binary(DivTrunc.self, integer: "ember_div_trunc(a, b)", bool: "a && b"),
@@ -399,9 +408,10 @@ enum CUDAKernelSource {
                     out[\(at(0))] = \(dtype.cudaStore("ember_r"));
                 """
             }
-        case .binary, .compare:
+        case .binary, .scaledBinary, .compare:
             let operands = ["\(op.kind == .compare ? "bool" : storage)* out", "const \(storage)* in_a", "const \(storage)* in_b"]
-            return gridStrideKernel(name: name, indexing: indexing, operands: operands) { at in
+            let extra = op.kind == .scaledBinary ? ["const \(compute) alpha"] : []
+            return gridStrideKernel(name: name, indexing: indexing, operands: operands, extra: extra) { at in
                 let store = op.kind == .compare ? "(bool)(ember_r)" : dtype.cudaStore("ember_r")
                 let result = op.kind == .compare ? "bool" : compute
                 return """
@@ -694,6 +704,10 @@ enum CUDAKernelSource {
         __device__ __forceinline__ float ember_compute(ember_half v) { return ember_half_to_float(v); }
         __device__ __forceinline__ float ember_compute(ember_bf16 v) { return ember_bf16_to_float(v); }
         template <typename T> __device__ __forceinline__ T ember_compute(T v) { return v; }
+
+        // x·y + z rounded once, in the compute type (C++ would pick fma(double, …) for floats).
+        __device__ __forceinline__ float ember_fma(float x, float y, float z) { return fmaf(x, y, z); }
+        __device__ __forceinline__ double ember_fma(double x, double y, double z) { return fma(x, y, z); }
 
         // x86's float-to-integer conversion, which the CPU backend reproduces: NaN and
         // out-of-range values give the minimum (the GPU's own conversion saturates instead).

@@ -116,6 +116,27 @@ extension Tensor {
         launchElementwise(CUDAKernelSource.module(op.kind.family, dtype), { CUDAKernelSource.elementwiseKernelName(op, dtype, $0) }, operands)
     }
 
+    /// `operands[0] = operands[1] + alpha·operands[2]` on the GPU, rounded once (add and sub
+    /// with `alpha`); `alpha` is converted to `dtype` first, as PyTorch converts it.
+    static func launchScaledAdd(alpha: ScalarValue, dtype: DType, _ operands: [Tensor]) {
+        let op = CUDAElementwiseOp.scaledAdd
+        launchElementwise(
+            CUDAKernelSource.module(op.kind.family, dtype), { CUDAKernelSource.elementwiseKernelName(op, dtype, $0) }, operands,
+            extra: [scaledAddArgument(alpha: alpha, dtype: dtype)])
+    }
+
+    /// The `alpha` argument of a scaled-add kernel of `dtype`: alpha converted to `dtype`, in
+    /// the type the kernel computes in (float for the half types).
+    static func scaledAddArgument(alpha: ScalarValue, dtype: DType) -> CUDAKernelArgument {
+        CUDAKernelArgument(bytes: dtype.dispatch(ComputeBytes(value: alpha)))
+    }
+
+    /// A number's bytes in the type kernels of one dtype compute in.
+    private struct ComputeBytes: ElementVisitor {
+        let value: ScalarValue
+        func visit<E: Element>(_ type: E.Type) -> [UInt8] { withUnsafeBytes(of: value.element(as: E.self).compute) { Array($0) } }
+    }
+
     /// `output = input` converted to the output's dtype, elementwise on the GPU.
     static func launchCast(from input: Tensor, into output: Tensor) {
         launchElementwise(
