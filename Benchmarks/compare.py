@@ -176,7 +176,9 @@ def elementwise_cases():
             d, signs = a.clone(), torch.where(b > 0, 1.0, -1.0)
             bodies = {"add": lambda a=a, b=b: a + b, "mul": lambda a=a, b=b: a * b, "exp": lambda a=a: a.exp(),
                       "relu": lambda a=a: a.relu(), "clamp": lambda a=a: a.clamp(-0.5, 0.5),
-                      "add_ in place": lambda a=a, b=b: a.add_(b), "mul_ in place": lambda d=d, s=signs: d.mul_(s),
+                      "add_ in place": lambda a=a, b=b: a.add_(b),
+                      "add_ alpha in place": lambda a=a, b=b: a.add_(b, alpha=-1e-3),
+                      "mul_ in place": lambda d=d, s=signs: d.mul_(s),
                       "relu_ in place": lambda d=d: d.relu_(),
                       "clamp_ in place": lambda d=d: d.clamp_(-0.5, 0.5), "copy_": lambda a=a, c=c: c.copy_(a)}
             for name, body in bodies.items():

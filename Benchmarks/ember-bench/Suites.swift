@@ -188,6 +188,8 @@ enum Suites {
                 ("relu \(label)", { _ = a.relu() }, bytes2, nil),
                 ("clamp \(label)", { _ = a.clamp(min: -0.5, max: 0.5) }, bytes2, nil),
                 ("add_ in place \(label)", { a.add_(b) }, bytes3, nil),
+                // An SGD step's update, one fused multiply-add an element.
+                ("add_ alpha in place \(label)", { a.add_(b, alpha: -1e-3) }, bytes3, nil),
                 ("mul_ in place \(label)", { d.mul_(signs) }, bytes3, nil),
                 ("exp_ in place \(label)", { e.exp_() }, bytes2, { e.copy_(original) }),
                 ("relu_ in place \(label)", { d.relu_() }, bytes2, nil),
