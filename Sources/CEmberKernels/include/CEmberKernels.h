@@ -9,6 +9,7 @@
 #include "EmberArithmetic.h"
 #include "EmberClamp.h"
 #include "EmberColumnSums.h"
+#include "EmberCompare.h"
 #include "EmberCopy.h"
 #include "EmberGEMM.h"
 #include "EmberRowSums.h"

@@ -7,30 +7,38 @@ protocol CompareOp {
     static var name: String { get }
     static var cuda: String { get }
     static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool
+    /// The comparison's vectorized C kernels on float32 (CEmberKernels' EmberCompare.h).
+    static var float32Comparison: ember_compare_op { get }
 }
 
 enum LessThan: CompareOp {
     static let name = "lt", cuda = "a < b"
+    static let float32Comparison = EMBER_COMPARE_LESS
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(a, b) }
 }
 enum LessEqual: CompareOp {
     static let name = "le", cuda = "a <= b"
+    static let float32Comparison = EMBER_COMPARE_LESS_EQUAL
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(a, b) || a == b }
 }
 enum GreaterThan: CompareOp {
     static let name = "gt", cuda = "a > b"
+    static let float32Comparison = EMBER_COMPARE_GREATER
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(b, a) }
 }
 enum GreaterEqual: CompareOp {
     static let name = "ge", cuda = "a >= b"
+    static let float32Comparison = EMBER_COMPARE_GREATER_EQUAL
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { T.lessThan(b, a) || a == b }
 }
 enum Equal: CompareOp {
     static let name = "eq", cuda = "a == b"
+    static let float32Comparison = EMBER_COMPARE_EQUAL
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { a == b }
 }
 enum NotEqual: CompareOp {
     static let name = "ne", cuda = "a != b"
+    static let float32Comparison = EMBER_COMPARE_NOT_EQUAL
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> Bool { a != b }
 }
 
@@ -39,7 +47,26 @@ private struct CompareKernel<Op: CompareOp>: ElementVisitor {
     struct Map<E: Element>: BinaryElementFunction {
         @inline(__always) func callAsFunction(_ a: E, _ b: E) -> Bool { Op.apply(a.compute, b.compute) }
     }
-    func visit<E: Element>(_ type: E.Type) { mapElements(into: output, a, b, Map<E>()) }
+    func visit<E: Element>(_ type: E.Type) {
+        if E.self == Float.self, runFloat32() { return }
+        mapElements(into: output, a, b, Map<E>())
+    }
+
+    /// Runs the C kernel, split across cores, where the output and `a` are dense and `b` is
+    /// dense or one number; false otherwise, for the Swift loop to run.
+    private func runFloat32() -> Bool {
+        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
+        guard isDense(output), isDense(a) else { return false }
+        let bIsNumber = b.strides.allSatisfy { $0 == 0 }
+        guard bIsNumber || isDense(b) else { return false }
+        let kernels = ember_compare_f32_kernels_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)), Op.float32Comparison)
+        guard let kernel = bIsNumber ? kernels.number_second : kernels.dense else { return false }
+        let x = a.elementPointer(as: Float.self), y = b.elementPointer(as: Float.self), o = output.elementPointer(as: UInt8.self)
+        Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+            kernel(x + range.lowerBound, bIsNumber ? y : y + range.lowerBound, o + range.lowerBound, range.count)
+        }
+        return true
+    }
 }
 
 /// Reads any dtype as truth values: nonzero is true.
