@@ -6,12 +6,13 @@ Run from the repository root with a Python that has torch installed (CPU is enou
     python3 -m venv /work/venv && /work/venv/bin/pip install torch numpy
     /work/venv/bin/python Scripts/record_golden.py
 
-It (re)writes four JSON files into Tests/EmberTests/Fixtures/:
+It (re)writes five JSON files into Tests/EmberTests/Fixtures/:
 
   ops_forward.json   forward values for every dtype, type promotion, ops with arguments
   promotion.json     torch.result_type for all pairs of the 10 dtypes
   errors.json        exact exception types and messages torch gives for common misuse
   grads_extra.json   float64 backward cases (same schema as ops.json)
+  grads_float32.json float32 backward cases in grads_extra.json's schema, compared bit for bit
 
 Encoding (shared by every file)
 -------------------------------
@@ -1043,11 +1044,11 @@ class Grads:
     def randn(self, *shape):
         return torch.randn(tuple(shape), generator=self.gen, dtype=torch.float64)
 
-    def add(self, id, op, expr, inputs, args=None, double=False, note=None):
+    def add(self, id, op, expr, inputs, args=None, double=False, note=None, dtype=torch.float64):
         assert id not in self.ids, id
         self.ids.add(id)
         args = args or {}
-        leaves = [t.detach().clone().to(torch.float64).requires_grad_(True) for t in inputs]
+        leaves = [t.detach().clone().to(dtype).requires_grad_(True) for t in inputs]
         env = {"torch": torch}
         for name, t in zip("abcdefgh", leaves):
             env[name] = t
@@ -1064,7 +1065,7 @@ class Grads:
             indices = result.indices
         else:
             outs = list(result)
-        cots = [self.randn(*o.shape) for o in outs]
+        cots = [self.randn(*o.shape).to(o.dtype) for o in outs]
         grads = torch.autograd.grad(outs, leaves, cots, allow_unused=True, create_graph=double,
                                     materialize_grads=True)
         if len(outs) == 1 and not isinstance(result, (tuple, list)) or indices is not None:
@@ -1263,6 +1264,27 @@ def record_grads():
 # ----------------------------------------------------------------------------------------------
 
 
+def record_float32_grads():
+    """float32 gradients, which Ember must give bit for bit wherever its forward values are
+    PyTorch's (its exp and log may differ from SLEEF's by an ulp): each backward formula rounds
+    in PyTorch's order (sigmoid's g·(1 - y)·y, division's -g·((a / b) / b), ...). 48 elements a
+    case, where a formula grouped otherwise differs in about a third of them."""
+    G = Grads()
+    f32 = torch.float32
+    pos = lambda: G.randn(48).abs() + 0.5  # noqa: E731
+    G.add("sigmoid_f32", "sigmoid", "torch.sigmoid(a)", [G.randn(48)], dtype=f32)
+    G.add("div_f32", "div", "a / b", [G.randn(48), pos()], dtype=f32)
+    G.add("rpow_f32", "rpow", "other ** a", [G.randn(48)], {"other": S(2.5)}, dtype=f32)
+    G.add("pow_scalar_f32", "pow", "a ** exponent", [pos()], {"exponent": S(3)}, dtype=f32)
+    G.add("exp_f32", "exp", "torch.exp(a)", [G.randn(48)], dtype=f32)
+    G.add("log_f32", "log", "torch.log(a)", [pos()], dtype=f32)
+    G.add("rsqrt_f32", "rsqrt", "torch.rsqrt(a)", [pos()], dtype=f32)
+    G.add("mul_f32", "mul", "a * b", [G.randn(48), G.randn(48)], dtype=f32)
+    G.add("sub_alpha_f32", "sub", "torch.sub(a, b, alpha=alpha)", [G.randn(48), G.randn(48)], {"alpha": S(0.3)}, dtype=f32)
+    G.add("mean_f32", "mean", "torch.mean(a, dim=dim)", [G.randn(6, 8)], {"dim": 1}, dtype=f32)
+    return G.cases
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     torch.manual_seed(0)
@@ -1273,6 +1295,7 @@ def main():
         write_json("promotion.json", record_promotion()),
         write_json("errors.json", record_errors()),
         write_json("grads_extra.json", record_grads()),
+        write_json("grads_float32.json", record_float32_grads()),
     ]
     print(f"torch {torch.__version__}")
     for path, size in results:

@@ -105,7 +105,8 @@ extension Tensor {
             let savedOther = SavedTensor(input: other)
             Tensor.record("DivBackward0", inputs: [self, other], outputs: [output]) { gradients in
                 let divisor = savedOther.unpack()
-                return [gradients[0] / divisor, savedSelf.map { -gradients[0] * $0.unpack() / (divisor * divisor) }]
+                // -g·((a / b) / b), in PyTorch's order (div_tensor_other_backward) for its float32 bits.
+                return [gradients[0] / divisor, savedSelf.map { -gradients[0] * (($0.unpack() / divisor) / divisor) }]
             }
         }
         return output
@@ -386,7 +387,7 @@ extension Tensor {
             let savedOther = SavedTensor(input: other)
             recordInPlace("DivBackward0", inputs: [self.previousHistory(), other]) { gradients in
                 let divisor = savedOther.unpack()
-                return [gradients[0] / divisor, original.map { -gradients[0] * $0 / (divisor * divisor) }]
+                return [gradients[0] / divisor, original.map { -gradients[0] * (($0 / divisor) / divisor) }]
             }
         }
         return self

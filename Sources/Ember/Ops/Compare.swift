@@ -496,9 +496,10 @@ extension Tensor {
             let result = SavedTensor(output: output)
             Tensor.record("PowBackward1", inputs: [self, exponent], outputs: [output], savedOutputs: [result]) { gradients in
                 let (x, p) = (base.unpack(), power.unpack())
-                let gradBase = Tensor.where(p .== 0, 0.0, gradients[0] * p * x.pow(p - 1))
+                // Grouped as PyTorch's pow_backward_self and pow_backward_exponent, for its float32 bits.
+                let gradBase = Tensor.where(p .== 0, 0.0, gradients[0] * (p * x.pow(p - 1)))
                 // d/dp xᵖ = xᵖ·log x, taken as 0 where x = 0 and p ≥ 0, as PyTorch does.
-                let gradPower = Tensor.where((x .== 0).logicalAnd(p .>= 0), 0.0, gradients[0] * result.unpack() * x.log())
+                let gradPower = Tensor.where((x .== 0).logicalAnd(p .>= 0), 0.0, gradients[0] * (result.unpack() * x.log()))
                 return [gradBase, gradPower]
             }
         }
@@ -513,7 +514,7 @@ extension Tensor {
             let result = SavedTensor(output: output)
             let logBase = Foundation_log(base.doubleValue)
             record("PowBackward2", inputs: [exponent], outputs: [output], savedOutputs: [result]) { gradients in
-                [gradients[0] * result.unpack() * logBase]
+                [gradients[0] * (result.unpack() * logBase)]
             }
         }
         return output

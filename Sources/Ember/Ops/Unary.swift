@@ -67,7 +67,8 @@ enum Sigmoid: UnaryFloatOp {
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
-        gradient * result! * (1 - result!)
+        // In PyTorch's order (sigmoid_backward), so that float32 gradients keep its bits.
+        gradient * (1 - result!) * result!
     }
 }
 

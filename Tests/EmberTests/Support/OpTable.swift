@@ -262,6 +262,9 @@ struct GradientCase: Sendable, CustomTestStringConvertible {
     /// The cases of grads_extra.json, which record their expressions.
     static func loadExtra() throws -> [GradientCase] { try load("grads_extra") { $0 } }
 
+    /// The cases of grads_float32.json, float32 gradients to match bit for bit.
+    static func loadFloat32() throws -> [GradientCase] { try load("grads_float32") { $0 } }
+
     /// The cases of ops.json, which name each case but record no expression: `opsExpressions`
     /// gives the one each case was recorded with.
     static func loadOps() throws -> [GradientCase] {
