@@ -1282,6 +1282,15 @@ def record_float32_grads():
     G.add("mul_f32", "mul", "a * b", [G.randn(48), G.randn(48)], dtype=f32)
     G.add("sub_alpha_f32", "sub", "torch.sub(a, b, alpha=alpha)", [G.randn(48), G.randn(48)], {"alpha": S(0.3)}, dtype=f32)
     G.add("mean_f32", "mean", "torch.mean(a, dim=dim)", [G.randn(6, 8)], {"dim": 1}, dtype=f32)
+    G.add("tanh_f32", "tanh", "torch.tanh(a)", [G.randn(48)], dtype=f32)
+    G.add("sqrt_f32", "sqrt", "torch.sqrt(a)", [pos()], dtype=f32)
+    # Multiples of 0.25, whose means are exact: Ember sums float32 in double, PyTorch in float32.
+    G.add("var_f32", "var", "torch.var(a, dim=dim, keepdim=keepdim)", [quarters((6, 8), G.gen)],
+          {"dim": 1, "keepdim": False}, dtype=f32)
+    G.add("std_f32", "std", "torch.std(a, dim=dim, keepdim=keepdim)", [quarters((6, 8), G.gen)],
+          {"dim": 1, "keepdim": True}, dtype=f32)
+    G.add("maximum_f32", "maximum", "torch.maximum(a, b)", [G.randn(48), G.randn(48)], dtype=f32)
+    G.add("clamp_f32", "clamp", "torch.clamp(a, min=min)", [G.randn(48)], {"min": S(0.1)}, dtype=f32)
     return G.cases
 
 

@@ -146,15 +146,14 @@ extension Tensor {
             return (standardDeviation ? variance.sqrt() : variance).converted(to: dtype)
         } backward: { gradient, x, y in
             let centered = x - x.mean(dims: axes, keepdim: true)
-            let expandedGradient = Tensor.expandReduced(gradient, to: shape, dims: axes, keepdim: keepdim)
-            if standardDeviation {
-                let expandedY = Tensor.expandReduced(y, to: shape, dims: axes, keepdim: keepdim)
-                return expandedGradient * centered / (expandedY * divisor)
-            }
+            // PyTorch's var_backward, in its order so that float32 keeps its bits:
+            // (2 / divisor · g) · (x − mean); std_backward passes g / (2·std), 0 where std is 0.
+            let varianceGradient = standardDeviation ? (gradient / (y * 2)).maskedFill(y .== 0, 0) : gradient
+            let expandedGradient = Tensor.expandReduced(varianceGradient, to: shape, dims: axes, keepdim: keepdim)
             // A Double first: `2 / divisor` inside a tensor expression would type-check as a
             // float32 0-dim tensor (the literal as a Tensor) and round the factor.
             let scale: Double = 2 / divisor
-            return expandedGradient * centered * scale
+            return scale * expandedGradient * centered
         }
     }
 

@@ -57,8 +57,17 @@ enum Tanh: UnaryFloatOp {
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .tanh(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
-        gradient * (1 - result! * result!)
+        gradient.tanhBackward(result!)
     }
+}
+
+/// `a · (1 − b²)`, tanh's derivative from its output `b`, as PyTorch's `tanh_backward` kernel
+/// computes it: GCC contracts its `1 - b * b` into one fused multiply-add, so float32 gradients
+/// have those bits only when 1 − b² is rounded once.
+enum TanhBackward: BinaryOp {
+    static let name = "tanh_backward", cuda = "a * ember_fma(-b, b, (decltype(b))1)"
+    static let promotesIntegersToFloat = true
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(a, .multiplyAdd(.one, .negate(b), b)) }
 }
 
 enum Sigmoid: UnaryFloatOp {
@@ -154,6 +163,22 @@ extension Tensor {
         guard dtype == .bool else { return true }
         reportError(message)
         return false
+    }
+}
+
+extension Tensor {
+    /// `self · (1 − output²)`: tanh's gradient from `output`, differentiable again
+    /// (`TanhBackwardBackward0`, PyTorch's formulas).
+    func tanhBackward(_ output: Tensor) -> Tensor {
+        let result = binaryResult(TanhBackward.self, output)
+        if Tensor.isRecording(self, output) {
+            let (gradient, saved) = (SavedTensor(input: self), SavedTensor(input: output))
+            Tensor.record("TanhBackwardBackward0", inputs: [self, output], outputs: [result]) { gradients in
+                let y = saved.unpack()
+                return [gradients[0].tanhBackward(y), gradients[0] * (-2 * y * gradient.unpack())]
+            }
+        }
+        return result
     }
 }
 
