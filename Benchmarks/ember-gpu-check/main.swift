@@ -108,6 +108,11 @@ for dtype in dtypes {
         check("\(name) \(dtype)", op(ga), op(a))
     }
     if dtype.isFloatingPoint {
+        // tanh's gradient runs the tanh_backward kernel (1 − y² as one fused multiply-add).
+        let (x, gx) = (a.clone().requiresGrad_(), ga.clone().requiresGrad_())
+        check(
+            "tanh gradient \(dtype)", autogradGrad(outputs: [gx.tanh()], inputs: [gx], gradOutputs: [gt])[0]!,
+            autogradGrad(outputs: [x.tanh()], inputs: [x], gradOutputs: [t])[0]!, tolerance: mathTolerance)
         for (name, outOfPlace, inPlace) in inPlace {
             check("\(name) \(dtype)", inPlace(ga.clone()), outOfPlace(a), tolerance: mathTolerance)
             check("\(name) \(dtype) on a transposed view", inPlace(ga.clone().t()), outOfPlace(a.t()), tolerance: mathTolerance)
