@@ -283,8 +283,7 @@ private struct ScaledAddKernel: ElementVisitor {
     }
     func visit<E: Element>(_ type: E.Type) {
         let alpha = alpha.element(as: E.self)
-        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
-        if E.self == Float.self, isDense(a), isDense(b), isDense(output),
+        if E.self == Float.self, a.isDense(output.shape), b.isDense(output.shape), output.isContiguous,
             let kernel = ember_scaled_add_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
         {
             let x = a.elementPointer(as: Float.self), y = b.elementPointer(as: Float.self), o = output.elementPointer(as: Float.self)

@@ -55,10 +55,9 @@ private struct CompareKernel<Op: CompareOp>: ElementVisitor {
     /// Runs the C kernel, split across cores, where the output and `a` are dense and `b` is
     /// dense or one number; false otherwise, for the Swift loop to run.
     private func runFloat32() -> Bool {
-        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
-        guard isDense(output), isDense(a) else { return false }
-        let bIsNumber = b.strides.allSatisfy { $0 == 0 }
-        guard bIsNumber || isDense(b) else { return false }
+        guard output.isContiguous, a.isDense(output.shape) else { return false }
+        let bIsNumber = b.isBroadcastNumber
+        guard bIsNumber || b.isDense(output.shape) else { return false }
         let kernels = ember_compare_f32_kernels_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)), Op.float32Comparison)
         guard let kernel = bIsNumber ? kernels.number_second : kernels.dense else { return false }
         let x = a.elementPointer(as: Float.self), y = b.elementPointer(as: Float.self), o = output.elementPointer(as: UInt8.self)
@@ -176,10 +175,9 @@ private struct WhereKernel: ElementVisitor {
 /// must run (other layouts, or the baseline level). Swift's loop for the x86-64 baseline
 /// extracts the mask a byte at a time, ten times slower than the kernels' widening loads.
 func selectDense<E: Element>(_ type: E.Type, condition: Tensor, a: Tensor, b: Tensor, output: Tensor) -> Bool {
-    let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
-    guard isDense(output), isDense(condition) else { return false }
-    let aIsScalar = !isDense(a), bIsScalar = !isDense(b)
-    guard !aIsScalar || a.strides.allSatisfy({ $0 == 0 }), !bIsScalar || b.strides.allSatisfy({ $0 == 0 }),
+    guard output.isContiguous, condition.isDense(output.shape) else { return false }
+    let aIsScalar = !a.isDense(output.shape), bIsScalar = !b.isDense(output.shape)
+    guard !aIsScalar || a.isBroadcastNumber, !bIsScalar || b.isBroadcastNumber,
         let select = ember_select_kernel_for(
             Int32(MemoryLayout<E>.stride), aIsScalar ? 1 : 0, bIsScalar ? 1 : 0,
             ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))

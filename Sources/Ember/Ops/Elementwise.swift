@@ -180,15 +180,14 @@ private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
         _ kernels: (dense: ArithmeticFunction.Float32Kernel, numberSecond: ArithmeticFunction.Float32Kernel, numberFirst: ArithmeticFunction.Float32Kernel)
     ) -> Bool {
         guard output.isContiguous, output.numel <= 1 << 21 else { return false }
-        let isDense = { (t: Tensor) in t.isContiguous && t.shape == output.shape }
-        let isNumber = { (t: Tensor) in t.strides.allSatisfy { $0 == 0 } }
+        let shape = output.shape
         let kernel: ArithmeticFunction.Float32Kernel
         let (aStep, bStep): (Int, Int)
-        if isDense(a) && isDense(b) {
+        if a.isDense(shape) && b.isDense(shape) {
             (kernel, aStep, bStep) = (kernels.dense, 1, 1)
-        } else if isDense(a) && isNumber(b) {
+        } else if a.isDense(shape) && b.isBroadcastNumber {
             (kernel, aStep, bStep) = (kernels.numberSecond, 1, 0)
-        } else if isNumber(a) && isDense(b) {
+        } else if a.isBroadcastNumber && b.isDense(shape) {
             (kernel, aStep, bStep) = (kernels.numberFirst, 0, 1)
         } else {
             return false

@@ -38,6 +38,13 @@ extension Tensor {
         return result
     }
 
+    /// Whether this tensor is a dense row-major array of `shape`, as the C kernels read one.
+    func isDense(_ shape: [Int]) -> Bool { isContiguous && self.shape == shape }
+
+    /// Whether every element is the one stored element (a 0-dim number or a broadcast of it),
+    /// as the C kernels' number operands are read.
+    var isBroadcastNumber: Bool { strides.allSatisfy { $0 == 0 } }
+
     /// A view of this tensor broadcast to `shape` (stride 0 along expanded dimensions); the
     /// caller has checked that the shapes are compatible.
     func broadcastView(to shape: [Int]) -> Tensor {

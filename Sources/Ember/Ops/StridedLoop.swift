@@ -206,11 +206,10 @@ func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: T
 func mapElements<F: TernaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: F) {
     let o = out.elementPointer(as: F.Output.self), x = a.elementPointer(as: F.First.self)
     let y = b.elementPointer(as: F.Second.self), z = c.elementPointer(as: F.Third.self)
-    let isDense = { (t: Tensor) in t.isContiguous && t.shape == out.shape }
-    let isScalar = { (t: Tensor) in t.strides.allSatisfy { $0 == 0 } }
-    if isDense(out) && isDense(a) && (isDense(b) || isScalar(b)) && (isDense(c) || isScalar(c)) {
+    let (bIsDense, cIsDense) = (b.isDense(out.shape), c.isDense(out.shape))
+    if out.isContiguous && a.isDense(out.shape) && (bIsDense || b.isBroadcastNumber) && (cIsDense || c.isBroadcastNumber) {
         // `where(mask, x, 0)` and friends: dense operands or broadcast scalars, no loop plan.
-        let (sb, sc) = (isDense(b) ? 1 : 0, isDense(c) ? 1 : 0)
+        let (sb, sc) = (bIsDense ? 1 : 0, cIsDense ? 1 : 0)
         Parallel.forRanges(count: out.numel, grain: Parallel.defaultGrain) { range in
             switch (sb, sc) {
             case (1, 1): for i in range { o[i] = f(x[i], y[i], z[i]) }

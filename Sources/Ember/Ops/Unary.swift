@@ -66,6 +66,7 @@ enum Tanh: UnaryFloatOp {
 /// have those bits only when 1 − b² is rounded once.
 enum TanhBackward: BinaryOp {
     static let name = "tanh_backward", cuda = "a * ember_fma(-b, b, (decltype(b))1)"
+    // Only floats reach it (tanh's gradient and output): no integer kernels to build.
     static let promotesIntegersToFloat = true
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(a, .multiplyAdd(.one, .negate(b), b)) }
 }
