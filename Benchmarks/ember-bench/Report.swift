@@ -2,10 +2,12 @@ import Foundation
 
 /// Formats measurements as a Markdown table with ratios against PyTorch and NumPy.
 enum Report {
-    /// The main table, then the built-in GEMM's against `blas` (`Ember.gemmImplementation`).
-    static func table(_ measurements: [Measurement], blas: String) -> String {
+    /// The main table, then the built-in GEMM's against `blas` (`Ember.blasLibrary`, nil for
+    /// none); `gemm` is what products ran (`Ember.gemmImplementation`).
+    static func table(_ measurements: [Measurement], gemm: String, blas: String?) -> String {
         let kernels = measurements.filter { $0.suite == Suites.builtinGEMMSuite }
-        var lines = ["Ember GEMM: \(blas)"]
+        let passedOver = gemm == "built-in" ? blas.map { " (\($0) found; the built-in kernel outruns it on this CPU)" } : nil
+        var lines = ["Ember GEMM: \(gemm)\(passedOver ?? "")"]
         if kernels.count < measurements.count {
             lines += ["", "| case | Ember | throughput | PyTorch | Ember/PyTorch time | NumPy | Ember/NumPy time |", "|---|---|---|---|---|---|---|"]
         }
@@ -20,9 +22,9 @@ enum Report {
             lines.append("| \(m.name) | \(time) | \(throughput) | \(torch) | \(torchRatio) | \(numpy) | \(numpyRatio) |")
         }
         if !kernels.isEmpty {
-            let library = blas == "built-in" ? "BLAS" : blas.split(separator: " ").first.map(String.init) ?? blas
+            let library = blas?.split(separator: " ").first.map(String.init) ?? "BLAS"
             lines += [
-                "", blas == "built-in" ? "Built-in GEMM (no BLAS library loaded):" : "Built-in GEMM against \(blas), each repeat timing both in turn:",
+                "", blas.map { "Built-in GEMM against \($0), each repeat timing both in turn:" } ?? "Built-in GEMM (no BLAS library loaded):",
                 "", "| case | built-in | throughput | \(library) | throughput | built-in/\(library) throughput |", "|---|---|---|---|---|---|",
             ]
             for m in kernels {

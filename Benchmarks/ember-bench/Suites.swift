@@ -130,10 +130,10 @@ enum Suites {
     /// BLAS's, so that a slow moment of the host falls on both sides; without a BLAS, the
     /// built-in kernel's times alone.
     static func builtinGEMM(_ bench: Bench) -> [Measurement] {
-        let hasBLAS = Ember.gemmImplementation != "built-in", allThreads = Ember.numThreads
+        let hasBLAS = Ember.blasLibrary != nil, allThreads = Ember.numThreads, blasWasEnabled = Ember.blasEnabled
         defer {
             Ember.setNumThreads(allThreads)
-            Ember.blasEnabled = true
+            Ember.blasEnabled = blasWasEnabled
         }
         func threadsLabel(_ threads: Int) -> String { "\(threads) thread\(threads == 1 ? "" : "s")" }
         func compare(_ name: String, flops: Double, repeats: Int, iterations: Int, _ body: () -> Void) -> Measurement {

@@ -60,5 +60,5 @@ if wantsJSON {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     print(String(data: try encoder.encode(measurements), encoding: .utf8)!)
 } else {
-    print(Report.table(measurements, blas: Ember.gemmImplementation))
+    print(Report.table(measurements, gemm: Ember.gemmImplementation, blas: Ember.blasLibrary))
 }

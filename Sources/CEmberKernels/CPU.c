@@ -24,6 +24,20 @@ ember_cpu_level ember_cpu_detect(void) {
     if (avx512 && (xcr0 & 0xE6) == 0xE6) return EMBER_CPU_AVX512;  // plus opmask and ZMM state
     return EMBER_CPU_AVX2_FMA;
 }
+
+int ember_cpu_avx512_is_full_width(void) {
+    if (ember_cpu_detect() != EMBER_CPU_AVX512) return 0;
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return 0;
+    int intel = ebx == 0x756e6547 && edx == 0x49656e69 && ecx == 0x6c65746e;  // "GenuineIntel"
+    int amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;    // "AuthenticAMD"
+    if (intel) return 1;
+    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    unsigned int family = (eax >> 8) & 0xF;
+    if (family == 0xF) family += (eax >> 20) & 0xFF;
+    return family >= 0x1A;
+}
 #else
 ember_cpu_level ember_cpu_detect(void) { return EMBER_CPU_BASELINE; }
+int ember_cpu_avx512_is_full_width(void) { return 0; }
 #endif

@@ -1,9 +1,10 @@
+import Foundation
 import Testing
 
 @testable import Ember
 
-/// Checks every GEMM path (the loaded BLAS when there is one, and the built-in kernel called
-/// directly at each instruction-set level this CPU has) against a naive `Double` reference.
+/// Checks every GEMM path (the default dispatch, the loaded BLAS when there is one, and the
+/// built-in kernel called directly at each instruction-set level this CPU has) against a naive `Double` reference.
 @Suite("GEMM")
 struct GEMMTests {
     /// Shapes (m, n, k) around the kernels' tile edges (6 rows; 8, 16 or 32 floats and 4, 8 or
@@ -59,13 +60,12 @@ struct GEMMTests {
         await #expect(processExitsWith: .success) {
             let a = Tensor.randn([70, 300], generator: Generator(seed: 1)), b = Tensor.randn([300, 9], generator: Generator(seed: 2))
             let expected = a.to(.float64).mm(b.to(.float64)).toArray(as: Double.self)
-            let loaded = Ember.gemmImplementation
             Ember.blasEnabled = false
             precondition(Ember.gemmImplementation == "built-in" && GEMM.library == nil)
             let product = a.mm(b).toArray(as: Float.self)
             precondition(zip(product, expected).allSatisfy { abs(Double($0) - $1) <= 1e-4 * max(1, abs($1)) })
             Ember.blasEnabled = true
-            precondition(Ember.gemmImplementation == loaded && GEMM.library?.name == BLASLibrary.shared?.name)
+            precondition(Ember.gemmImplementation == Ember.blasLibrary ?? "built-in" && GEMM.library?.name == BLASLibrary.shared?.name)
         }
     }
 
@@ -179,8 +179,56 @@ struct GEMMTests {
 
     @Test("names its implementation")
     func implementationName() {
-        #expect(GEMM.implementation == (BLASLibrary.shared?.name ?? "built-in"))
-        #expect(!GEMM.implementation.isEmpty)
+        #expect(Ember.blasLibrary == BLASLibrary.shared?.name)
+        #expect(GEMM.implementation == (BLASLibrary.isEnabledByDefault ? Ember.blasLibrary ?? "built-in" : "built-in"))
+        if let library = BLASLibrary.shared, library.name.hasPrefix("OpenBLAS") {
+            // "OpenBLAS 0.3.21 (libopenblas.so.0, Haswell kernels)": the version and kernels it chose.
+            #expect(library.name.wholeMatch(of: /OpenBLAS [0-9][^ ]* \([^,]+, [A-Za-z0-9_]+ kernels\)/) != nil, "\(library.name)")
+        }
+    }
+
+    /// An OpenBLAS that falls back to 256-bit kernels yields to the built-in kernel only where
+    /// 512-bit multiply-adds run at full rate; OpenBLAS's own AVX-512 kernels, Zen 4's
+    /// half-width AVX-512, an AVX2 CPU, or a name it does not know keep the library.
+    @Test(arguments: [
+        ("Haswell", CPUFeatures.Level.avx512, true, true), ("Zen", .avx512, true, true), ("HASWELL", .avx512, true, true),
+        ("SkylakeX", .avx512, true, false), ("Cooperlake", .avx512, true, false), ("SapphireRapids", .avx512, true, false),
+        ("Haswell", .avx512, false, false), ("Haswell", .avx2, true, false), ("Haswell", .baseline, false, false),
+        ("Zen6", .avx512, true, false), (nil, .avx512, true, false),
+    ] as [(String?, CPUFeatures.Level, Bool, Bool)])
+    func builtinOutrunsNarrowOpenBLAS(core: String?, level: CPUFeatures.Level, fullWidth: Bool, outruns: Bool) {
+        #expect(BLASLibrary.builtinOutruns(openBLASCore: core, level: level, avx512IsFullWidth: fullWidth) == outruns)
+    }
+
+    /// The library is on by default unless the built-in kernel outruns it; `EMBER_BLAS` naming
+    /// it keeps it on. In child processes, as the environment is read once.
+    @Test func blasDefaultFollowsTheChoice() async {
+        await #expect(processExitsWith: .success) {
+            guard let library = BLASLibrary.shared else { return }
+            precondition(Ember.blasEnabled == !library.isOutrunByBuiltin)
+            precondition(library.isOutrunByBuiltin == (library.name.hasPrefix("OpenBLAS") && CPUFeatures.level == .avx512
+                && CPUFeatures.avx512IsFullWidth && ["Haswell", "Zen"].contains { library.name.hasSuffix(", \($0) kernels)") }))
+        }
+        await #expect(processExitsWith: .success) {
+            setenv("EMBER_BLAS", "libopenblas.so.0", 1)
+            guard BLASLibrary.shared?.path == "libopenblas.so.0" else { return }
+            precondition(Ember.blasEnabled && Ember.gemmImplementation == Ember.blasLibrary)
+        }
+    }
+
+    /// `ember_cpu_avx512_is_full_width` reads the vendor and family as Linux reports them:
+    /// Intel's AVX-512 cores and AMD's from family 1Ah (Zen 5).
+    @Test func fullWidthAVX512FollowsTheVendorAndFamily() throws {
+        #if os(Linux) && arch(x86_64)
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        func field(_ name: String) -> String? {
+            info.split(separator: "\n").first { $0.hasPrefix(name) }?.split(separator: ":", maxSplits: 1).last?
+                .trimmingCharacters(in: .whitespaces)
+        }
+        let vendor = try #require(field("vendor_id")), family = try #require(field("cpu family").flatMap { Int($0) })
+        let avx512 = CPUFeatures.detected == .avx512
+        #expect(CPUFeatures.avx512IsFullWidth == (avx512 && (vendor == "GenuineIntel" || (vendor == "AuthenticAMD" && family >= 0x1A))))
+        #endif
     }
 }
 
@@ -199,8 +247,11 @@ extension GEMMTests {
 
     /// Which entry point a check calls.
     enum Path {
-        /// `GEMM.sgemm` / `dgemm`: the loaded BLAS, or the built-in kernel when there is none.
+        /// `GEMM.sgemm` / `dgemm` with the library products run by default, or none.
         case dispatcher
+        /// `GEMM.sgemm` / `dgemm` through the loaded BLAS, whether products run it by default
+        /// or not.
+        case library
         /// The built-in kernel for a level (what `GEMM.sgemm` / `dgemm` run without a BLAS),
         /// whatever BLAS is loaded.
         case builtin(CPUFeatures.Level)
@@ -211,7 +262,8 @@ extension GEMMTests {
         static let levels = [CPUFeatures.Level.baseline, .avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
         /// The entry points that production code calls.
-        static let entryPoints: [Path] = [.dispatcher] + levels.map { .builtin($0) }
+        static let entryPoints: [Path] =
+            [.dispatcher] + (BLASLibrary.shared != nil && !BLASLibrary.isEnabledByDefault ? [.library] : []) + levels.map { .builtin($0) }
     }
 
     /// A row-major matrix whose rows are `padding` elements longer than needed; the gaps hold NaN
@@ -339,18 +391,18 @@ protocol GEMMTestScalar: GEMMScalar {
     /// `GEMM.sgemm` or `GEMM.dgemm`.
     static var dispatcher: (
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
-        _ b: UnsafePointer<Self>, _ ldb: Int, _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int
+        _ b: UnsafePointer<Self>, _ ldb: Int, _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int, _ library: BLASLibrary?
     ) -> Void { get }
 }
 
 extension Float: GEMMTestScalar {
-    static var dispatcher: (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>, Int) -> Void {
+    static var dispatcher: (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>, Int, BLASLibrary?) -> Void {
         GEMM.sgemm
     }
 }
 
 extension Double: GEMMTestScalar {
-    static var dispatcher: (Bool, Bool, Int, Int, Int, Double, UnsafePointer<Double>, Int, UnsafePointer<Double>, Int, Double, UnsafeMutablePointer<Double>, Int) -> Void {
+    static var dispatcher: (Bool, Bool, Int, Int, Int, Double, UnsafePointer<Double>, Int, UnsafePointer<Double>, Int, Double, UnsafeMutablePointer<Double>, Int, BLASLibrary?) -> Void {
         GEMM.dgemm
     }
 }
@@ -363,7 +415,8 @@ extension GEMMTestScalar {
     ) {
         let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         switch path {
-        case .dispatcher: dispatcher(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .dispatcher: dispatcher(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, GEMM.library)
+        case .library: dispatcher(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, BLASLibrary.shared)
         case .builtin(let level): BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta, level: level)
         case .threaded(let level):
             BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta, workPerThread: 1, level: level)

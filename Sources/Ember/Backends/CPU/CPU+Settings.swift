@@ -28,9 +28,13 @@ public func setNumThreads(_ count: Int) {
     Parallel.setThreadCount(count)
 }
 
-/// Whether CPU matrix products run the BLAS library found at run time (the default, when one
-/// loads) rather than Ember's built-in kernel, as `torch.backends.mkldnn.enabled` switches
-/// PyTorch's oneDNN paths. `EMBER_BLAS=builtin` keeps the library from loading at all.
+/// Whether CPU matrix products run the BLAS library found at run time rather than Ember's
+/// built-in kernel, as `torch.backends.mkldnn.enabled` switches PyTorch's oneDNN paths.
+///
+/// True by default when a library loads, except an OpenBLAS that runs 256-bit kernels on a CPU
+/// whose 512-bit multiply-adds run at full rate (one that predates Zen 5, say), which the
+/// built-in kernel outruns (unless `EMBER_BLAS` names it). `EMBER_BLAS=builtin` keeps the
+/// library from loading at all.
 ///
 /// ```swift
 /// Ember.blasEnabled = false  // the built-in AVX2/AVX-512 kernel
@@ -40,10 +44,19 @@ public var blasEnabled: Bool {
     set { GEMM.blasEnabled.store(newValue, ordering: .relaxed) }
 }
 
-/// Which matrix multiply CPU products use: `"OpenBLAS (libopenblas.so.0)"`, `"Accelerate"`
-/// or `"built-in"`, found at run time (`"built-in"` too while ``blasEnabled`` is false).
+/// Which matrix multiply CPU products use: `"OpenBLAS 0.3.21 (libopenblas.so.0, Haswell
+/// kernels)"`, `"Accelerate"` or `"built-in"`, found at run time (`"built-in"` too while
+/// ``blasEnabled`` is false).
 ///
 /// ```swift
 /// print(Ember.gemmImplementation)
 /// ```
 public var gemmImplementation: String { GEMM.implementation }
+
+/// The BLAS library found at run time, whether or not ``blasEnabled`` has products run it;
+/// nil when none loads.
+///
+/// ```swift
+/// if let blas = Ember.blasLibrary { print("\(blas) found; products run \(Ember.gemmImplementation)") }
+/// ```
+public var blasLibrary: String? { BLASLibrary.shared?.name }

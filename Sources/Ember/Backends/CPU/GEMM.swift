@@ -9,11 +9,12 @@ import Synchronization
 ///            b: b, ldb: 2, beta: 0, c: c, ldc: 2)
 /// ```
 enum GEMM {
-    /// "OpenBLAS (libopenblas.so.0)", "Accelerate" or "built-in": what ``sgemm`` and ``dgemm`` run.
+    /// "OpenBLAS 0.3.21 (libopenblas.so.0, Haswell kernels)", "Accelerate" or "built-in": what
+    /// ``sgemm`` and ``dgemm`` run.
     static var implementation: String { library?.name ?? "built-in" }
 
     /// ``Ember/blasEnabled``.
-    static let blasEnabled = Atomic<Bool>(true)
+    static let blasEnabled = Atomic<Bool>(BLASLibrary.isEnabledByDefault)
 
     /// The BLAS library products run, or nil for the built-in kernel.
     static var library: BLASLibrary? { blasEnabled.load(ordering: .relaxed) ? BLASLibrary.shared : nil }
@@ -23,22 +24,23 @@ enum GEMM {
     /// A is m×k (stored k×m when `transA`), B is k×n (stored n×k when `transB`), C is m×n.
     /// Each leading dimension is the distance between stored rows, at least the stored row length.
     /// When `beta` is 0, C is only written, so it may hold garbage such as NaN; when k is 0, C
-    /// becomes beta·C. Calls on different C buffers may run concurrently.
+    /// becomes beta·C. Calls on different C buffers may run concurrently. `library` nil runs
+    /// the built-in kernel.
     static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, library: BLASLibrary? = GEMM.library
     ) {
         product(
-            library?.sgemm, transA: transA, transB: transB, m: m, n: n, k: k,
-            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            library?.sgemm, onEmberThreads: library?.runsOnEmberThreads ?? false, transA: transA, transB: transB,
+            m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// Runs a product through the loaded CBLAS `gemm` (in one call, or one per block of C when
     /// the library runs on Ember's threads), or through the built-in kernel when there is none
     /// or CBLAS cannot take the sizes.
     private static func product<T: GEMMScalar>(
-        _ blasGemm: BLASLibrary.GEMM<T>?, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        _ blasGemm: BLASLibrary.GEMM<T>?, onEmberThreads: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
@@ -65,8 +67,7 @@ enum GEMM {
             BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
-        let splitting = library?.runsOnEmberThreads ?? false
-        forEachThreadBlock(m: m, n: n, k: k, splitting: splitting) { rows, columns in
+        forEachThreadBlock(m: m, n: n, k: k, splitting: onEmberThreads) { rows, columns in
             let block = operands.offset(row: rows.lowerBound, column: columns.lowerBound)
             let shape = BLASShape(
                 transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, lda: lda, ldb: ldb, ldc: ldc)!
@@ -133,15 +134,15 @@ enum GEMM {
         }
     }
 
-    /// The `Double` counterpart of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    /// The `Double` counterpart of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:library:)``.
     static func dgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, library: BLASLibrary? = GEMM.library
     ) {
         product(
-            library?.dgemm, transA: transA, transB: transB, m: m, n: n, k: k,
-            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            library?.dgemm, onEmberThreads: library?.runsOnEmberThreads ?? false, transA: transA, transB: transB,
+            m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 
