@@ -19,8 +19,10 @@ typedef enum {
 ember_cpu_level ember_cpu_detect(void);
 
 /// Whether the CPU executes 512-bit multiply-adds at twice the rate of 256-bit ones: AMD from
-/// Zen 5 (family 1Ah) and Intel's AVX-512 cores. Zen 4 runs each 512-bit operation as two
-/// 256-bit halves, so there AVX2 kernels keep up with AVX-512 ones. 0 without AVX-512.
+/// Zen 5 (family 1Ah), and Intel's AVX-512 cores, taken as such (its server cores have two
+/// 512-bit FMA units; a client core with one runs AVX-512 and AVX2 kernels alike). Zen 4 runs
+/// each 512-bit operation as two 256-bit halves, so there AVX2 kernels keep up with AVX-512
+/// ones. 0 without AVX-512.
 int ember_cpu_avx512_is_full_width(void);
 
 /// Tells the core that this thread is spin-waiting (x86 `pause`, ARM `yield`), which saves

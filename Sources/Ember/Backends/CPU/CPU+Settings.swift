@@ -32,9 +32,9 @@ public func setNumThreads(_ count: Int) {
 /// built-in kernel, as `torch.backends.mkldnn.enabled` switches PyTorch's oneDNN paths.
 ///
 /// True by default when a library loads, except an OpenBLAS that runs 256-bit kernels on a CPU
-/// whose 512-bit multiply-adds run at full rate (one that predates Zen 5, say), which the
-/// built-in kernel outruns (unless `EMBER_BLAS` names it). `EMBER_BLAS=builtin` keeps the
-/// library from loading at all.
+/// whose 512-bit multiply-adds run at full rate (as OpenBLAS 0.3.21, which predates Zen 5, does
+/// there), which the built-in kernel outruns, unless `EMBER_BLAS` names it. `EMBER_BLAS=builtin`
+/// keeps the library from loading at all.
 ///
 /// ```swift
 /// Ember.blasEnabled = false  // the built-in AVX2/AVX-512 kernel

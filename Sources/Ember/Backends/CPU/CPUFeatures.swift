@@ -35,7 +35,7 @@ enum CPUFeatures {
     static let detected = Level(rawValue: Int(ember_cpu_detect().rawValue)) ?? .baseline
 
     /// Whether 512-bit multiply-adds run at twice the rate of 256-bit ones (Zen 5, Intel's
-    /// AVX-512 cores), not as two halves (Zen 4).
+    /// AVX-512 cores), not as two halves (Zen 4): see `ember_cpu_avx512_is_full_width`.
     static let avx512IsFullWidth = ember_cpu_avx512_is_full_width() != 0
 
     /// What the kernels use: `detected`, or less if `EMBER_CPU` asks for less.
