@@ -144,10 +144,11 @@ def sgemm_cases():
         cases[("numpy", f"sgemm {n}")] = timed(lambda an=an, bn=bn: an @ bn, repeats, iterations)
     if torch is not None:
         x, w1, g = torch.randn(64, 1000), torch.randn(1000, 100), torch.randn(64, 100)
-        gy, w2 = torch.randn(64, 10), torch.randn(100, 10)
+        gy, w2, weight = torch.randn(64, 10), torch.randn(100, 10), torch.randn(100, 1000)
         cases[("pytorch", "sgemm seed x·w1 64x1000x100")] = timed(lambda: x.mm(w1), 7, 20)
         cases[("pytorch", "sgemm seed xT·g 1000x64x100")] = timed(lambda: x.t().mm(g), 7, 20)
         cases[("pytorch", "sgemm seed g·w2T 64x10x100")] = timed(lambda: gy.mm(w2.t()), 7, 20)
+        cases[("pytorch", "sgemm linear x·WT 64x1000x100")] = timed(lambda: x.mm(weight.t()), 7, 20)
     return cases
 
 

@@ -109,11 +109,13 @@ enum Suites {
                 })
         }
         let x = Tensor.randn(64, 1000), w1 = Tensor.randn(1000, 100), g = Tensor.randn(64, 100)
-        let gy = Tensor.randn(64, 10), w2 = Tensor.randn(100, 10)
+        let gy = Tensor.randn(64, 10), w2 = Tensor.randn(100, 10), weight = Tensor.randn(100, 1000)
         let shapes: [(String, () -> Void, Double)] = [
             ("sgemm seed x·w1 64x1000x100", { _ = x.mm(w1) }, 2 * 64 * 1000 * 100),
             ("sgemm seed xT·g 1000x64x100", { _ = x.t().mm(g) }, 2 * 64 * 1000 * 100),
             ("sgemm seed g·w2T 64x10x100", { _ = gy.mm(w2.t()) }, 2 * 64 * 10 * 100),
+            // nn.Linear's product: the weight stored (out, in), so B is transposed.
+            ("sgemm linear x·WT 64x1000x100", { _ = x.mm(weight.t()) }, 2 * 64 * 1000 * 100),
         ]
         for (name, body, flops) in shapes {
             results.append(bench.measure(name, work: flops, unit: "GFLOP/s", repeats: 7, iterations: 20, body))

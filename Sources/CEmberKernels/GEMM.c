@@ -14,6 +14,44 @@
 #define GEMM_COLUMN_BLOCK 2048
 #define GEMM_DEPTH_BLOCK 256
 
+/// Copies `columns` columns of B, each `k` contiguous floats `column_stride` apart (B stored
+/// transposed), into the rows of a packed panel `width` wide: packed[p·width + c] =
+/// panel[p + c·column_stride]. Eight columns at a time go through registers in 8×8 blocks:
+/// element by element, half the time of a 64×1000 · (100×1000)ᵀ product went to packing.
+__attribute__((target("avx2,fma"))) static void ember_pack_columns_f32(
+    ptrdiff_t k, ptrdiff_t columns, const float *panel, ptrdiff_t column_stride, float *restrict packed,
+    ptrdiff_t width) {
+    ptrdiff_t c = 0;
+    for (; c + 8 <= columns; c += 8) {
+        ptrdiff_t p = 0;
+        for (; p + 8 <= k; p += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(panel + (c + j) * column_stride + p);
+            for (int j = 0; j < 8; j += 2) {
+                t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+                t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+            }
+            for (int j = 0; j < 8; j += 4) {
+                u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+                u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+                u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+                u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+            }
+            // u[i] holds element i of columns c…c+3 (low half: p…p+3, high: p+4…p+7); u[4 + i]
+            // the same for columns c+4…c+7.
+            for (int i = 0; i < 4; i++) {
+                _mm256_storeu_ps(packed + (p + i) * width + c, _mm256_permute2f128_ps(u[i], u[4 + i], 0x20));
+                _mm256_storeu_ps(packed + (p + 4 + i) * width + c, _mm256_permute2f128_ps(u[i], u[4 + i], 0x31));
+            }
+        }
+        for (; p < k; p++)
+            for (int j = 0; j < 8; j++) packed[p * width + c + j] = panel[(c + j) * column_stride + p];
+    }
+    for (; c < columns; c++)
+#pragma clang loop vectorize(disable)
+        for (ptrdiff_t p = 0; p < k; p++) packed[p * width + c] = panel[p + c * column_stride];  // see pack_b
+}
+
 // MARK: AVX2 + FMA
 
 #define GEMM_TARGET "avx2,fma"
@@ -30,6 +68,7 @@
 #define GEMM_MULTIPLY _mm256_mul_ps
 #define GEMM_ZERO _mm256_setzero_ps
 #define GEMM_PREFIX sgemm_avx2
+#define GEMM_PACK_COLUMNS ember_pack_columns_f32
 #define GEMM_ENTRY ember_sgemm_avx2
 #include "GEMMKernel.h"
 
@@ -72,6 +111,7 @@
 #define GEMM_PREFIX sgemm_avx512
 #define GEMM_NARROW_COLUMNS EMBER_SGEMM_AVX512_NARROW
 #define GEMM_NARROW_TILES sgemm_avx2_tiles
+#define GEMM_PACK_COLUMNS ember_pack_columns_f32
 #define GEMM_ENTRY ember_sgemm_avx512
 #include "GEMMKernel.h"
 
