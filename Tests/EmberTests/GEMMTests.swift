@@ -4,7 +4,8 @@ import Testing
 @testable import Ember
 
 /// Checks every GEMM path (the default dispatch, the loaded BLAS when there is one, and the
-/// built-in kernel called directly at each instruction-set level this CPU has) against a naive `Double` reference.
+/// built-in kernel called directly at each instruction-set level this CPU has) against a naive
+/// `Double` reference.
 @Suite("GEMM")
 struct GEMMTests {
     /// Shapes (m, n, k) around the kernels' tile edges (6 rows; 8, 16 or 32 floats and 4, 8 or
