@@ -16,7 +16,7 @@ enum Suites {
             return input.clamp(min: 0)
         }
 
-        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? {
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor {
             let input = ctx.savedTensors[0]
             let gradInput = gradOutput.clone()
             gradInput[input .< 0] = 0

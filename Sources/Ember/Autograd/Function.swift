@@ -1,7 +1,9 @@
 /// A differentiable operation defined by the user: a forward computation and its backward
 /// (PyTorch's `torch.autograd.Function`).
 ///
-/// Implement the one-tensor pair, or the array pair for several inputs and outputs.
+/// Implement a `forward` and a `backward` of one tensor, or of arrays for several inputs and
+/// outputs; a `backward` may return optionals, `nil` where an input gets no gradient (PyTorch's
+/// `None`).
 ///
 /// ```swift
 /// struct MyReLU: Function {
@@ -21,14 +23,22 @@
 public protocol Function {
     /// Computes the output of one input; runs without recording.
     static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor
+    /// The gradient of the input from the gradient of the output.
+    static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor
     /// The gradient of the input from the gradient of the output; `nil` for none.
     static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor?
     /// Computes several outputs from several inputs; runs without recording.
     static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> [Tensor]
+    /// One gradient per input from one per output.
+    static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor]
     /// One gradient per input (`nil` where an input needs none) from one per output.
     static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor?]
 }
 
+// Each form a Function leaves out falls back on the next, down to the one-tensor `backward`,
+// whose default reports that there is none. They are separate requirements because Swift
+// does not let a method returning `Tensor` stand for one returning `Tensor?`: with a single
+// optional requirement, the seed's `MyReLU` silently got the default and failed at run time.
 extension Function {
     /// Reports that the one-tensor form is not implemented.
     public static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
@@ -36,10 +46,16 @@ extension Function {
         return input
     }
 
-    /// Reports that the one-tensor form is not implemented.
+    /// Reports that no `backward` is implemented.
+    public static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor {
+        reportError("\(Self.self) implements no backward(_:_:), which backward mode AD needs")
+        return gradOutput
+    }
+
+    /// Calls the one-tensor `backward` that returns a tensor.
     public static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? {
-        reportError("\(Self.self) implements neither backward(_:_:) form")
-        return nil
+        let gradInput: Tensor = backward(ctx, gradOutput)
+        return gradInput
     }
 
     /// Calls the one-tensor `forward`.
@@ -47,9 +63,16 @@ extension Function {
         [forward(ctx, inputs[0])]
     }
 
-    /// Calls the one-tensor `backward`.
+    /// Empty, which no Function of one input or more returns: the optionals' form takes it
+    /// for "not implemented".
+    public static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor] { [] }
+
+    /// Calls the array `backward` that returns tensors, else the one-tensor forms.
     public static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor?] {
-        [backward(ctx, gradOutputs[0])]
+        let gradInputs: [Tensor] = backward(ctx, gradOutputs)
+        if !gradInputs.isEmpty { return gradInputs }
+        let gradInput: Tensor? = backward(ctx, gradOutputs[0])
+        return [gradInput]
     }
 
     /// Runs the function on one tensor and records it for autograd (`MyFunction.apply(x)`).
@@ -77,7 +100,7 @@ extension Function {
         let edgeInputs = inputs.map { input in ctx.dirtyTensors.contains { $0 === input } ? input.previousHistory() : input }
         let differentiable = outputs.filter { output in !ctx.nonDifferentiableTensors.contains { $0 === output } }
         let node = Tensor.record(name, inputs: edgeInputs, outputs: outputs, savedOutputs: saved) { gradients in
-            let results = backward(ctx, gradients)
+            let results: [Tensor?] = backward(ctx, gradients)
             guard results.count == inputShapes.count else {
                 reportError("function \(name) returned an incorrect number of gradients (expected \(inputShapes.count), got \(results.count))")
                 return inputShapes.map { _ in nil }

@@ -111,6 +111,50 @@ struct FunctionTests {
         #expect(values(x.grad) == [0, 1, 0])
     }
 
+    /// Triples its input; backward in the one-tensor form that returns `Tensor`.
+    struct Triple: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor { input * 3 }
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor { gradOutput * 3 }
+    }
+
+    /// Passes its input through but gives it no gradient, in the one-tensor optional form.
+    struct Detached: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor { input * 1 }
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? { nil }
+    }
+
+    /// x − y, backward in the array form that returns tensors.
+    struct Difference: Function {
+        static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> [Tensor] { [inputs[0] - inputs[1]] }
+        static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor] { [gradOutputs[0], -gradOutputs[0]] }
+    }
+
+    /// Has a forward and no backward.
+    struct ForwardOnly: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor { input * 2 }
+    }
+
+    /// Each way of writing `backward` is the one that runs: Swift would not take a method
+    /// returning `Tensor` for a requirement returning `Tensor?`, so each form is a requirement
+    /// of its own, and a Function with none gets an error, not a wrong gradient.
+    @Test func everyFormOfBackwardRuns() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        Triple.apply(x).sum().backward()
+        #expect(values(x.grad) == [3, 3])
+
+        let y = Tensor([1.0, 2.0], requiresGrad: true)
+        (Detached.apply(y).sum() + y.sum()).backward()
+        #expect(values(y.grad) == [1, 1])
+
+        let (a, b) = (Tensor([4.0], requiresGrad: true), Tensor([1.0], requiresGrad: true))
+        (Difference.applyMany([a, b])[0] * 5).sum().backward()
+        #expect(values(a.grad) == [5] && values(b.grad) == [-5])
+
+        let z = ForwardOnly.apply(Tensor([1.0], requiresGrad: true)).sum()
+        let error = #expect(throws: EmberError.self) { try withErrorChecking { z.backward() } }
+        #expect(error?.message == "ForwardOnly implements no backward(_:_:), which backward mode AD needs")
+    }
+
     struct WrongCount: Function {
         static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> [Tensor] { [inputs[0] + inputs[1]] }
         static func backward(_ ctx: FunctionContext, _ gradOutputs: [Tensor]) -> [Tensor?] { [gradOutputs[0]] }

@@ -87,13 +87,15 @@ struct SeedProgramTests {
         Self.expectClose(run.losses, try Self.expectedLosses("autograd"))
     }
 
+    /// API.md's `MyReLU`, character for character: its `backward` returns `Tensor`, not
+    /// `Tensor?` (FunctionTests has every form).
     struct MyReLU: Function {
         static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
             ctx.saveForBackward(input)
             return input.clamp(min: 0)
         }
 
-        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor? {
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor {
             let input = ctx.savedTensors[0]
             let gradInput = gradOutput.clone()
             gradInput[input .< 0] = 0
