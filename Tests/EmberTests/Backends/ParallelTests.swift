@@ -25,9 +25,9 @@ struct ParallelTests {
                 group.addTask {
                     let runs = ChunkCounts(chunks: 7)
                     for _ in 0..<200 {
-                        WorkerPool.shared.run(chunks: 7) { chunk in
+                        WorkerPool.shared.run(count: 7, chunks: 7) { chunk in
                             runs.record(chunk)
-                            if task.isMultiple(of: 2) { WorkerPool.shared.run(chunks: 2) { _ in } }
+                            if task.isMultiple(of: 2) { WorkerPool.shared.run(count: 2, chunks: 2) { _ in } }
                         }
                     }
                     return runs.counts == Array(repeating: 200, count: 7)
@@ -41,7 +41,7 @@ struct ParallelTests {
         private let lock = Lock()
         private var runs: [Int]
         init(chunks: Int) { runs = Array(repeating: 0, count: chunks) }
-        func record(_ chunk: Int) { lock.withLock { runs[chunk] += 1 } }
+        func record(_ chunk: Range<Int>) { lock.withLock { for index in chunk { runs[index] += 1 } } }
         var counts: [Int] { lock.withLock { runs } }
     }
 
