@@ -60,7 +60,7 @@ enum Parallel {
 /// lines, that carries the whole offer (the job's serial, its size and where its body is): a
 /// worker sees a job in one transfer of that line from the caller's core, and nothing else it
 /// polls is written by anyone else, which halved the pool's cost a job on this 2-core host
-/// (~930 → ~570 ns median over a 1 µs chunk each) against a pool whose workers polled one
+/// (~810–930 → ~400–570 ns median over a 1 µs chunk each) against a pool whose workers polled one
 /// shared line and read the job from a heap-allocated closure. The caller and the worker both
 /// try to claim a worker's chunk: when the host is busy and a worker is not running, the caller
 /// takes the chunk itself rather than wait. One job runs at a time; a caller that finds the pool
