@@ -203,6 +203,21 @@ for failure in failures.prefix(40) { print("  FAIL \(failure)") }
 
 // MARK: 2. The seed programs
 
+/// API.md's user-defined ReLU, for the third program.
+struct MyReLU: Function {
+    static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor {
+        ctx.saveForBackward(input)
+        return input.clamp(min: 0)
+    }
+
+    static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor {
+        let input = ctx.savedTensors[0]
+        let gradInput = gradOutput.clone()
+        gradInput[input .< 0] = 0
+        return gradInput
+    }
+}
+
 /// Runs `steps` steps of a seed program on `device` from the given weights; returns the losses.
 @MainActor func seedLosses(_ program: String, on device: Device, steps: Int, weights: [Tensor]) -> [Double] {
     let (x, y) = (weights[0].to(device), weights[1].to(device))
@@ -221,7 +236,8 @@ for failure in failures.prefix(40) { print("  FAIL \(failure)") }
             w1 -= 1e-6 * x.t().mm(gradH)
             w2 -= 1e-6 * gradW2
         } else {
-            let loss = (x.mm(w1).clamp(min: 0).mm(w2) - y).pow(2).sum()
+            let hidden = program == "custom" ? MyReLU.apply(x.mm(w1)) : x.mm(w1).clamp(min: 0)
+            let loss = (hidden.mm(w2) - y).pow(2).sum()
             losses.append(loss.item())
             loss.backward()
             w1.data -= 1e-6 * w1.grad!.data
@@ -236,7 +252,7 @@ for failure in failures.prefix(40) { print("  FAIL \(failure)") }
 let seedGenerator = Generator(seed: 0)
 let seedWeights = [[64, 1000], [64, 10], [1000, 100], [100, 10]].map { Tensor.randn($0, generator: seedGenerator) }
 var seedsTrack = true
-for program in ["manual", "autograd"] {
+for program in ["manual", "autograd", "custom"] {
     let cpu = seedLosses(program, on: .cpu, steps: 100, weights: seedWeights)
     guard let cuda = try? withErrorChecking({ seedLosses(program, on: gpu, steps: 100, weights: seedWeights) }) else {
         seedsTrack = false
