@@ -82,7 +82,10 @@ enum Engine {
                     for (output, slot) in slots { captured[slot] = gradients[output] }
                 }
                 if let accumulator = node as? AccumulateGrad {
-                    if inputs == nil, let gradient = gradients[0] { accumulate(gradient, into: accumulator.variable, createGraph: createGraph) }
+                    if inputs == nil, let gradient = gradients[0] {
+                        gradients[0] = nil  // so that the leaf may take it over: see `accumulate`
+                        accumulate(consume gradient, into: accumulator.variable, createGraph: createGraph)
+                    }
                     continue
                 }
                 if let needed, !needed[number] { continue }
@@ -116,8 +119,8 @@ enum Engine {
     }
 
     /// Adds a gradient into a leaf's `grad`, in place unless building a graph of the gradient.
-    private static func accumulate(_ gradient: Tensor, into variable: Tensor, createGraph: Bool) {
-        var gradient = gradient
+    private static func accumulate(_ incoming: consuming Tensor, into variable: Tensor, createGraph: Bool) {
+        var gradient = consume incoming
         for hook in variable.withAutogradLock({ variable.hooks }) {
             if let replaced = hook(gradient) { gradient = replaced }
         }
@@ -128,10 +131,19 @@ enum Engine {
             } else {
                 existing.add_(gradient)  // not recorded: the engine runs with grad mode off here
             }
+        } else if createGraph {
+            variable.grad = gradient
+        } else if isKnownUniquelyReferenced(&gradient), gradient.isSoleTensorOnStorage, gradient.isContiguous,
+            gradient.shape == variable.shape, gradient.dtype == variable.dtype, gradient.device == variable.device
+        {
+            // Nothing else holds the gradient or its memory (a product's fresh result, say), so
+            // the leaf takes it over instead of copying it, as PyTorch's AccumulateGrad does:
+            // with `grad` reset to nil each step, no step copies its gradients.
+            variable.grad = gradient
         } else {
             // The gradient may be shared (a root gradient or one sent to several inputs), so
-            // the leaf gets its own copy unless the graph of the gradient is wanted.
-            variable.grad = createGraph ? gradient : gradient.detach().clone()
+            // the leaf gets its own copy.
+            variable.grad = gradient.detach().clone()
         }
     }
 

@@ -90,6 +90,9 @@ public final class Tensor: @unchecked Sendable {
         return strides
     }
 
+    /// Whether no other tensor (a view, an alias, `.data`) shares this tensor's memory.
+    var isSoleTensorOnStorage: Bool { isKnownUniquelyReferenced(&storage) }
+
     /// Replaces this tensor's memory and layout with `other`'s (PyTorch's `set_data`).
     func setData(from other: Tensor) {
         storage = other.storage

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Ember
@@ -256,6 +257,41 @@ struct AutogradTests {
     @Test func onlyFloatingPointTensorsRequireGrad() {
         #expect(message { Tensor([1, 2]).requiresGrad_() } == "only Tensors of floating point dtype can require gradients")
         #expect(message { _ = Tensor.zeros([2], dtype: .int64, requiresGrad: true) } == "Only Tensors of floating point and complex dtype can require gradients")
+    }
+
+    /// Triples its input; its backward's fresh result, whose memory the test then looks for.
+    struct TripleRecordingGradient: Function {
+        static let gradientAddress = Mutex<UInt>(0)
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) -> Tensor { input * 3 }
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) -> Tensor {
+            let gradInput = gradOutput * 3
+            gradientAddress.withLock { $0 = UInt(bitPattern: gradInput.elementBytes) }
+            return gradInput
+        }
+    }
+
+    /// A leaf with no `grad` takes over a gradient that nothing else holds, as PyTorch's
+    /// AccumulateGrad does, and copies one that something else holds: the caller's gradient,
+    /// a view of it, or one tensor sent to two leaves.
+    @Test func aLeafTakesOverAGradientNothingElseHolds() {
+        let x = Tensor([1.0, 2.0], requiresGrad: true)
+        TripleRecordingGradient.apply(x).backward(gradient: Tensor([1.0, 1.0]))
+        #expect(UInt(bitPattern: x.grad!.elementBytes) == TripleRecordingGradient.gradientAddress.withLock { $0 })
+        #expect(x.grad!.toArray(as: Double.self) == [3, 3])
+
+        let leaf = Tensor([1.0, 2.0], requiresGrad: true), given = Tensor([5.0, 7.0])
+        leaf.backward(gradient: given)
+        let view = Tensor.zeros([2, 1], dtype: .float64, requiresGrad: true), viewed = Tensor([1.0, 1.0])
+        view.view(2).backward(gradient: viewed)
+        let (a, b) = (Tensor([1.0], requiresGrad: true), Tensor([2.0], requiresGrad: true)), shared = Tensor([4.0])
+        (a + b).backward(gradient: shared)
+        given.add_(1)
+        viewed.add_(1)
+        shared.add_(1)
+        a.grad!.add_(10)
+        #expect(leaf.grad!.toArray(as: Double.self) == [5, 7])
+        #expect(view.grad!.toArray(as: Double.self) == [1, 1])
+        #expect(a.grad!.toArray(as: Double.self) == [14] && b.grad!.toArray(as: Double.self) == [4])
     }
 
     @Test func exitsWithTheMessageOutsideErrorChecking() async {
