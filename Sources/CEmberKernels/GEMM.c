@@ -111,6 +111,7 @@ __attribute__((target("avx2,fma"))) static void ember_pack_columns_f32(
 #define GEMM_PREFIX sgemm_avx512
 #define GEMM_NARROW_COLUMNS EMBER_SGEMM_AVX512_NARROW
 #define GEMM_NARROW_TILES sgemm_avx2_tiles
+#define GEMM_NARROW_TALL_TILE sgemm_avx2_tile_tall_half
 #define GEMM_PACK_COLUMNS ember_pack_columns_f32
 #define GEMM_ENTRY ember_sgemm_avx512
 #include "GEMMKernel.h"
@@ -129,6 +130,7 @@ __attribute__((target("avx2,fma"))) static void ember_pack_columns_f32(
 #define GEMM_PREFIX dgemm_avx512
 #define GEMM_NARROW_COLUMNS EMBER_DGEMM_AVX512_NARROW
 #define GEMM_NARROW_TILES dgemm_avx2_tiles
+#define GEMM_NARROW_TALL_TILE dgemm_avx2_tile_tall_half
 #define GEMM_ENTRY ember_dgemm_avx512
 #include "GEMMKernel.h"
 
