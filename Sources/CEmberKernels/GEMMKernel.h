@@ -182,9 +182,11 @@ GEMM_DEFINE_TILE(6, GEMM_VECTORS / 2, tile_6_half)
 GEMM_DEFINE_TILE(6, GEMM_VECTORS, tile_6_full)
 // Two panels' rows of a half-width tile: the six accumulators of `tile_6_half` wait on the
 // multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), twelve
-// keep both pipes busy. It runs a narrow last panel of B against an A read in place, whose
-// rows are all `a_row` apart: the seed's 64×1000 · 1000×100 (n = 100 leaves 4 columns) took
-// 0.4–10 µs less on one thread in each of five alternations (79.5–90.1 µs against 86.8–90.8).
+// keep both pipes busy. It runs a half-width last panel of B against an A read in place, whose
+// rows are all `a_row` apart. On one thread, alternating five times, a classifier head's
+// 64×1000 · 1000×10 took 15.0–19.5 µs against 19.7–21.4, and the seed's 64×1000 · 1000×100
+// (n = 100 leaves 4 columns) 79.5–90.1 µs against 86.8–90.8 (a noisier second series: 77.6–88.0
+// against 80.6–99.4).
 GEMM_DEFINE_TILE(2 * GEMM_ROWS, GEMM_VECTORS / 2, tile_tall_half)
 
 /// The micro-kernels by height − 1, then by width: half or full.
@@ -204,14 +206,9 @@ static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(G
     return GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2];
 }
 
-/// Whether a `columns`-wide panel of B runs a half-width tile, which `tile_tall_half` may run.
-static inline int GEMM_STATIC(runs_half_width)(ptrdiff_t columns) {
-#ifdef GEMM_NARROW_COLUMNS
-    return columns <= GEMM_NARROW_COLUMNS;
-#else
-    return columns <= GEMM_COLUMNS / 2;
-#endif
-}
+/// Whether a `columns`-wide panel of B runs a half-width tile (this instantiation's or the
+/// narrower one's), whose tall form may run it.
+static inline int GEMM_STATIC(runs_half_width)(ptrdiff_t columns) { return columns <= GEMM_COLUMNS / 2; }
 
 __attribute__((target(GEMM_TARGET)))
 void GEMM_ENTRY(
