@@ -96,8 +96,8 @@ static void GEMM_STATIC(pack_b)(
 /// C tile = alpha·(S + A micro-panel · B micro-panel) + beta·C tile, where S is the C tile itself
 /// when `resuming` and zero otherwise, storing only the first `columns` columns. The A
 /// micro-panel's element (r, p) is `a[r * a_row + p * a_column]`: packed, or A itself. The tile
-/// is `rows` high (GEMM_ROWS, or fewer for a ragged last panel, or twice it for a narrow panel
-/// of an A read in place) and `vectors` registers wide (GEMM_VECTORS, or half that for a narrow
+/// is `rows` high (GEMM_ROWS, or fewer for a ragged last panel, or twice it for a half-width
+/// panel of an A read in place) and `vectors` registers wide (GEMM_VECTORS, or half that for a narrow
 /// last panel), so that edges waste no arithmetic on padding rows and little on padding columns.
 __attribute__((target(GEMM_TARGET), always_inline))
 static inline void GEMM_STATIC(tile)(
@@ -197,7 +197,8 @@ static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
 };
 
 /// The micro-kernel for a `rows`×`columns` tile of C: a narrow edge of B runs on the narrower
-/// instruction set's half-width kernel, whose vectors are half as wide and twice as fast.
+/// instruction set's half-width kernel, whose vectors are half as wide and twice as fast; more
+/// than GEMM_ROWS rows (two panels') run the tall half-width tile.
 static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(GEMM_TILE_PARAMETERS) {
 #ifdef GEMM_NARROW_COLUMNS
     if (columns <= GEMM_NARROW_COLUMNS) return rows > GEMM_ROWS ? GEMM_NARROW_TALL_TILE : GEMM_NARROW_TILES[rows - 1][0];
@@ -205,10 +206,6 @@ static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(G
     if (rows > GEMM_ROWS) return GEMM_STATIC(tile_tall_half);
     return GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2];
 }
-
-/// Whether a `columns`-wide panel of B runs a half-width tile (this instantiation's or the
-/// narrower one's), whose tall form may run it.
-static inline int GEMM_STATIC(runs_half_width)(ptrdiff_t columns) { return columns <= GEMM_COLUMNS / 2; }
 
 __attribute__((target(GEMM_TARGET)))
 void GEMM_ENTRY(
@@ -246,7 +243,8 @@ void GEMM_ENTRY(
                 if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
-                    int tall = in_place && GEMM_STATIC(runs_half_width)(columns);
+                    // A half-width panel (this instantiation's or the narrower one's) runs twelve rows at a time.
+                    int tall = in_place && columns <= GEMM_COLUMNS / 2;
                     for (ptrdiff_t ir = 0, rows; ir < mc; ir += rows) {
                         rows = tall && mc - ir >= 2 * GEMM_ROWS ? 2 * GEMM_ROWS : mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS;
                         GEMM_STATIC(tile_for)(rows, columns)(
