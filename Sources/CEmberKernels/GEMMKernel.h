@@ -201,7 +201,8 @@ static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
 /// than GEMM_ROWS rows (two panels') run the tall half-width tile.
 static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(GEMM_TILE_PARAMETERS) {
 #ifdef GEMM_NARROW_COLUMNS
-    if (columns <= GEMM_NARROW_COLUMNS) return rows > GEMM_ROWS ? GEMM_NARROW_TALL_TILE : GEMM_NARROW_TILES[rows - 1][0];
+    if (columns <= GEMM_NARROW_COLUMNS)
+        return rows > GEMM_ROWS ? GEMM_NARROW_TALL_TILE : GEMM_NARROW_TILES[rows - 1][0];
 #endif
     if (rows > GEMM_ROWS) return GEMM_STATIC(tile_tall_half);
     return GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2];
@@ -243,10 +244,13 @@ void GEMM_ENTRY(
                 if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
-                    // A half-width panel (this instantiation's or the narrower one's) runs twelve rows at a time.
+                    // A half-width panel (this instantiation's or the narrower one's) of an A read
+                    // in place runs twelve rows at a time.
                     int tall = in_place && columns <= GEMM_COLUMNS / 2;
                     for (ptrdiff_t ir = 0, rows; ir < mc; ir += rows) {
-                        rows = tall && mc - ir >= 2 * GEMM_ROWS ? 2 * GEMM_ROWS : mc - ir < GEMM_ROWS ? mc - ir : GEMM_ROWS;
+                        rows = tall && mc - ir >= 2 * GEMM_ROWS ? 2 * GEMM_ROWS
+                             : mc - ir < GEMM_ROWS             ? mc - ir
+                                                               : GEMM_ROWS;
                         GEMM_STATIC(tile_for)(rows, columns)(
                             kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
                             in_place ? 1 : GEMM_ROWS, packed_b + jr * kc,
