@@ -17,7 +17,8 @@
 // The scheme is Goto/BLIS: B is packed in GEMM_DEPTH_BLOCK×GEMM_COLUMNS micro-panels, A in
 // GEMM_ROW_BLOCK×GEMM_DEPTH_BLOCK blocks of GEMM_ROWS-row micro-panels, and each B micro-panel
 // stays in L1 while the micro-kernels stream the A block's micro-panels past it from L2, each
-// into a register tile of C.
+// into a register tile of C. Products too small to use the packed copies more than once read A,
+// or B's whole micro-panels, where they are (GEMM_ENTRY says when).
 
 #define GEMM_PASTE2(x, y) x##_##y
 #define GEMM_PASTE(x, y) GEMM_PASTE2(x, y)
@@ -95,15 +96,16 @@ static void GEMM_STATIC(pack_b)(
 
 /// C tile = alpha·(S + A micro-panel · B micro-panel) + beta·C tile, where S is the C tile itself
 /// when `resuming` and zero otherwise, storing only the first `columns` columns. The A
-/// micro-panel's element (r, p) is `a[r * a_row + p * a_column]`: packed, or A itself. The tile
+/// micro-panel's element (r, p) is `a[r * a_row + p * a_column]` and the B micro-panel's row p
+/// starts at `b + p * b_row`: packed, or the matrix itself. The tile
 /// is `rows` high (GEMM_ROWS, or fewer for a ragged last panel, or twice it for a half-width
 /// panel of an A read in place) and `vectors` registers wide (GEMM_VECTORS, or half that for a narrow
 /// last panel), so that edges waste no arithmetic on padding rows and little on padding columns.
 __attribute__((target(GEMM_TARGET), always_inline))
 static inline void GEMM_STATIC(tile)(
     int rows, int vectors, ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,
-    const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column, ptrdiff_t columns,
-    GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming) {
+    const GEMM_SCALAR *restrict b, ptrdiff_t b_row, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column,
+    ptrdiff_t columns, GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming) {
     int width = vectors * GEMM_LANES;
     // A whole-width tile of contiguous C is read and written in place; any other goes through `edge`.
     int direct = columns == width && c_column == 1;
@@ -128,7 +130,7 @@ static inline void GEMM_STATIC(tile)(
         offsets[r] = r * a_row;
         __asm__("" : "+r"(offsets[r]));
     }
-    for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += width) {
+    for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += b_row) {
         GEMM_VECTOR row[GEMM_VECTORS];
         for (int v = 0; v < vectors; v++) row[v] = GEMM_LOAD(b + v * GEMM_LANES);
         for (int r = 0; r < rows; r++) {
@@ -159,13 +161,13 @@ static inline void GEMM_STATIC(tile)(
 
 #define GEMM_TILE_PARAMETERS                                                                           \
     ptrdiff_t k, const GEMM_SCALAR *restrict a, ptrdiff_t a_row, ptrdiff_t a_column,                   \
-        const GEMM_SCALAR *restrict b, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column,            \
-        ptrdiff_t columns, GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming
+        const GEMM_SCALAR *restrict b, ptrdiff_t b_row, GEMM_SCALAR *c, ptrdiff_t c_row,               \
+        ptrdiff_t c_column, ptrdiff_t columns, GEMM_SCALAR alpha, GEMM_SCALAR beta, int resuming
 #define GEMM_DEFINE_TILE(rows, vectors, name)                                                          \
     __attribute__((target(GEMM_TARGET), noinline))                                                     \
     static void GEMM_STATIC(name)(GEMM_TILE_PARAMETERS) {                                              \
-        GEMM_STATIC(tile)(rows, vectors, k, a, a_row, a_column, b, c, c_row, c_column, columns, alpha, \
-                          beta, resuming);                                                             \
+        GEMM_STATIC(tile)(rows, vectors, k, a, a_row, a_column, b, b_row, c, c_row, c_column, columns, \
+                          alpha, beta, resuming);                                                      \
     }
 _Static_assert(GEMM_ROWS == 6, "one micro-kernel per height from 1 to 6");
 GEMM_DEFINE_TILE(1, GEMM_VECTORS / 2, tile_1_half)
@@ -225,6 +227,13 @@ void GEMM_ENTRY(
 
     for (ptrdiff_t jc = 0; jc < n; jc += GEMM_COLUMN_BLOCK) {
         ptrdiff_t nc = n - jc < GEMM_COLUMN_BLOCK ? n - jc : GEMM_COLUMN_BLOCK;
+        // The full micro-panels of a row-major B that one A block reads are read in place: packed,
+        // each would be used once, and packing them cost ~6% of a 64×1000 · 1000×100 product. Not
+        // for wide products, whose A is packed, nor for rows a multiple of 4 KiB apart, which
+        // would all fall in the same L1 sets.
+        int read_b = b_column == 1 && b_row * (ptrdiff_t)sizeof(GEMM_SCALAR) % 4096 != 0 && m <= GEMM_ROW_BLOCK
+                  && nc <= 8 * GEMM_COLUMNS;
+        ptrdiff_t b_in_place = read_b ? nc / GEMM_COLUMNS * GEMM_COLUMNS : 0;  // B's columns read in place
         for (ptrdiff_t pc = 0; pc < k; pc += GEMM_DEPTH_BLOCK) {
             ptrdiff_t kc = k - pc < GEMM_DEPTH_BLOCK ? k - pc : GEMM_DEPTH_BLOCK;
             // Later depth blocks resume C's running sums when alpha is 1, so that each element is
@@ -232,15 +241,19 @@ void GEMM_ENTRY(
             int resuming = pc > 0 && alpha == 1;
             GEMM_SCALAR block_alpha = pc == 0 || !resuming ? alpha : 1;
             GEMM_SCALAR block_beta = pc == 0 ? beta : resuming ? 0 : 1;
-            GEMM_STATIC(pack_b)(kc, nc, b + pc * b_row + jc * b_column, b_row, b_column, packed_b);
+            GEMM_STATIC(pack_b)(
+                kc, nc - b_in_place, b + pc * b_row + (jc + b_in_place) * b_column, b_row, b_column,
+                packed_b + b_in_place * kc);
             for (ptrdiff_t ic = 0; ic < m; ic += GEMM_ROW_BLOCK) {
                 ptrdiff_t mc = m - ic < GEMM_ROW_BLOCK ? m - ic : GEMM_ROW_BLOCK;
                 const GEMM_SCALAR *block = a + ic * a_row + pc * a_column;
-                // A row-major A feeding few B micro-panels is read in place: the kernel's
-                // broadcasts load from six rows as cheaply as from one packed column, and packing
-                // cost about a fifth of the time of a 64×1000 · 1000×100 product. Wider products
-                // pack, as reading a 1024- or 2048-column A in place was 10–20% slower.
-                int in_place = a_column == 1 && nc <= 8 * GEMM_COLUMNS;
+                // An A feeding few B micro-panels is read in place: the kernel's broadcasts load
+                // from six rows, or six elements of a column of an A stored transposed, as cheaply
+                // as from one packed column. Packing cost about a fifth of the time of a
+                // 64×1000 · 1000×100 product, and a tenth of 1000×64 · 64×100's with A transposed
+                // (the seed's xᵀ·g). Wider products pack, as reading a 1024- or 2048-column
+                // row-major A in place was 10–20% slower.
+                int in_place = (a_column == 1 || a_row == 1) && nc <= 8 * GEMM_COLUMNS;
                 if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
@@ -253,7 +266,9 @@ void GEMM_ENTRY(
                                                                : GEMM_ROWS;
                         GEMM_STATIC(tile_for)(rows, columns)(
                             kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
-                            in_place ? 1 : GEMM_ROWS, packed_b + jr * kc,
+                            in_place ? a_column : GEMM_ROWS,
+                            jr < b_in_place ? b + pc * b_row + jc + jr : packed_b + jr * kc,
+                            jr < b_in_place ? b_row : GEMM_STATIC(panel_width)(columns),
                             c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column, columns,
                             block_alpha, block_beta, resuming);
                     }
