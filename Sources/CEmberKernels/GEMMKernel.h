@@ -2,14 +2,16 @@
 // these before each #include (the end of this file undefines all but GEMM_TARGET and the
 // cache blocks):
 //   GEMM_SCALAR, GEMM_VECTOR      float or double, and the register type holding GEMM_LANES of them
-//   GEMM_ROWS, GEMM_COLUMNS       the register tile of C (GEMM_COLUMNS a multiple of GEMM_LANES)
+//   GEMM_ROWS, GEMM_COLUMNS       the register tile of C (GEMM_ROWS 6 or 8, a literal; GEMM_COLUMNS a
+//                                 multiple of GEMM_LANES)
 //   GEMM_DEPTH_BLOCK, GEMM_ROW_BLOCK, GEMM_COLUMN_BLOCK   cache blocks of k, m and n
 //   GEMM_TARGET                   the __attribute__((target(...))) string
 //   GEMM_LOAD, GEMM_STORE, GEMM_BROADCAST, GEMM_FMA (x·y + z), GEMM_MULTIPLY, GEMM_ZERO
 //   GEMM_PREFIX                   token pasted onto the static helpers' names
-//   GEMM_NARROW_COLUMNS, GEMM_NARROW_TILES, GEMM_NARROW_TALL_TILE   optional: a narrower
-//                                 instantiation's tiles table and its tall half-width tile, which
-//                                 run last panels of at most that many columns
+//   GEMM_NARROW_COLUMNS, GEMM_NARROW_ROWS, GEMM_NARROW_TILES, GEMM_NARROW_TALL_TILE   optional: a
+//                                 narrower instantiation's tile height, tiles table and tall
+//                                 half-width tile, which run last panels of at most that many
+//                                 columns against an A read in place
 //   GEMM_PACK_COLUMNS             optional: packs a panel of B stored transposed, as
 //                                 ember_pack_columns_f32 does (else one element at a time)
 //   GEMM_ENTRY                    the public function's name
@@ -47,11 +49,21 @@ static void GEMM_STATIC(pack_a)(
     }
 }
 
+/// Whether a last panel of `columns` columns runs the narrower instantiation's tiles: only
+/// against an A read in place, as their height differs from A's packed micro-panels'.
+static inline int GEMM_STATIC(is_narrow)(ptrdiff_t columns, int a_in_place) {
+#ifdef GEMM_NARROW_COLUMNS
+    return a_in_place && columns <= GEMM_NARROW_COLUMNS;
+#else
+    return 0;
+#endif
+}
+
 /// The packed width of a B micro-panel of `columns` columns: the narrowest micro-kernel's width
 /// that holds them.
-static inline ptrdiff_t GEMM_STATIC(panel_width)(ptrdiff_t columns) {
+static inline ptrdiff_t GEMM_STATIC(panel_width)(ptrdiff_t columns, int narrow) {
 #ifdef GEMM_NARROW_COLUMNS
-    if (columns <= GEMM_NARROW_COLUMNS) return GEMM_NARROW_COLUMNS;
+    if (narrow) return GEMM_NARROW_COLUMNS;
 #endif
     return columns <= GEMM_COLUMNS / 2 ? GEMM_COLUMNS / 2 : GEMM_COLUMNS;
 }
@@ -62,11 +74,11 @@ static inline ptrdiff_t GEMM_STATIC(panel_width)(ptrdiff_t columns) {
 /// slowing the arithmetic.
 __attribute__((target(GEMM_TARGET)))
 static void GEMM_STATIC(pack_b)(
-    ptrdiff_t k, ptrdiff_t n, const GEMM_SCALAR *b, ptrdiff_t b_row, ptrdiff_t b_column,
+    ptrdiff_t k, ptrdiff_t n, const GEMM_SCALAR *b, ptrdiff_t b_row, ptrdiff_t b_column, int a_in_place,
     GEMM_SCALAR *restrict packed) {
     for (ptrdiff_t j = 0; j < n; j += GEMM_COLUMNS, packed += GEMM_COLUMNS * k) {
         ptrdiff_t columns = n - j < GEMM_COLUMNS ? n - j : GEMM_COLUMNS;
-        ptrdiff_t width = GEMM_STATIC(panel_width)(columns);
+        ptrdiff_t width = GEMM_STATIC(panel_width)(columns, GEMM_STATIC(is_narrow)(columns, a_in_place));
         const GEMM_SCALAR *panel = b + j * b_column;
         if (columns == GEMM_COLUMNS && b_column == 1) {
             for (ptrdiff_t p = 0; p < k; p++)
@@ -169,7 +181,6 @@ static inline void GEMM_STATIC(tile)(
         GEMM_STATIC(tile)(rows, vectors, k, a, a_row, a_column, b, b_row, c, c_row, c_column, columns, \
                           alpha, beta, resuming);                                                      \
     }
-_Static_assert(GEMM_ROWS == 6, "one micro-kernel per height from 1 to 6");
 GEMM_DEFINE_TILE(1, GEMM_VECTORS / 2, tile_1_half)
 GEMM_DEFINE_TILE(1, GEMM_VECTORS, tile_1_full)
 GEMM_DEFINE_TILE(2, GEMM_VECTORS / 2, tile_2_half)
@@ -182,7 +193,15 @@ GEMM_DEFINE_TILE(5, GEMM_VECTORS / 2, tile_5_half)
 GEMM_DEFINE_TILE(5, GEMM_VECTORS, tile_5_full)
 GEMM_DEFINE_TILE(6, GEMM_VECTORS / 2, tile_6_half)
 GEMM_DEFINE_TILE(6, GEMM_VECTORS, tile_6_full)
-// Two panels' rows of a half-width tile: the six accumulators of `tile_6_half` wait on the
+#if GEMM_ROWS == 8
+GEMM_DEFINE_TILE(7, GEMM_VECTORS / 2, tile_7_half)
+GEMM_DEFINE_TILE(7, GEMM_VECTORS, tile_7_full)
+GEMM_DEFINE_TILE(8, GEMM_VECTORS / 2, tile_8_half)
+GEMM_DEFINE_TILE(8, GEMM_VECTORS, tile_8_full)
+#elif GEMM_ROWS != 6
+#error "micro-kernels are defined for tiles 6 or 8 rows high"
+#endif
+// Two tiles' rows of a half-width tile: the six accumulators of a 6-row half tile wait on the
 // multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), twelve
 // keep both pipes busy. It runs a half-width last panel of B against an A read in place, whose
 // rows are all `a_row` apart. On one thread, alternating five times, a classifier head's
@@ -196,15 +215,17 @@ static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
     {GEMM_STATIC(tile_1_half), GEMM_STATIC(tile_1_full)}, {GEMM_STATIC(tile_2_half), GEMM_STATIC(tile_2_full)},
     {GEMM_STATIC(tile_3_half), GEMM_STATIC(tile_3_full)}, {GEMM_STATIC(tile_4_half), GEMM_STATIC(tile_4_full)},
     {GEMM_STATIC(tile_5_half), GEMM_STATIC(tile_5_full)}, {GEMM_STATIC(tile_6_half), GEMM_STATIC(tile_6_full)},
+#if GEMM_ROWS == 8
+    {GEMM_STATIC(tile_7_half), GEMM_STATIC(tile_7_full)}, {GEMM_STATIC(tile_8_half), GEMM_STATIC(tile_8_full)},
+#endif
 };
 
-/// The micro-kernel for a `rows`×`columns` tile of C: a narrow edge of B runs on the narrower
-/// instruction set's half-width kernel, whose vectors are half as wide and twice as fast; more
-/// than GEMM_ROWS rows (two panels') run the tall half-width tile.
-static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns))(GEMM_TILE_PARAMETERS) {
+/// The micro-kernel for a `rows`×`columns` tile of C: a `narrow` edge of B runs on the narrower
+/// instruction set's half-width kernel, whose vectors are half as wide and on Zen 4 twice as
+/// fast; more rows than a tile's (two tiles') run the tall half-width tile.
+static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns, int narrow))(GEMM_TILE_PARAMETERS) {
 #ifdef GEMM_NARROW_COLUMNS
-    if (columns <= GEMM_NARROW_COLUMNS)
-        return rows > GEMM_ROWS ? GEMM_NARROW_TALL_TILE : GEMM_NARROW_TILES[rows - 1][0];
+    if (narrow) return rows > GEMM_NARROW_ROWS ? GEMM_NARROW_TALL_TILE : GEMM_NARROW_TILES[rows - 1][0];
 #endif
     if (rows > GEMM_ROWS) return GEMM_STATIC(tile_tall_half);
     return GEMM_STATIC(tiles)[rows - 1][columns > GEMM_COLUMNS / 2];
@@ -227,6 +248,12 @@ void GEMM_ENTRY(
 
     for (ptrdiff_t jc = 0; jc < n; jc += GEMM_COLUMN_BLOCK) {
         ptrdiff_t nc = n - jc < GEMM_COLUMN_BLOCK ? n - jc : GEMM_COLUMN_BLOCK;
+        // An A feeding few B micro-panels is read in place: the kernel's broadcasts load from a
+        // tile's rows, or from a column of an A stored transposed, as cheaply as from one packed
+        // column. Packing cost about a fifth of the time of a 64×1000 · 1000×100 product, and a
+        // tenth of 1000×64 · 64×100's with A transposed (the seed's xᵀ·g). Wider products pack,
+        // as reading a 1024- or 2048-column row-major A in place was 10–20% slower.
+        int a_in_place = (a_column == 1 || a_row == 1) && nc <= 8 * GEMM_COLUMNS;
         // The full micro-panels of a row-major B that one A block reads are read in place: packed,
         // each would be used once, and packing them cost ~6% of a 64×1000 · 1000×100 product. Not
         // for wide products, whose A is packed, nor for rows a multiple of 4 KiB apart, which
@@ -242,33 +269,30 @@ void GEMM_ENTRY(
             GEMM_SCALAR block_alpha = pc == 0 || !resuming ? alpha : 1;
             GEMM_SCALAR block_beta = pc == 0 ? beta : resuming ? 0 : 1;
             GEMM_STATIC(pack_b)(
-                kc, nc - b_in_place, b + pc * b_row + (jc + b_in_place) * b_column, b_row, b_column,
+                kc, nc - b_in_place, b + pc * b_row + (jc + b_in_place) * b_column, b_row, b_column, a_in_place,
                 packed_b + b_in_place * kc);
             for (ptrdiff_t ic = 0; ic < m; ic += GEMM_ROW_BLOCK) {
                 ptrdiff_t mc = m - ic < GEMM_ROW_BLOCK ? m - ic : GEMM_ROW_BLOCK;
                 const GEMM_SCALAR *block = a + ic * a_row + pc * a_column;
-                // An A feeding few B micro-panels is read in place: the kernel's broadcasts load
-                // from six rows, or six elements of a column of an A stored transposed, as cheaply
-                // as from one packed column. Packing cost about a fifth of the time of a
-                // 64×1000 · 1000×100 product, and a tenth of 1000×64 · 64×100's with A transposed
-                // (the seed's xᵀ·g). Wider products pack, as reading a 1024- or 2048-column
-                // row-major A in place was 10–20% slower.
-                int in_place = (a_column == 1 || a_row == 1) && nc <= 8 * GEMM_COLUMNS;
-                if (!in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
+                if (!a_in_place) GEMM_STATIC(pack_a)(mc, kc, block, a_row, a_column, packed_a);
                 for (ptrdiff_t jr = 0; jr < nc; jr += GEMM_COLUMNS) {
                     ptrdiff_t columns = nc - jr < GEMM_COLUMNS ? nc - jr : GEMM_COLUMNS;
+                    int narrow = GEMM_STATIC(is_narrow)(columns, a_in_place);
+#ifdef GEMM_NARROW_COLUMNS
+                    ptrdiff_t height = narrow ? GEMM_NARROW_ROWS : GEMM_ROWS;
+#else
+                    ptrdiff_t height = GEMM_ROWS;
+#endif
                     // A half-width panel (this instantiation's or the narrower one's) of an A read
-                    // in place runs twelve rows at a time.
-                    int tall = in_place && columns <= GEMM_COLUMNS / 2;
+                    // in place runs two tiles' rows at a time.
+                    int tall = a_in_place && columns <= GEMM_COLUMNS / 2;
                     for (ptrdiff_t ir = 0, rows; ir < mc; ir += rows) {
-                        rows = tall && mc - ir >= 2 * GEMM_ROWS ? 2 * GEMM_ROWS
-                             : mc - ir < GEMM_ROWS             ? mc - ir
-                                                               : GEMM_ROWS;
-                        GEMM_STATIC(tile_for)(rows, columns)(
-                            kc, in_place ? block + ir * a_row : packed_a + ir * kc, in_place ? a_row : 1,
-                            in_place ? a_column : GEMM_ROWS,
+                        rows = tall && mc - ir >= 2 * height ? 2 * height : mc - ir < height ? mc - ir : height;
+                        GEMM_STATIC(tile_for)(rows, columns, narrow)(
+                            kc, a_in_place ? block + ir * a_row : packed_a + ir * kc, a_in_place ? a_row : 1,
+                            a_in_place ? a_column : GEMM_ROWS,
                             jr < b_in_place ? b + pc * b_row + jc + jr : packed_b + jr * kc,
-                            jr < b_in_place ? b_row : GEMM_STATIC(panel_width)(columns),
+                            jr < b_in_place ? b_row : GEMM_STATIC(panel_width)(columns, narrow),
                             c + (ic + ir) * c_row + (jc + jr) * c_column, c_row, c_column, columns,
                             block_alpha, block_beta, resuming);
                     }
@@ -301,6 +325,7 @@ void GEMM_ENTRY(
 #undef GEMM_PREFIX
 #undef GEMM_ENTRY
 #undef GEMM_NARROW_COLUMNS
+#undef GEMM_NARROW_ROWS
 #undef GEMM_NARROW_TILES
 #undef GEMM_NARROW_TALL_TILE
 #undef GEMM_PACK_COLUMNS
