@@ -153,13 +153,15 @@ struct GEMMTests {
 
     @Test("with alpha 1 and beta 0, gives the naive loop's sums bit for bit")
     func sequentialSums() {
-        // Deeper than one depth block, thin enough to be computed transposed, and threaded.
+        // Deeper than one depth block, thin enough to be computed transposed, threaded, and a
+        // narrow last panel computed as its transpose.
         for level in Path.levels {
             for (shape, transposition) in [
                 (Shape(13, 11, 600), Transposition(a: false, b: false)),
                 (Shape(64, 10, 1000), Transposition(a: true, b: false)),
                 (Shape(37, 90, 700), Transposition(a: false, b: true)),
                 (Shape(37, 100, 600), Transposition(a: false, b: false)),
+                (Shape(100, 100, 300), Transposition(a: true, b: false)),
             ] {
                 exactCheck(Float.self, level, shape, transposition)
                 exactCheck(Double.self, level, shape, transposition)
