@@ -271,11 +271,11 @@ void GEMM_ENTRY(
         // as reading a 1024- or 2048-column row-major A in place was 10–20% slower.
         int a_in_place = (a_column == 1 || a_row == 1) && nc <= 8 * GEMM_COLUMNS;
         // The full micro-panels of a row-major B that one A block reads are read in place: packed,
-        // each would be used once, and packing them cost ~6% of a 64×1000 · 1000×100 product. Not
-        // for wide products, whose A is packed, nor for rows a multiple of 4 KiB apart, which
-        // would all fall in the same L1 sets.
-        int read_b = b_column == 1 && b_row * (ptrdiff_t)sizeof(GEMM_SCALAR) % 4096 != 0 && m <= GEMM_ROW_BLOCK
-                  && nc <= 8 * GEMM_COLUMNS;
+        // each would be used once. On one thread, packing them cost ~6% of a 64×1000 · 1000×100
+        // product, 7–12% of 64×256 · 256×1000, 64×256 · 256×2000 and 100×300 · 300×1000, and
+        // half of 8×512 · 512×4000. Not for rows a multiple of 4 KiB apart, which would all fall
+        // in the same L1 sets (64×256 · 256×2048 ran 20% slower).
+        int read_b = b_column == 1 && b_row * (ptrdiff_t)sizeof(GEMM_SCALAR) % 4096 != 0 && m <= GEMM_ROW_BLOCK;
         ptrdiff_t b_in_place = read_b ? nc / GEMM_COLUMNS * GEMM_COLUMNS : 0;  // B's columns read in place
         for (ptrdiff_t pc = 0; pc < k; pc += GEMM_DEPTH_BLOCK) {
             ptrdiff_t kc = k - pc < GEMM_DEPTH_BLOCK ? k - pc : GEMM_DEPTH_BLOCK;
