@@ -238,14 +238,18 @@ void GEMM_ENTRY(
     const GEMM_SCALAR *a, ptrdiff_t a_row, ptrdiff_t a_column, const GEMM_SCALAR *b, ptrdiff_t b_row,
     ptrdiff_t b_column, GEMM_SCALAR beta, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column) {
 #ifdef GEMM_NARROW_COLUMNS
-    // A narrow last panel against an A stored transposed (the seed's xᵀ·g: n = 100 leaves 4
-    // columns) is computed as its transpose, whose rows are those few columns and whose
-    // full-width tiles run along A's contiguous columns: 4 rows × 32 columns of it cost 8
-    // multiply-adds a step of k where the narrow tiles spent 32 (on one thread, alternating
-    // eight times, 1000×64 · 64×100 took 64.9–66.8 µs against 68.9–71.5). Each element is
-    // still one chain in k order. Not worth it on AVX2 (a half-width AVX2 panel ran the same).
+    // A narrow last panel (n = 100 leaves 4 columns) is computed as its transpose, whose rows are
+    // those few columns and whose full-width tiles run along A's rows: 4 rows × 32 columns of it
+    // cost 8 multiply-adds a step of k where the narrow tiles spent 32. With A stored transposed
+    // (the seed's xᵀ·g) that transpose reads A's columns in place; with A row-major (x·w1) it
+    // packs them, through 8×8 register transposes, and still gains. On one thread, alternating
+    // six to eight times in one process: 1000×64 · 64×100 (A transposed) 64.9–66.8 µs against
+    // 68.9–71.5, 64×1000 · 1000×100 64.2 against 67.9, 256×256 · 256×100 65.2 against 68.0.
+    // Each element is still one chain in k order. Not worth it on AVX2, whose half-width panels
+    // ran the same.
     ptrdiff_t edge = n % GEMM_COLUMNS;
-    if (a_row == 1 && a_column != 1 && m > GEMM_COLUMNS && n > edge && edge && edge <= GEMM_NARROW_COLUMNS) {
+    int a_has_contiguous_side = (a_row == 1) != (a_column == 1);
+    if (a_has_contiguous_side && m > GEMM_COLUMNS && n > edge && edge && edge <= GEMM_NARROW_COLUMNS) {
         n -= edge;
         GEMM_ENTRY(
             edge, m, k, alpha, b + n * b_column, b_column, b_row, a, a_column, a_row, beta, c + n * c_column,
