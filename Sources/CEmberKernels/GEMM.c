@@ -7,10 +7,10 @@
 
 // Blocks for Zen 4 / Skylake-class caches (32–48 KiB L1, 1–2 MiB L2): an A micro-panel of 8×256
 // floats is 8 KiB, an A block of 144×256 floats 144 KiB, a B block of 256×2048 floats 2 MiB.
-// AVX-512 tiles are 8×32 (16 of the 32 registers accumulate), AVX2 ones 6×16 (12 of 16). On
-// Zen 5, on one thread, 8×32 ran 64×1000 · 1000×96 in 57.6 µs against 6×32's 72.8, and
-// 96×96×1000, 64×96×500 and 256³ 2–15% faster; on Zen 4, 6×32 had matched 6×16 AVX2 tiles
-// (~100 GFLOP/s at n = 256–1024) and beaten 8×32, 12×32 and 14×32 ones.
+// AVX-512 tiles are 8 rows by two vectors (16 of the 32 registers accumulate), AVX2 ones 6 by
+// two (12 of 16). On Zen 5, on one thread, 8×32 ran 64×1000 · 1000×96 in 57.6 µs against
+// 6×32's 72.8, and 96×96×1000, 64×96×500 and 256³ 2–15% faster; on Zen 4, 6×32 had matched
+// 6×16 AVX2 tiles (~100 GFLOP/s at n = 256–1024) and beaten 8×32, 12×32 and 14×32 ones.
 _Static_assert(EMBER_SGEMM_AVX2_ROWS == 6 && EMBER_DGEMM_AVX2_ROWS == 6 && EMBER_SGEMM_AVX512_ROWS == 8
                    && EMBER_DGEMM_AVX512_ROWS == 8,
                "each GEMM_ROWS below is its tile height in EmberGEMM.h");

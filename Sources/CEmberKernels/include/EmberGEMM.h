@@ -11,8 +11,10 @@ extern "C" {
 
 /// Register-tile sizes of the C micro-kernels: each keeps a ROWS×COLUMNS block of C in
 /// registers, so callers splitting work across threads cut C along multiples of these. A last
-/// panel of at most NARROW columns runs a tile that narrow (AVX-512: the AVX2 kernel's half
-/// width), one of at most COLUMNS / 2 a half-width tile.
+/// panel of at most NARROW columns costs about a panel that narrow: it runs a tile that narrow
+/// (AVX-512: the AVX2 kernel's half width) against an A read in place, or, in the AVX-512
+/// kernels when m > COLUMNS, is computed transposed. One of at most COLUMNS / 2 columns runs a
+/// half-width tile.
 enum {
     EMBER_SGEMM_AVX2_ROWS = 6, EMBER_SGEMM_AVX2_COLUMNS = 16, EMBER_SGEMM_AVX2_NARROW = 8,
     EMBER_DGEMM_AVX2_ROWS = 6, EMBER_DGEMM_AVX2_COLUMNS = 8, EMBER_DGEMM_AVX2_NARROW = 4,
