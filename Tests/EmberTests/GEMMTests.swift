@@ -169,6 +169,35 @@ struct GEMMTests {
         }
     }
 
+    /// Strides may be anything, zero included (an expanded tensor): the kernels' in-place reads and
+    /// the transposed narrow edge then read one row of A, or of B, again and again.
+    @Test("reads a leading dimension of 0 as one row repeated, bit for bit", arguments: [false, true])
+    func repeatedRows(inB: Bool) {
+        let (m, n, k) = (64, 100, 300)
+        var seed: UInt64 = 11
+        let row = (0..<(inB ? n : k)).map { _ in Float(Self.nextUniform(&seed)) }
+        let other = (0..<(inB ? m * k : k * n)).map { _ in Float(Self.nextUniform(&seed)) }
+        let (a, lda, b, ldb) = inB ? (other, k, row, 0) : (row, 0, other, n)
+        for level in Path.levels {
+            var c = [Float](repeating: .nan, count: m * n)
+            Float.gemm(
+                .builtin(level), transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b,
+                ldb: ldb, beta: 0, c: &c, ldc: n)
+            var mismatches = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum: Float = 0
+                    for p in 0..<k {
+                        let x = a[i * lda + p], y = b[p * ldb + j]
+                        if level == .baseline { sum += x * y } else { sum.addProduct(x, y) }
+                    }
+                    if c[i * n + j] != sum { mismatches += 1 }
+                }
+            }
+            #expect(mismatches == 0, "\(level)")
+        }
+    }
+
     @Test("ignores the leading dimension of a single row")
     func loneRow() {
         // [1 2 3] · [[1 2], [3 4], [5 6]] = [22 28], with lda 0: a lone row's stride is never used.
