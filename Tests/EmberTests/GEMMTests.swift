@@ -186,17 +186,8 @@ struct GEMMTests {
             Float.gemm(
                 .builtin(level), transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b,
                 ldb: ldb, beta: 0, c: &c, ldc: n)
-            var mismatches = 0
-            for i in 0..<m {
-                for j in 0..<n {
-                    var sum: Float = 0
-                    for p in 0..<k {
-                        let x = a[i * lda + p], y = b[p * ldb + j]
-                        if level == .baseline { sum += x * y } else { sum.addProduct(x, y) }
-                    }
-                    if c[i * n + j] != sum { mismatches += 1 }
-                }
-            }
+            let sums = naiveSums(m: m, n: n, k: k, level: level, a: { i, p in a[i * lda + p] }, b: { p, j in b[p * ldb + j] })
+            let mismatches = zip(c, sums).filter { $0 != $1 }.count
             #expect(mismatches == 0, "\(level)")
         }
     }
@@ -391,9 +382,8 @@ extension GEMMTests {
 }
 
 extension GEMMTests {
-    /// Compares the built-in kernel for `level` with the naive loop over k in `T`, for exact
-    /// equality: `sum += a * b` for the Swift kernel, and with each step one fused multiply-add
-    /// for the C kernels, which use FMA instructions.
+    /// Compares the built-in kernel for `level` with the naive loop over k in `T` (`naiveSums`),
+    /// for exact equality.
     func exactCheck<T: GEMMTestScalar>(
         _: T.Type, _ level: CPUFeatures.Level, _ shape: Shape, _ transposition: Transposition,
         sourceLocation: SourceLocation = #_sourceLocation
@@ -408,18 +398,30 @@ extension GEMMTests {
         T.gemm(
             .builtin(level), transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
             a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
-        var mismatches = 0
+        let sums = naiveSums(
+            m: m, n: n, k: k, level: level, a: { i, p in transposition.a ? a[p, i] : a[i, p] },
+            b: { p, j in transposition.b ? b[j, p] : b[p, j] })
+        let mismatches = zip(c, sums).filter { $0 != $1 }.count
+        #expect(mismatches == 0, "\(T.self) \(level) \(shape.testDescription)", sourceLocation: sourceLocation)
+    }
+
+    /// The m×n product of `a` (m×k) and `b` (k×n), row-major, each element summed in k order as
+    /// the kernels for `level` do: `sum += a * b` for the Swift kernel, one fused multiply-add a
+    /// step for the C kernels.
+    func naiveSums<T: GEMMTestScalar>(
+        m: Int, n: Int, k: Int, level: CPUFeatures.Level, a: (Int, Int) -> T, b: (Int, Int) -> T
+    ) -> [T] {
+        var sums = [T](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
                 var sum: T = 0
                 for p in 0..<k {
-                    let x = transposition.a ? a[p, i] : a[i, p], y = transposition.b ? b[j, p] : b[p, j]
-                    if level == .baseline { sum += x * y } else { sum.addProduct(x, y) }
+                    if level == .baseline { sum += a(i, p) * b(p, j) } else { sum.addProduct(a(i, p), b(p, j)) }
                 }
-                if c[i * n + j] != sum { mismatches += 1 }
+                sums[i * n + j] = sum
             }
         }
-        #expect(mismatches == 0, "\(T.self) \(level) \(shape.testDescription)", sourceLocation: sourceLocation)
+        return sums
     }
 }
 
