@@ -202,12 +202,12 @@ GEMM_DEFINE_TILE(8, GEMM_VECTORS, tile_8_full)
 #error "micro-kernels are defined for tiles 6 or 8 rows high"
 #endif
 // Two tiles' rows of a half-width tile: the six accumulators of a 6-row half tile wait on the
-// multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), twelve
-// keep both pipes busy. It runs a half-width last panel of B against an A read in place, whose
-// rows are all `a_row` apart. On one thread, alternating five times, a classifier head's
-// 64×1000 · 1000×10 took 15.0–19.5 µs against 19.7–21.4, and the seed's 64×1000 · 1000×100
-// (n = 100 leaves 4 columns) 79.5–90.1 µs against 86.8–90.8 (a noisier second series: 77.6–88.0
-// against 80.6–99.4).
+// multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), and an
+// 8-row one's eight only just cover it; twice as many keep both pipes busy. It runs a half-width
+// last panel of B against an A read in place, whose rows are all `a_row` apart. Measured with
+// six-row tiles, on one thread, alternating five times: a classifier head's 64×1000 · 1000×10
+// took 15.0–19.5 µs against 19.7–21.4, and the seed's 64×1000 · 1000×100 (whose last 4 columns
+// AVX-512 now computes transposed instead) 79.5–90.1 µs against 86.8–90.8.
 GEMM_DEFINE_TILE(2 * GEMM_ROWS, GEMM_VECTORS / 2, tile_tall_half)
 
 /// The micro-kernels by height − 1, then by width: half or full.
