@@ -172,8 +172,8 @@ struct GEMMTests {
         }
     }
 
-    /// Strides may be anything, zero included (an expanded tensor): the kernels' in-place reads and
-    /// the transposed narrow edge then read one row of A, or of B, again and again.
+    /// Strides may be anything, zero included (an expanded tensor): A read in place, B's packing
+    /// and the transposed narrow edge then read one row of A, or of B, again and again.
     @Test("reads a leading dimension of 0 as one row repeated, bit for bit", arguments: [false, true])
     func repeatedRows(inB: Bool) {
         let (m, n, k) = (64, 100, 300)
