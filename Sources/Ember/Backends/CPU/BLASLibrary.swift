@@ -45,10 +45,11 @@ struct BLASLibrary: Sendable {
     /// Ember's workers instead: two thread pools spinning on the same cores slow each other
     /// (OpenBLAS's threads keep polling long after a product, and take the core from Ember's).
     let runsOnEmberThreads: Bool
-    /// Whether the built-in kernel outruns the library on this CPU: the library runs 256-bit
-    /// kernels (an OpenBLAS that predates the CPU falls back to its Haswell or Zen kernels)
-    /// where 512-bit multiply-adds run at twice their rate, which the built-in kernel uses.
-    /// On Zen 5 with OpenBLAS 0.3.21 that is 194 against 113 GFLOP/s on one core.
+    /// Whether the built-in kernel outruns the library on this CPU: the library's kernels
+    /// multiply-add in narrower vectors than the built-in one's (an OpenBLAS that predates the
+    /// CPU falls back to older kernels). On Zen 5 with OpenBLAS 0.3.21's Haswell kernels that
+    /// is 194 against 113 GFLOP/s on one core; on an Emerald Rapids Xeon, where 0.3.21 falls
+    /// back to its SSE3 Prescott kernels, 97–109 against 20.
     let isOutrunByBuiltin: Bool
 
     /// The library used by ``GEMM``, or `nil` when none loads or `EMBER_BLAS=builtin`.
@@ -71,17 +72,39 @@ struct BLASLibrary: Sendable {
     private static let request = getenv("EMBER_BLAS").map { String(cString: $0) } ?? ""
 
     /// Whether the built-in kernel outruns OpenBLAS's kernels for `core` (its
-    /// `openblas_get_corename()`) at the vector `level` the C kernels use: only 512-bit kernels
-    /// at full width against one of the cores OpenBLAS falls back to on x86-64 CPUs it does not
-    /// know, none of which uses AVX-512 (its AVX-512 kernels are SkylakeX, Cooperlake and
-    /// SapphireRapids). An unknown name may be a newer AVX-512 core: it keeps the library.
+    /// `openblas_get_corename()`) at the vector `level` the C kernels use: when the core's
+    /// kernels multiply-add in narrower vectors than the built-in kernel, at full rate, does.
+    /// OpenBLAS falls back to one of its older cores on x86-64 CPUs it does not know: Haswell
+    /// or Zen (256-bit), or Prescott (128-bit SSE3). An unknown name may be a newer core: it
+    /// keeps the library.
     static func builtinOutruns(
         openBLASCore core: String?, level: CPUFeatures.Level = CPUFeatures.level,
         avx512IsFullWidth: Bool = CPUFeatures.avx512IsFullWidth
     ) -> Bool {
-        guard level == .avx512, avx512IsFullWidth, let core else { return false }
-        return ["haswell", "zen", "sandybridge", "nehalem", "core2"].contains(core.lowercased())
+        let builtinWidth = switch level {
+        case .avx512: avx512IsFullWidth ? 512 : 256
+        case .avx2: 256
+        case .baseline: 0
+        }
+        guard let core, let libraryWidth = openBLASMultiplyAddWidth[core.lowercased()] else { return false }
+        return libraryWidth < builtinWidth
     }
+
+    /// The vector width in bits that OpenBLAS's single-precision GEMM kernels for each x86-64
+    /// core name multiply-add at, with full-rate fused multiply-adds: Sandybridge's AVX kernels
+    /// multiply and add separately, at half the rate, and the AMD cores before Zen run 256-bit
+    /// operations as two halves, so both count as 128.
+    private static let openBLASMultiplyAddWidth: [String: Int] = {
+        var widths = ["skylakex": 512, "cooperlake": 512, "sapphirerapids": 512, "haswell": 256, "zen": 256]
+        for core in [
+            "katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn", "dunnington", "nehalem",
+            "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "sandybridge", "bobcat", "bulldozer", "piledriver",
+            "steamroller", "excavator",
+        ] {
+            widths[core] = 128
+        }
+        return widths
+    }()
 
     #if canImport(Darwin)
     private static let defaultPaths = ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]

@@ -31,10 +31,11 @@ public func setNumThreads(_ count: Int) {
 /// Whether CPU matrix products run the BLAS library found at run time rather than Ember's
 /// built-in kernel, as `torch.backends.mkldnn.enabled` switches PyTorch's oneDNN paths.
 ///
-/// True by default when a library loads, except an OpenBLAS that runs 256-bit kernels on a CPU
-/// whose 512-bit multiply-adds run at full rate (as OpenBLAS 0.3.21, which predates Zen 5, does
-/// there), which the built-in kernel outruns, unless `EMBER_BLAS` names it. `EMBER_BLAS=builtin`
-/// keeps the library from loading at all.
+/// True by default when a library loads, except an OpenBLAS whose kernels multiply-add in
+/// narrower vectors than the built-in kernel does on this CPU, which it outruns (OpenBLAS 0.3.21
+/// runs its 256-bit Haswell kernels on Zen 5 and its 128-bit Prescott ones on an Emerald Rapids
+/// Xeon, neither of which it knows), unless `EMBER_BLAS` names it. `EMBER_BLAS=builtin` keeps
+/// the library from loading at all.
 ///
 /// ```swift
 /// Ember.blasEnabled = false  // the built-in AVX2/AVX-512 kernel
