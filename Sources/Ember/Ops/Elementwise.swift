@@ -415,8 +415,8 @@ extension Tensor {
     }
 
     /// A new tensor that `run(dtype, a, b, output)` fills from this tensor and `other`, converted
-    /// to their promoted dtype and broadcast to the output's shape (`b` may stay 0-dim beside a
-    /// contiguous `a`, see `secondOperand`); `run` returns false after reporting an error.
+    /// to their promoted dtype and broadcast to the output's shape (on the CPU a 0-dim operand
+    /// stays 0-dim beside a dense other one); `run` returns false after reporting an error.
     func binaryResult(
         _ other: Tensor, promotesIntegersToFloat: Bool, run: (DType, Tensor, Tensor, Tensor) -> Bool
     ) -> Tensor {
@@ -432,10 +432,19 @@ extension Tensor {
         if promotesIntegersToFloat && !dtype.isFloatingPoint { dtype = .defaultFloat }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return Tensor.zeros([], dtype: dtype) }
         let device = Tensor.commonDevice(self, other)
-        let output = shape == self.shape && device == self.device
-            ? uninitializedLike(dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype, device: device)
-        let a = self.converted(to: dtype).broadcastView(to: shape)
-        let b = other.converted(to: dtype).secondOperand(beside: a, shape: shape)
+        let output =
+            if shape == self.shape && device == self.device {
+                uninitializedLike(dtype: dtype)
+            } else if shape == other.shape && device == other.device {
+                other.uninitializedLike(dtype: dtype)
+            } else {
+                Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+            }
+        let (first, second) = (self.converted(to: dtype), other.converted(to: dtype))
+        // A number first (`2 * x`) stays 0-dim beside a dense second operand, as a number
+        // second does (see `secondOperand`): the CPU kernels read its one element.
+        let a = first.dim == 0 && device.kind == .cpu && second.isDense(shape) ? first : first.broadcastView(to: shape)
+        let b = second.secondOperand(beside: a, shape: shape)
         return run(dtype, a, b, output) ? output : Tensor.zeros([], dtype: dtype)
     }
 
@@ -520,8 +529,8 @@ extension Tensor {
         }
     }
 
-    /// `output = Op(a, b)` for operands already of `dtype`, `a` of the output's shape and `b`
-    /// broadcast to it or a 0-dim number (see `secondOperand`).
+    /// `output = Op(a, b)` for operands already of `dtype`, each broadcast to the output's shape
+    /// or a 0-dim number beside a dense other one (on a GPU only `b`, which launches broadcast).
     private static func runBinary<Op: BinaryOp>(_ op: Op.Type, dtype: DType, a: Tensor, b: Tensor, output: Tensor) {
         if output.device.kind == .cuda {
             launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: output.shape)])
@@ -531,11 +540,11 @@ extension Tensor {
     }
 
     /// This second operand of a CPU kernel, broadcast to `shape`: as it is when it is 0-dim and
-    /// the first operand `a` is contiguous, since the kernels' number path reads its single
-    /// element (stride-less), which saves a tensor per op (`x * 2`, `h .< 0`). GPU launches
-    /// broadcast it themselves.
+    /// the first operand `a` is dense, since the kernels' number path reads its single element
+    /// (stride-less), which saves a tensor per op (`x * 2`, `h .< 0`). GPU launches broadcast
+    /// it themselves.
     func secondOperand(beside a: Tensor, shape: [Int]) -> Tensor {
-        dim == 0 && a.isContiguous && a.shape == shape ? self : broadcastView(to: shape)
+        dim == 0 && a.isDense(shape) ? self : broadcastView(to: shape)
     }
 
     /// A copy converted to `dtype` outside autograd; `self` when it already has that dtype.

@@ -92,6 +92,26 @@ import Testing
         #expect(Self.same((matrix + other).contiguous().toArray(as: Float.self), zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0 + $1 }))
     }
 
+    /// A number first (`2 * x`, `1 - p`) stays 0-dim beside a dense tensor of any dtype, and is
+    /// broadcast beside a strided one, with the same values either way.
+    @Test func aNumberFirstMeetsEveryDtypeAndLayout() {
+        let matrix = Tensor((0..<12).map { Double($0) - 5 }, shape: [3, 4])
+        for dtype in [DType.float32, .float64, .float16, .int64, .int32, .uint8] {
+            let x = matrix.to(dtype)
+            for operand in [x, x.t(), x[1], Tensor.full([], .integer(3), dtype: dtype)] {
+                let values = operand.to(.float64).contiguous().toArray(as: Double.self)
+                let context = "\(dtype), shape \(operand.shape), contiguous \(operand.isContiguous)"
+                // (A literal beside a 0-dim tensor becomes a 0-dim tensor itself, so it promotes.)
+                #expect((2 * operand).dtype == dtype || operand.dim == 0, "\(context)")
+                #expect((2 * operand).shape == operand.shape, "\(context)")
+                #expect((2 * operand).to(.float64).toArray(as: Double.self) == values.map { (2 * $0).wrapped(to: dtype) }, "\(context)")
+                #expect((7 - operand).to(.float64).toArray(as: Double.self) == values.map { (7 - $0).wrapped(to: dtype) }, "\(context)")
+                #expect((1.5 + operand).dtype == (dtype.isFloatingPoint ? dtype : .float32) || operand.dim == 0, "\(context)")
+                #expect((1.5 + operand).to(.float64).toArray(as: Double.self) == values.map { 1.5 + $0 }, "\(context)")
+            }
+        }
+    }
+
     @Test func scaledAddKernelFusesAtEveryLevel() {
         #expect(ember_scaled_add_f32_kernel_for(EMBER_CPU_BASELINE) == nil)
         for level in Self.levels {
@@ -142,4 +162,9 @@ import Testing
         let doubles = x.double().add(y.double(), alpha: 0.1).toArray(as: Double.self)
         #expect(doubles == zip(values, others).map { Double($0).addingProduct(Double($1), 0.1) })
     }
+}
+
+extension Double {
+    /// This whole number as `dtype` stores it: uint8 wraps around, as a C cast does.
+    fileprivate func wrapped(to dtype: DType) -> Double { dtype == .uint8 ? Double(UInt8(truncatingIfNeeded: Int(self))) : self }
 }
