@@ -65,6 +65,16 @@ struct PromotionTests {
         }
     }
 
+    /// The same with the number written as a literal, which Swift makes a tensor through
+    /// `ExpressibleByIntegerLiteral` and friends rather than a Swift number.
+    static func addLiteral(_ tensor: Tensor, _ scalar: PyScalar, scalarFirst: Bool) -> Tensor {
+        switch scalar {
+        case .int: scalarFirst ? 2 + tensor : tensor + 2
+        case .float: scalarFirst ? 2.5 + tensor : tensor * 2.5
+        case .bool: scalarFirst ? true + tensor : tensor + true
+        }
+    }
+
     static func whereScalar(_ tensor: Tensor, _ scalar: PyScalar) -> Tensor {
         let condition = Tensor([true, false])
         return switch scalar {
@@ -80,6 +90,8 @@ struct PromotionTests {
         if case .scalar(let scalar) = testCase.rhs {
             #expect(Self.add(lhs, scalar, scalarFirst: false).dtype == testCase.result, "tensor + scalar")
             #expect(Self.add(lhs, scalar, scalarFirst: true).dtype == testCase.result, "scalar + tensor")
+            #expect(Self.addLiteral(lhs, scalar, scalarFirst: false).dtype == testCase.result, "tensor + literal")
+            #expect(Self.addLiteral(lhs, scalar, scalarFirst: true).dtype == testCase.result, "literal + tensor")
             #expect(Self.whereScalar(lhs, scalar).dtype == testCase.result, "where(condition, tensor, scalar)")
             return
         }

@@ -209,11 +209,16 @@ private struct StoreScalars<S: TensorScalar>: ElementVisitor {
 
 // MARK: - Literals
 
+// A number literal becomes a 0-dim tensor marked as a wrapped number, as the Swift number it
+// stands for would be: Swift picks these initializers over the operators' generic number
+// overloads, so `half0Dim * 0.5` must promote as PyTorch's Python float does (to float16).
+
 extension Tensor: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
     /// A 0-dim int64 tensor: `let t: Tensor = 3`.
     public convenience init(integerLiteral value: Int) {
         self.init(uninitializedShape: [], dtype: .int64)
         elementPointer(as: Int64.self).pointee = Int64(value)
+        isWrappedNumber = true
     }
 
     /// A 0-dim float32 tensor: `let t: Tensor = 0.5`.
@@ -221,10 +226,14 @@ extension Tensor: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, Expres
         self.init(uninitializedShape: [], dtype: .float32)
         elementPointer(as: Float.self).pointee = Float(value)
         floatLiteral = value
+        isWrappedNumber = true
     }
 
     /// A 0-dim bool tensor.
-    public convenience init(booleanLiteral value: Bool) { self.init([value], shape: []) }
+    public convenience init(booleanLiteral value: Bool) {
+        self.init([value], shape: [])
+        isWrappedNumber = true
+    }
 
     /// A tensor from nested literals, stacked along a new first dimension with the promoted
     /// dtype, as `torch.tensor([[1, 2], [3, 4]])` does. Ragged nesting is refused in PyTorch's

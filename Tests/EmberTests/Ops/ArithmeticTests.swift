@@ -101,12 +101,11 @@ import Testing
             for operand in [x, x.t(), x[1], Tensor.full([], .integer(3), dtype: dtype)] {
                 let values = operand.to(.float64).contiguous().toArray(as: Double.self)
                 let context = "\(dtype), shape \(operand.shape), contiguous \(operand.isContiguous)"
-                // (A literal beside a 0-dim tensor becomes a 0-dim tensor itself, so it promotes.)
-                #expect((2 * operand).dtype == dtype || operand.dim == 0, "\(context)")
+                #expect((2 * operand).dtype == dtype, "\(context)")
                 #expect((2 * operand).shape == operand.shape, "\(context)")
                 #expect((2 * operand).to(.float64).toArray(as: Double.self) == values.map { (2 * $0).wrapped(to: dtype) }, "\(context)")
                 #expect((7 - operand).to(.float64).toArray(as: Double.self) == values.map { (7 - $0).wrapped(to: dtype) }, "\(context)")
-                #expect((1.5 + operand).dtype == (dtype.isFloatingPoint ? dtype : .float32) || operand.dim == 0, "\(context)")
+                #expect((1.5 + operand).dtype == (dtype.isFloatingPoint ? dtype : .float32), "\(context)")
                 #expect((1.5 + operand).to(.float64).toArray(as: Double.self) == values.map { 1.5 + $0 }, "\(context)")
             }
         }
