@@ -170,19 +170,19 @@ extension Tensor {
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.div(rhs) }
 
     /// Adds a Swift number, which promotes like a Python scalar (`t + 1` keeps float16).
-    public static func + <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.add(.wrapped(ScalarValue(rhs))) }
+    public static func + <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.add(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Subtracts a Swift number.
-    public static func - <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.sub(.wrapped(ScalarValue(rhs))) }
+    public static func - <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.sub(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Multiplies by a Swift number.
-    public static func * <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.mul(.wrapped(ScalarValue(rhs))) }
+    public static func * <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.mul(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Divides by a Swift number.
-    public static func / <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.div(.wrapped(ScalarValue(rhs))) }
+    public static func / <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs.div(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// A Swift number plus a tensor.
-    public static func + <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).add(rhs) }
+    public static func + <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.wrappedOperand(ScalarValue(lhs)).add(rhs) }
     /// A Swift number minus a tensor (PyTorch's `rsub`).
     public static func - <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.reverseSubtracted(from: ScalarValue(lhs)) }
     /// A Swift number times a tensor (`2.0 * t` keeps `t`'s float32).
-    public static func * <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { Tensor.wrapped(ScalarValue(lhs)).mul(rhs) }
+    public static func * <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.wrappedOperand(ScalarValue(lhs)).mul(rhs) }
     /// A Swift number divided by a tensor, computed as PyTorch computes it: the reciprocal times
     /// the number (so the rounding, and the `MulBackward0` node, are PyTorch's).
     public static func / <S: TensorScalar>(lhs: S, rhs: Tensor) -> Tensor { rhs.reciprocal() * lhs }
@@ -196,13 +196,13 @@ extension Tensor {
     /// Divides in place.
     public static func /= (lhs: Tensor, rhs: Tensor) { lhs.div_(rhs) }
     /// Adds a Swift number in place.
-    public static func += <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.add_(.wrapped(ScalarValue(rhs))) }
+    public static func += <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.add_(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Subtracts a Swift number in place.
-    public static func -= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.sub_(.wrapped(ScalarValue(rhs))) }
+    public static func -= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.sub_(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Multiplies by a Swift number in place.
-    public static func *= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.mul_(.wrapped(ScalarValue(rhs))) }
+    public static func *= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.mul_(lhs.wrappedOperand(ScalarValue(rhs))) }
     /// Divides by a Swift number in place.
-    public static func /= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.div_(.wrapped(ScalarValue(rhs))) }
+    public static func /= <S: TensorScalar>(lhs: Tensor, rhs: S) { lhs.div_(lhs.wrappedOperand(ScalarValue(rhs))) }
 }
 
 // MARK: - Helpers
@@ -394,19 +394,19 @@ extension Tensor {
 
     /// Multiplies in place by a Swift number.
     @discardableResult
-    public func mul_<S: TensorScalar>(_ value: S) -> Tensor { mul_(.wrapped(ScalarValue(value))) }
+    public func mul_<S: TensorScalar>(_ value: S) -> Tensor { mul_(wrappedOperand(ScalarValue(value))) }
 
     /// Divides in place by a Swift number.
     @discardableResult
-    public func div_<S: TensorScalar>(_ value: S) -> Tensor { div_(.wrapped(ScalarValue(value))) }
+    public func div_<S: TensorScalar>(_ value: S) -> Tensor { div_(wrappedOperand(ScalarValue(value))) }
 
     /// Adds a Swift number in place.
     @discardableResult
-    public func add_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { add_(.wrapped(ScalarValue(value)), alpha: alpha) }
+    public func add_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { add_(wrappedOperand(ScalarValue(value)), alpha: alpha) }
 
     /// Subtracts a Swift number in place.
     @discardableResult
-    public func sub_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { sub_(.wrapped(ScalarValue(value)), alpha: alpha) }
+    public func sub_<S: TensorScalar>(_ value: S, alpha: Double = 1) -> Tensor { sub_(wrappedOperand(ScalarValue(value)), alpha: alpha) }
 
     /// A stand-in for this tensor's history before an in-place change, for the new node's edge.
     func previousHistory() -> Tensor {

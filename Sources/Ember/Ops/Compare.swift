@@ -109,17 +109,17 @@ extension Tensor {
     public static func .!= (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.compare(NotEqual.self, rhs) }
 
     /// Elementwise `<` against a Swift number: `h .< 0`.
-    public static func .< <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .< Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .< <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .< lhs.wrappedOperand(ScalarValue(rhs)) }
     /// Elementwise `<=` against a Swift number.
-    public static func .<= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .<= Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .<= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .<= lhs.wrappedOperand(ScalarValue(rhs)) }
     /// Elementwise `>` against a Swift number.
-    public static func .> <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .> Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .> <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .> lhs.wrappedOperand(ScalarValue(rhs)) }
     /// Elementwise `>=` against a Swift number.
-    public static func .>= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .>= Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .>= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .>= lhs.wrappedOperand(ScalarValue(rhs)) }
     /// Elementwise `==` against a Swift number.
-    public static func .== <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .== Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .== <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .== lhs.wrappedOperand(ScalarValue(rhs)) }
     /// Elementwise `!=` against a Swift number.
-    public static func .!= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .!= Tensor.wrapped(ScalarValue(rhs)) }
+    public static func .!= <S: TensorScalar>(lhs: Tensor, rhs: S) -> Tensor { lhs .!= lhs.wrappedOperand(ScalarValue(rhs)) }
 
     /// The elements as truth values: nonzero is true.
     func truthValues() -> Tensor {

@@ -66,6 +66,18 @@ extension Tensor {
         return tensor
     }
 
+    /// `value` wrapped for an op between this tensor and it, already of the dtype the op
+    /// computes in, so that the op need not convert it: `x * 0.5` on float32 makes one 0-dim
+    /// float32 tensor, not a float64 one and then its float32 copy. Promotion reads only a
+    /// wrapped number's category, which that dtype keeps or outranks without changing the
+    /// result. A `Bool` stays bool, for subtraction's refusal of it.
+    func wrappedOperand(_ value: ScalarValue) -> Tensor {
+        if case .boolean = value { return .wrapped(value) }
+        let tensor = Tensor.full([], value, dtype: resultType(promotionOperand, .scalar(value.wrappedDType)))
+        tensor.isWrappedNumber = true
+        return tensor
+    }
+
     /// This tensor as a participant in `torch.result_type`.
     var promotionOperand: PromotionOperand {
         isWrappedNumber ? .scalar(dtype) : .tensor(dtype, dims: dim)
