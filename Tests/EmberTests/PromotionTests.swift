@@ -102,6 +102,21 @@ struct PromotionTests {
         #expect(Tensor.where(Tensor([true, false]), lhs, rhs).dtype == testCase.result, "where(condition, lhs, rhs)")
     }
 
+    /// A Swift number converts once, to the dtype the op computes in, as a Python scalar does
+    /// (values recorded from PyTorch 2.15: `torch.tensor([1, 2, 3], dtype=torch.int8) + 300`…).
+    @Test func swiftNumbersConvertToTheComputedDtype() {
+        func values(_ tensor: Tensor) -> [Double] { tensor.to(.float64).toArray(as: Double.self) }
+        let small = Tensor([1, 2, 3], shape: [3]), halves = Tensor([0.3, 1.7], shape: [2])
+        #expect(values(small.to(.int8) + 300) == [45, 46, 47])
+        #expect(values(small.to(.uint8) * 100) == [100, 200, 44])
+        #expect(values(halves.to(.bfloat16) / 3) == [0.10009765625, 0.56640625])
+        #expect((Tensor([5, 7], shape: [2]) / 2).dtype == .float32)
+        #expect(values(Tensor([5, 7], shape: [2]) / 2) == [2.5, 3.5])
+        #expect((small.to(.int32)[0..<2] .< 1.5).toArray(as: Bool.self) == [true, false])
+        #expect((Tensor([16_777_217], shape: [1]) .== 16_777_217).toArray(as: Bool.self) == [true])
+        #expect((Tensor([16_777_216], shape: [1]).to(.float32) .== 16_777_217).toArray(as: Bool.self) == [true])
+    }
+
     @Test func everyPairIsRecorded() throws {
         #expect(try Case.load().count == 460)
     }

@@ -424,7 +424,7 @@ extension Tensor {
         if dtype == other.dtype && shape == other.shape && !isWrappedNumber && !other.isWrappedNumber
             && (dtype.isFloatingPoint || !promotesIntegersToFloat)
         {
-            // Nothing to promote or broadcast: most ops' case, and a fifth of a tiny op's time.
+            // Nothing to promote or broadcast: most ops' case, and a third of a tiny op's time.
             let output = uninitializedLike(dtype: dtype)
             return run(dtype, self, other, output) ? output : Tensor.zeros([], dtype: dtype)
         }

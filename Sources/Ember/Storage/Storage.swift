@@ -90,13 +90,15 @@ final class CPUAllocator: @unchecked Sendable {
     }
 
     deinit {
-        for head in Array(UnsafeBufferPointer(start: indexedChains, count: Self.indexedLimit / 64)) + hashedChains.values.map(Optional.some) {
+        func freeChain(_ head: UnsafeMutableRawPointer?) {
             var next = head
             while let block = next {
                 next = block.load(as: UnsafeMutableRawPointer?.self)
                 free(block)
             }
         }
+        for index in 0..<Self.indexedLimit / 64 { freeChain(indexedChains[index]) }
+        hashedChains.values.forEach(freeChain)
         indexedChains.deallocate()
     }
 

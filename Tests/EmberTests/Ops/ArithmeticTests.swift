@@ -103,8 +103,8 @@ import Testing
                 let context = "\(dtype), shape \(operand.shape), contiguous \(operand.isContiguous)"
                 #expect((2 * operand).dtype == dtype, "\(context)")
                 #expect((2 * operand).shape == operand.shape, "\(context)")
-                #expect((2 * operand).to(.float64).toArray(as: Double.self) == values.map { (2 * $0).wrapped(to: dtype) }, "\(context)")
-                #expect((7 - operand).to(.float64).toArray(as: Double.self) == values.map { (7 - $0).wrapped(to: dtype) }, "\(context)")
+                #expect((2 * operand).to(.float64).toArray(as: Double.self) == values.map { (2 * $0).stored(as: dtype) }, "\(context)")
+                #expect((7 - operand).to(.float64).toArray(as: Double.self) == values.map { (7 - $0).stored(as: dtype) }, "\(context)")
                 #expect((1.5 + operand).dtype == (dtype.isFloatingPoint ? dtype : .float32), "\(context)")
                 #expect((1.5 + operand).to(.float64).toArray(as: Double.self) == values.map { 1.5 + $0 }, "\(context)")
             }
@@ -165,5 +165,5 @@ import Testing
 
 extension Double {
     /// This whole number as `dtype` stores it: uint8 wraps around, as a C cast does.
-    fileprivate func wrapped(to dtype: DType) -> Double { dtype == .uint8 ? Double(UInt8(truncatingIfNeeded: Int(self))) : self }
+    fileprivate func stored(as dtype: DType) -> Double { dtype == .uint8 ? Double(UInt8(truncatingIfNeeded: Int(self))) : self }
 }
