@@ -421,7 +421,7 @@ extension Tensor {
         _ other: Tensor, promotesIntegersToFloat: Bool, run: (DType, Tensor, Tensor, Tensor) -> Bool
     ) -> Tensor {
         guard Tensor.checkSameDevice(self, other) else { return Tensor.zeros([]) }
-        if dtype == other.dtype && shape == other.shape && !isWrappedNumber && !other.isWrappedNumber
+        if dtype == other.dtype && shape == other.shape && device == other.device && !isWrappedNumber && !other.isWrappedNumber
             && (dtype.isFloatingPoint || !promotesIntegersToFloat)
         {
             // Nothing to promote or broadcast: most ops' case, and a third of a tiny op's time.

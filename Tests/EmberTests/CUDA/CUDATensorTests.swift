@@ -31,6 +31,10 @@ struct CUDATensorTests {
         #expect(x[1...].cuda().cpu().toArray(as: Float.self) == x[1...].toArray(as: Float.self))
         #expect(x.to(.float64)[2].cuda().cpu().toArray(as: Double.self) == x.to(.float64)[2].toArray(as: Double.self))
         #expect((onGPU + x[2, 3]).cpu().toArray(as: Float.self) == (x + x[2, 3]).toArray(as: Float.self))
+        // A 0-dim CPU tensor beside a 0-dim GPU one goes to the GPU, whichever comes first.
+        let (number, gpuNumber) = (x[2, 3], x[1, 1].cuda())
+        #expect((number + gpuNumber).device == Self.gpu && (gpuNumber + number).device == Self.gpu)
+        #expect((number * gpuNumber).item() == Double(Float(x[2, 3].item()) * Float(x[1, 1].item())))
     }
 
     @Test func printingAddsTheDevice() {
