@@ -65,7 +65,7 @@ final class Storage: @unchecked Sendable {
 ///
 /// Freed blocks of one size form a chain linked through each block's first word, so that
 /// taking or keeping one is a few loads and stores under the lock: a dictionary of arrays
-/// cost ~1,000 instructions an allocation, a third of a 1K-float add's time.
+/// cost ~1,000 instructions an allocation, a quarter of a 1K-float add's time.
 final class CPUAllocator: @unchecked Sendable {
     static let shared = CPUAllocator()
 
