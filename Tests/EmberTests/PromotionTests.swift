@@ -117,6 +117,43 @@ struct PromotionTests {
         #expect((Tensor([16_777_216], shape: [1]).to(.float32) .== 16_777_217).toArray(as: Bool.self) == [true])
     }
 
+    /// Arithmetic between a float16 or bfloat16 tensor and a number gives PyTorch's values
+    /// (recorded from PyTorch 2.15): products and quotients compute in float32 with the number
+    /// rounded only to float32 (rounding 0.1 to half precision first gives 0.169921875 for
+    /// `1.7 * 0.1`, not 0.1700439453125), sums round it to the tensor's dtype, and a number over
+    /// a tensor is the reciprocal times the number. A literal and a Swift `Double` alike.
+    @Test func halfPrecisionArithmeticWithANumberMatchesPyTorch() {
+        let tenth = 0.1
+        let expected: [DType: [String: [Double]]] = [
+            .float16: [
+                "mul": [0.029998779296875, 0.1700439453125, -0.2900390625], "add": [0.39990234375, 1.7998046875, -2.80078125],
+                "sub": [0.2000732421875, 1.6005859375, -3.0], "div": [3.0, 17.0, -29.0],
+                "reciprocal": [0.333251953125, 0.058837890625, -0.03448486328125], "times3": [0.900390625, 5.1015625, -8.703125],
+            ],
+            .bfloat16: [
+                "mul": [0.030029296875, 0.169921875, -0.291015625], "add": [0.400390625, 1.8046875, -2.8125],
+                "sub": [0.201171875, 1.6015625, -3.0], "div": [3.0, 17.0, -29.0],
+                "reciprocal": [0.33203125, 0.05859375, -0.034423828125], "times3": [0.90234375, 5.125, -8.75],
+            ],
+        ]
+        for (dtype, cases) in expected {
+            let t = Tensor([0.3, 1.7, -2.9], shape: [3]).to(dtype)
+            func values(_ result: Tensor) -> [Double] {
+                #expect(result.dtype == dtype)
+                return result.to(.float64).toArray(as: Double.self)
+            }
+            #expect(values(t * 0.1) == cases["mul"]!, "\(dtype)")
+            #expect(values(tenth * t) == cases["mul"]!, "\(dtype)")
+            #expect(values(t + tenth) == cases["add"]!, "\(dtype)")
+            #expect(values(0.1 + t) == cases["add"]!, "\(dtype)")
+            #expect(values(t - 0.1) == cases["sub"]!, "\(dtype)")
+            #expect(values(tenth - t) == cases["sub"]!.map { -$0 }, "\(dtype)")
+            #expect(values(t / tenth) == cases["div"]!, "\(dtype)")
+            #expect(values(0.1 / t) == cases["reciprocal"]!, "\(dtype)")
+            #expect(values(t * 3) == cases["times3"]!, "\(dtype)")
+        }
+    }
+
     @Test func everyPairIsRecorded() throws {
         #expect(try Case.load().count == 460)
     }

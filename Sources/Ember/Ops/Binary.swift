@@ -99,6 +99,9 @@ extension Tensor {
 
     /// `self / other` with true division: integers give float32 (`torch.div`).
     public func div(_ other: Tensor) -> Tensor {
+        // A number over a tensor, which Swift may spell with a literal tensor (`0.1 / x`), as
+        // Python's `0.1 / x` computes it: the reciprocal times the number.
+        if isWrappedNumber && !other.isWrappedNumber { return other.reciprocal() * self }
         let output = binaryResult(Div.self, other)
         if Tensor.isRecording(self, other) {
             let savedSelf = other.requiresGrad ? SavedTensor(input: self) : nil

@@ -408,10 +408,27 @@ extension Tensor {
     /// Computes `Op(a, b)` with broadcasting and type promotion into a new tensor; the caller
     /// records the derivative.
     func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
-        binaryResult(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
+        if Op.arithmetic == .multiply || Op.arithmetic == .divide, let output = halfPrecisionWithNumber(Op.self, other) {
+            return output
+        }
+        return binaryResult(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
             Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
             return true
         }
+    }
+
+    /// A product or quotient of a float16 or bfloat16 tensor and a number, as PyTorch's CPU
+    /// kernels compute it: in float32 with the number rounded only to float32, the result
+    /// rounded once more to the tensor's dtype (`half * 0.1` multiplies by 0.1f, not by 0.1 in
+    /// half precision; its sums round the number to half precision first, as Ember's do); nil
+    /// for other operands.
+    private func halfPrecisionWithNumber<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor? {
+        let (tensor, number) = isWrappedNumber ? (other, self) : (self, other)
+        guard number.isWrappedNumber, !tensor.isWrappedNumber, tensor.dtype == .float16 || tensor.dtype == .bfloat16,
+            tensor.device.kind == .cpu, resultType(promotionOperand, other.promotionOperand) == tensor.dtype
+        else { return nil }
+        let (a, b) = (converted(to: .float32), other.converted(to: .float32))
+        return a.binaryResult(Op.self, b).converted(to: tensor.dtype)
     }
 
     /// A new tensor that `run(dtype, a, b, output)` fills from this tensor and `other`, converted

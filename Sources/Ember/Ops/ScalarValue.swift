@@ -70,10 +70,13 @@ extension Tensor {
     /// computes in, so that the op need not convert it: `x * 0.5` on float32 makes one 0-dim
     /// float32 tensor, not a float64 one and then its float32 copy. Promotion reads only a
     /// wrapped number's category, which that dtype keeps or outranks without changing the
-    /// result. A `Bool` stays bool, for subtraction's refusal of it.
+    /// result. A `Bool` stays bool, for subtraction's refusal of it, and a number beside
+    /// float16 or bfloat16 stays as it is, as arithmetic rounds it only to float32 there.
     func wrappedOperand(_ value: ScalarValue) -> Tensor {
         if case .boolean = value { return .wrapped(value) }
-        let tensor = Tensor.full([], value, dtype: resultType(promotionOperand, .scalar(value.wrappedDType)))
+        let dtype = resultType(promotionOperand, .scalar(value.wrappedDType))
+        if dtype == .float16 || dtype == .bfloat16 { return .wrapped(value) }
+        let tensor = Tensor.full([], value, dtype: dtype)
         tensor.isWrappedNumber = true
         return tensor
     }
