@@ -154,6 +154,55 @@ struct PromotionTests {
         }
     }
 
+    /// PyTorch's CPU kernels read a 0-dim second operand's own value in float32 beside a float16
+    /// or bfloat16 tensor, in place too; a 0-dim first operand is rounded to the tensor's dtype.
+    @Test func halfPrecisionBesideA0DimTensorAndInPlaceMatchesPyTorch() {
+        let expected: [DType: [String: [Double]]] = [
+            .float16: [
+                "mul": [0.029998779296875, 0.1700439453125, -0.2900390625, 100.0],
+                "roundedMul": [0.029998779296875, 0.169921875, -0.2900390625, 100.0],
+                "div3": [0.10003662109375, 0.56689453125, -0.966796875, 333.25],
+                "threeOver": [10.0, 1.7646484375, -1.0341796875, 0.0030002593994140625],
+                "times5001": [1501.0, 8504.0, -14504.0, .infinity],
+                "add": [0.39990234375, 1.7998046875, -2.80078125, 1000.0], "sub": [0.2000732421875, 1.6005859375, -3.0, 1000.0],
+            ],
+            .bfloat16: [
+                "mul": [0.030029296875, 0.169921875, -0.291015625, 100.0],
+                "roundedMul": [0.0301513671875, 0.1708984375, -0.291015625, 100.0],
+                "div3": [0.10009765625, 0.56640625, -0.96875, 334.0],
+                "threeOver": [10.0, 1.7578125, -1.03125, 0.0030059814453125],
+                "times5001": [1504.0, 8512.0, -14528.0, 5013504.0],
+                "add": [0.400390625, 1.8046875, -2.8125, 1000.0], "sub": [0.201171875, 1.6015625, -3.0, 1000.0],
+            ],
+        ]
+        let tenth = Tensor.full([], 0.1), tenthDouble = Tensor.full([], 0.1, dtype: .float64)
+        let three = Tensor.full([], 3.0, dtype: .float64)
+        for (dtype, cases) in expected {
+            let t = Tensor([0.3, 1.7, -2.9, 1000], shape: [4]).to(dtype)
+            func values(_ result: Tensor) -> [Double] {
+                #expect(result.dtype == dtype)
+                return result.to(.float64).toArray(as: Double.self)
+            }
+            func inPlace(_ update: (Tensor) -> Void) -> [Double] {
+                let copy = t.clone()
+                update(copy)
+                return values(copy)
+            }
+            #expect(inPlace { $0.mul_(0.1) } == cases["mul"]!, "\(dtype)")
+            #expect(inPlace { $0.mul_(tenth) } == cases["mul"]!, "\(dtype)")
+            #expect(inPlace { $0.mul_(tenthDouble) } == cases["mul"]!, "\(dtype)")
+            #expect(inPlace { $0 *= 0.1 } == cases["mul"]!, "\(dtype)")
+            #expect(inPlace { $0.div_(3.0) } == cases["div3"]!, "\(dtype)")
+            #expect(inPlace { $0.add_(0.1) } == cases["add"]!, "\(dtype)")
+            #expect(inPlace { $0.sub_(0.1) } == cases["sub"]!, "\(dtype)")
+            #expect(values(t * tenth) == cases["mul"]!, "\(dtype)")
+            #expect(values(tenth * t) == cases["roundedMul"]!, "\(dtype)")
+            #expect(values(t * Tensor.full([], 5001, dtype: .int64)) == cases["times5001"]!, "\(dtype)")
+            #expect(values(t / three) == cases["div3"]!, "\(dtype)")
+            #expect(values(three / t) == cases["threeOver"]!, "\(dtype)")
+        }
+    }
+
     @Test func everyPairIsRecorded() throws {
         #expect(try Case.load().count == 460)
     }

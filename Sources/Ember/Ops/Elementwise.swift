@@ -408,8 +408,8 @@ extension Tensor {
     /// Computes `Op(a, b)` with broadcasting and type promotion into a new tensor; the caller
     /// records the derivative.
     func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
-        if Op.arithmetic == .multiply || Op.arithmetic == .divide, let output = halfPrecisionWithNumber(Op.self, other) {
-            return output
+        if let (tensor, scalar) = float32Operands(Op.self, other) {
+            return tensor.binaryResult(Op.self, scalar).converted(to: resultType(promotionOperand, other.promotionOperand))
         }
         return binaryResult(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
             Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
@@ -417,18 +417,25 @@ extension Tensor {
         }
     }
 
-    /// A product or quotient of a float16 or bfloat16 tensor and a number, as PyTorch's CPU
-    /// kernels compute it: in float32 with the number rounded only to float32, the result
-    /// rounded once more to the tensor's dtype (`half * 0.1` multiplies by 0.1f, not by 0.1 in
-    /// half precision; its sums round the number to half precision first, as Ember's do); nil
-    /// for other operands.
-    private func halfPrecisionWithNumber<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor? {
-        let (tensor, number) = isWrappedNumber ? (other, self) : (self, other)
-        guard number.isWrappedNumber, !tensor.isWrappedNumber, tensor.dtype == .float16 || tensor.dtype == .bfloat16,
-            tensor.device.kind == .cpu, resultType(promotionOperand, other.promotionOperand) == tensor.dtype
+    /// The operands in float32 of a float16 or bfloat16 product or quotient that PyTorch's CPU
+    /// kernels compute in float32, reading the scalar's own value rather than its rounding to
+    /// the tensor's dtype: a 0-dim second operand of another dtype (`half * 0.1`,
+    /// `half.div_(Tensor(3.0))`), or for a product a Swift number first (`0.1 * half`, which
+    /// Python computes as `half * 0.1`); nil for other operands. A 0-dim tensor first
+    /// (`Tensor(0.1) * half`) is rounded first, as in PyTorch, and so are sums' operands.
+    ///
+    /// ```swift
+    /// Tensor([1.7]).to(.float16) * 0.1  // [0.17004], not 0.1699 from 0.1 rounded to half
+    /// ```
+    func float32Operands<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> (tensor: Tensor, scalar: Tensor)? {
+        guard Op.arithmetic == .multiply || Op.arithmetic == .divide, device.kind == .cpu, other.device.kind == .cpu
         else { return nil }
-        let (a, b) = (converted(to: .float32), other.converted(to: .float32))
-        return a.binaryResult(Op.self, b).converted(to: tensor.dtype)
+        let swapped = Op.arithmetic == .multiply && isWrappedNumber && !other.isWrappedNumber
+        guard swapped || other.dim == 0 else { return nil }
+        let (tensor, scalar) = swapped ? (other, self) : (self, other)
+        let dtype = resultType(promotionOperand, other.promotionOperand)
+        guard dtype == .float16 || dtype == .bfloat16, scalar.dtype != dtype else { return nil }
+        return (tensor.converted(to: dtype).converted(to: .float32), scalar.converted(to: .float32))
     }
 
     /// A new tensor that `run(dtype, a, b, output)` fills from this tensor and `other`, converted
@@ -469,7 +476,9 @@ extension Tensor {
     /// Misuse is reported in PyTorch's order: autograd's refusal, then the written tensor's
     /// layout, the shapes, the devices, and last the dtypes.
     func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
-        binaryInPlace(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
+        let computesInFloat32 = float32Operands(Op.self, other) != nil
+        return binaryInPlace(other, promotesIntegersToFloat: Op.promotesIntegersToFloat, computesInFloat32: computesInFloat32) {
+            dtype, a, b, output in
             Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
             return true
         }
@@ -477,8 +486,12 @@ extension Tensor {
 
     /// Fills this tensor's own memory with `run(dtype, a, b, output)`, as `binaryResult` fills a
     /// new tensor, after the checks of `binaryInPlace(_:_:)`; `run` returns false after
-    /// reporting an error.
-    func binaryInPlace(_ other: Tensor, promotesIntegersToFloat: Bool, run: (DType, Tensor, Tensor, Tensor) -> Bool) -> Bool {
+    /// reporting an error. `computesInFloat32` computes a float16 or bfloat16 result in float32
+    /// (see `float32Operands`).
+    func binaryInPlace(
+        _ other: Tensor, promotesIntegersToFloat: Bool, computesInFloat32: Bool = false,
+        run: (DType, Tensor, Tensor, Tensor) -> Bool
+    ) -> Bool {
         guard checkInPlaceAllowed(), checkWritesEachElementOnce() else { return false }
         guard let shape = Tensor.broadcastShapes(shape, other.shape) else { return false }
         guard shape == self.shape else {
@@ -492,6 +505,7 @@ extension Tensor {
             reportError("result type \(computeType.legacyName) can't be cast to the desired output type \(dtype.legacyName)")
             return false
         }
+        if computesInFloat32 { computeType = .float32 }
         var b = other.converted(to: computeType).broadcastView(to: shape)
         if b.storage === storage && (b.strides != strides || b.offset != offset) { b = b.clone() }
         if computeType == dtype {
