@@ -263,7 +263,7 @@ void GEMM_ENTRY(
     size_t b_count = (size_t)((b_columns + GEMM_COLUMNS - 1) / GEMM_COLUMNS * GEMM_COLUMNS * depth);
     // Rounded up to whole cache lines, so that B's panels after A's stay 64-byte aligned.
     a_count = (a_count * sizeof(GEMM_SCALAR) + 63) / 64 * 64 / sizeof(GEMM_SCALAR);
-    GEMM_SCALAR *packed_a = aligned_alloc(64, (a_count + b_count) * sizeof(GEMM_SCALAR));
+    GEMM_SCALAR *packed_a = ember_gemm_scratch((a_count + b_count) * sizeof(GEMM_SCALAR));
     GEMM_SCALAR *packed_b = packed_a + a_count;
 
     for (ptrdiff_t jc = 0; jc < n; jc += GEMM_COLUMN_BLOCK) {
@@ -320,7 +320,6 @@ void GEMM_ENTRY(
             }
         }
     }
-    free(packed_a);
 }
 
 #undef GEMM_PASTE2
