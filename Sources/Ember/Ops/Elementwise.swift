@@ -428,13 +428,15 @@ extension Tensor {
     /// Tensor([1.7]).to(.float16) * 0.1  // [0.17004], not 0.1699 from 0.1 rounded to half
     /// ```
     func float32Operands<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> (tensor: Tensor, scalar: Tensor)? {
-        guard Op.arithmetic == .multiply || Op.arithmetic == .divide, device.kind == .cpu, other.device.kind == .cpu
+        func isHalfPrecision(_ dtype: DType) -> Bool { dtype == .float16 || dtype == .bfloat16 }
+        guard Op.arithmetic == .multiply || Op.arithmetic == .divide, isHalfPrecision(self.dtype) || isHalfPrecision(other.dtype),
+            device.kind == .cpu, other.device.kind == .cpu
         else { return nil }
         let swapped = Op.arithmetic == .multiply && isWrappedNumber && !other.isWrappedNumber
         guard swapped || other.dim == 0 else { return nil }
         let (tensor, scalar) = swapped ? (other, self) : (self, other)
         let dtype = resultType(promotionOperand, other.promotionOperand)
-        guard dtype == .float16 || dtype == .bfloat16, scalar.dtype != dtype else { return nil }
+        guard isHalfPrecision(dtype), scalar.dtype != dtype else { return nil }
         return (tensor.converted(to: dtype).converted(to: .float32), scalar.converted(to: .float32))
     }
 
