@@ -22,10 +22,10 @@ static void ember_gemm_free_buffer(void *buffer) {
 static void ember_gemm_make_buffer_key(void) { pthread_key_create(&ember_gemm_buffer_key, ember_gemm_free_buffer); }
 
 /// A 64-byte-aligned buffer of at least `bytes` for this thread's packed panels, kept from one
-/// product to the next: allocating and freeing it each call (40 KB–2.3 MB) took a tenth of a
-/// small product's time, mostly in malloc consolidating the freed chunk. It grows to the largest
-/// product's blocks (at most 2.3 MB of floats, 4.5 MB of doubles) and is freed when the thread exits; NULL when out of memory.
-/// A product must not hold it across another product on the same thread.
+/// product to the next: allocating and freeing it each call took ~8% of a small product's time,
+/// mostly in malloc consolidating the freed chunk. It grows to the largest product's blocks (at
+/// most 2.3 MB of floats, 4.5 MB of doubles) and is freed when the thread exits; NULL when out of
+/// memory. A product must not hold it across another product on the same thread.
 static void *ember_gemm_scratch(size_t bytes) {
     pthread_once(&ember_gemm_buffer_once, ember_gemm_make_buffer_key);
     ember_gemm_buffer *buffer = pthread_getspecific(ember_gemm_buffer_key);

@@ -71,7 +71,7 @@ extension Tensor {
     /// float32 tensor, not a float64 one and then its float32 copy. Promotion reads only a
     /// wrapped number's category, which that dtype keeps or outranks without changing the
     /// result. A `Bool` stays bool, for subtraction's refusal of it, and a number beside
-    /// float16 or bfloat16 stays as it is, as arithmetic rounds it only to float32 there.
+    /// float16 or bfloat16 stays as it is, as products and quotients read it in float32 there.
     func wrappedOperand(_ value: ScalarValue) -> Tensor {
         if case .boolean = value { return .wrapped(value) }
         let dtype = resultType(promotionOperand, .scalar(value.wrappedDType))
