@@ -584,6 +584,11 @@ extension Tensor {
     func converted(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
         if let literal = floatLiteral { return Tensor.full([], .floating(literal), dtype: dtype, device: device) }
+        if isWrappedNumber && self.dtype == .int64 && device.kind == .cpu {
+            // An integer literal (`x * 2`) is filled in as the number: through the cast kernel's
+            // strided loop, `x * 2` on 10 floats took ~570 ns instead of ~525.
+            return Tensor.full([], .integer(elementPointer(as: Int64.self).pointee), dtype: dtype)
+        }
         let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
         Tensor.cast(self, into: copy)
         return copy
