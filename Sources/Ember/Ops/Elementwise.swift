@@ -408,8 +408,9 @@ extension Tensor {
     /// Computes `Op(a, b)` with broadcasting and type promotion into a new tensor; the caller
     /// records the derivative.
     func binaryResult<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Tensor {
-        if let (tensor, scalar) = float32Operands(Op.self, other) {
-            return tensor.binaryResult(Op.self, scalar).converted(to: resultType(promotionOperand, other.promotionOperand))
+        if let (tensor, scalar, dtype) = halfPrecisionScalar(Op.self, other) {
+            let a = tensor.converted(to: dtype).converted(to: .float32), b = scalar.converted(to: .float32)
+            return a.binaryResult(Op.self, b).converted(to: dtype)
         }
         return binaryResult(other, promotesIntegersToFloat: Op.promotesIntegersToFloat) { dtype, a, b, output in
             Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
@@ -417,9 +418,9 @@ extension Tensor {
         }
     }
 
-    /// The operands in float32 of a float16 or bfloat16 product or quotient that PyTorch's CPU
-    /// kernels compute in float32, reading the scalar's own value rather than its rounding to
-    /// the tensor's dtype: a 0-dim second operand of another dtype (`half * 0.1`,
+    /// The tensor, the scalar and the float16 or bfloat16 result dtype of a product or quotient
+    /// that PyTorch's CPU kernels compute in float32, reading the scalar's own value rather than
+    /// its rounding to the tensor's dtype: a 0-dim second operand of another dtype (`half * 0.1`,
     /// `half.div_(Tensor(3.0))`), or for a product a Swift number first (`0.1 * half`, which
     /// Python computes as `half * 0.1`); nil for other operands. A 0-dim tensor first
     /// (`Tensor(0.1) * half`) is rounded first, as in PyTorch, and so are sums' operands.
@@ -427,7 +428,7 @@ extension Tensor {
     /// ```swift
     /// Tensor([1.7]).to(.float16) * 0.1  // [0.17004], not 0.1699 from 0.1 rounded to half
     /// ```
-    func float32Operands<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> (tensor: Tensor, scalar: Tensor)? {
+    func halfPrecisionScalar<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> (tensor: Tensor, scalar: Tensor, dtype: DType)? {
         func isHalfPrecision(_ dtype: DType) -> Bool { dtype == .float16 || dtype == .bfloat16 }
         guard Op.arithmetic == .multiply || Op.arithmetic == .divide, isHalfPrecision(self.dtype) || isHalfPrecision(other.dtype),
             device.kind == .cpu, other.device.kind == .cpu
@@ -437,7 +438,7 @@ extension Tensor {
         let (tensor, scalar) = swapped ? (other, self) : (self, other)
         let dtype = resultType(promotionOperand, other.promotionOperand)
         guard isHalfPrecision(dtype), scalar.dtype != dtype else { return nil }
-        return (tensor.converted(to: dtype).converted(to: .float32), scalar.converted(to: .float32))
+        return (tensor, scalar, dtype)
     }
 
     /// A new tensor that `run(dtype, a, b, output)` fills from this tensor and `other`, converted
@@ -478,7 +479,7 @@ extension Tensor {
     /// Misuse is reported in PyTorch's order: autograd's refusal, then the written tensor's
     /// layout, the shapes, the devices, and last the dtypes.
     func binaryInPlace<Op: BinaryOp>(_ op: Op.Type, _ other: Tensor) -> Bool {
-        let computesInFloat32 = float32Operands(Op.self, other) != nil
+        let computesInFloat32 = halfPrecisionScalar(Op.self, other) != nil
         return binaryInPlace(other, promotesIntegersToFloat: Op.promotesIntegersToFloat, computesInFloat32: computesInFloat32) {
             dtype, a, b, output in
             Tensor.runBinary(Op.self, dtype: dtype, a: a, b: b, output: output)
@@ -489,7 +490,7 @@ extension Tensor {
     /// Fills this tensor's own memory with `run(dtype, a, b, output)`, as `binaryResult` fills a
     /// new tensor, after the checks of `binaryInPlace(_:_:)`; `run` returns false after
     /// reporting an error. `computesInFloat32` computes a float16 or bfloat16 result in float32
-    /// (see `float32Operands`).
+    /// (see `halfPrecisionScalar`).
     func binaryInPlace(
         _ other: Tensor, promotesIntegersToFloat: Bool, computesInFloat32: Bool = false,
         run: (DType, Tensor, Tensor, Tensor) -> Bool
