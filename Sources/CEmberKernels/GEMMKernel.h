@@ -242,7 +242,7 @@ void GEMM_ENTRY(
     // those few columns and whose full-width tiles run along A's rows: 4 rows × 32 columns of it
     // cost 8 multiply-adds a step of k where the narrow tiles spent 32. With A stored transposed
     // (the seed's xᵀ·g) that transpose reads A's columns in place; with A row-major (x·w1) it
-    // packs them, through 8×8 register transposes, and still gains. On one thread, alternating
+    // packs them, through register transposes, and still gains. On one thread, alternating
     // six to eight times in one process: 1000×64 · 64×100 (A transposed) 64.9–66.8 µs against
     // 68.9–71.5, 64×1000 · 1000×100 64.2 against 67.9, 256×256 · 256×100 65.2 against 68.0.
     // Each element is still one chain in k order. Not worth it on AVX2, whose half-width panels
