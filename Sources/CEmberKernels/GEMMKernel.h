@@ -43,6 +43,13 @@ static void GEMM_STATIC(pack_a)(
                 for (int r = 0; r < GEMM_ROWS; r++) packed[p * GEMM_ROWS + r] = panel[p * a_column + r];
             continue;
         }
+#ifdef GEMM_PACK_COLUMNS
+        if (rows == GEMM_ROWS && a_column == 1) {
+            // A row-major: its rows are the contiguous columns that B's transposing packer reads.
+            GEMM_PACK_COLUMNS(k, GEMM_ROWS, panel, a_row, packed, GEMM_ROWS);
+            continue;
+        }
+#endif
         for (int r = 0; r < rows; r++)
 #pragma clang loop vectorize(disable)  // strided stores: see pack_b
             for (ptrdiff_t p = 0; p < k; p++) packed[p * GEMM_ROWS + r] = panel[r * a_row + p * a_column];
