@@ -12,8 +12,9 @@
 //                                 narrower instantiation's tile height, tiles table and tall
 //                                 half-width tile, which run last panels of at most that many
 //                                 columns against an A read in place
-//   GEMM_PACK_COLUMNS             optional: packs a panel of B stored transposed, as
-//                                 ember_pack_columns_f32 does (else one element at a time)
+//   GEMM_PACK_COLUMNS             optional: packs a panel of B stored transposed, or of a
+//                                 row-major A, as ember_pack_columns_f32 does (else one element
+//                                 at a time)
 //   GEMM_ENTRY                    the public function's name
 //
 // The scheme is Goto/BLIS: B is packed in GEMM_DEPTH_BLOCK×GEMM_COLUMNS micro-panels, A in
