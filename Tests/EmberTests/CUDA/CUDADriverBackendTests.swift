@@ -134,7 +134,7 @@ struct CUDADriverBackendTests {
     @Test func aStickyErrorMakesTheDeviceRefuseWork() throws {
         let gpu = try FakeCUDALibrary.device(2)
         let x = Tensor.ones([10], device: gpu)
-        try FakeCUDALibrary.control("ember_fake_fail_next_launch", 700)
+        try FakeCUDALibrary.failNextLaunch(on: gpu, with: 700)
         let first = #expect(throws: EmberError.self) { try withErrorChecking { _ = (x + x).cpu() } }
         #expect(first?.description.contains("CUDA_ERROR_ILLEGAL_ADDRESS") == true, "\(String(describing: first))")
         let later = #expect(throws: EmberError.self) { try withErrorChecking { _ = Tensor.ones([3], device: gpu) * 2 } }

@@ -65,9 +65,12 @@ enum FakeCUDALibrary {
         return .cuda(index)
     }
 
-    /// Calls a control function of the fake library (`ember_fake_…`).
-    static func control(_ name: String, _ value: Int32) throws {
-        try opened.get().require(name, as: (@convention(c) (Int32) -> Void).self)(value)
+    /// Makes the next kernel launch on `device` fail with the driver error `code` (700 is an
+    /// illegal address). Per device: tests run side by side, and a launch on another test's device
+    /// must not take the failure.
+    static func failNextLaunch(on device: Device, with code: Int32) throws {
+        try opened.get().require("ember_fake_fail_next_launch", as: (@convention(c) (Int32, Int32) -> Void).self)(
+            Int32(device.index), code)
     }
 
     /// How many times `call` (`cuMemAlloc_v2`, `cublasGemmEx`) ran on `device`.
@@ -108,7 +111,7 @@ enum FakeCUDALibrary {
         static int contexts[kDevices];                    // a context is the address of its slot
         static thread_local int *current = nullptr;       // the calling thread's current context
         static launch_hook hook = nullptr;
-        static std::atomic<int> fail_next_launch{0};
+        static std::atomic<int> fail_next_launch[kDevices];
         static std::mutex counts_lock;
         static std::map<std::string, long long> counts;
 
@@ -127,7 +130,7 @@ enum FakeCUDALibrary {
 
         extern "C" {
         void ember_fake_set_launch_hook(launch_hook h) { hook = h; }
-        void ember_fake_fail_next_launch(int code) { fail_next_launch = code; }
+        void ember_fake_fail_next_launch(int device, int code) { fail_next_launch[device] = code; }
         long long ember_fake_count(const char *call, int device) {
           std::lock_guard<std::mutex> guard(counts_lock);
           return counts[std::string(call) + "@" + std::to_string(device)];
@@ -230,7 +233,7 @@ enum FakeCUDALibrary {
             if (!function || !parameters || extra) return INVALID_VALUE;
             if (gridX == 0 || gridY != 1 || gridZ != 1 || blockX == 0 || blockX > 1024 || blockY != 1 || blockZ != 1)
                 return INVALID_VALUE;
-            if (int code = fail_next_launch.exchange(0)) { device->sticky = code; return code; }
+            if (int code = fail_next_launch[device - devices].exchange(0)) { device->sticky = code; return code; }
             Function *f = static_cast<Function *>(function);
             hook(f->module.c_str(), f->kernel.c_str(), gridX, parameters);
             return SUCCESS;
