@@ -73,9 +73,15 @@ final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Parallel.defaultThreadCount - 1)
 
     /// How long an idle worker keeps polling for the next job before it parks:
-    /// `EMBER_SPIN_MICROSECONDS`, else 50 µs (OpenMP's `GOMP_SPINCOUNT` plays this part).
+    /// `EMBER_SPIN_MICROSECONDS`, else 300 µs (OpenMP's `GOMP_SPINCOUNT` plays this part; GNU
+    /// OpenMP's default spins for a similar time). Long enough to outlast the serial stretch of a
+    /// training step between two large products: in the seed's custom-Function step that stretch
+    /// (the small ops of the forward and backward) took ~90 µs on the Emerald Rapids host, so with
+    /// 50 µs the worker parked every step and woke ~50 µs into the next product; alternating
+    /// processes, 300 µs took the autograd and custom steps' medians from 255–304 and 269–295 µs
+    /// to 233–240 and 246–257.
     static let spinDuration: Duration = .microseconds(
-        getenv("EMBER_SPIN_MICROSECONDS").flatMap { Int(String(cString: $0)) } ?? 50)
+        getenv("EMBER_SPIN_MICROSECONDS").flatMap { Int(String(cString: $0)) } ?? 300)
 
     /// What the caller and one worker share about the current job.
     private struct Mailbox: ~Copyable {
