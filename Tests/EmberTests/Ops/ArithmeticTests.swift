@@ -92,6 +92,35 @@ import Testing
         #expect(Self.same((matrix + other).contiguous().toArray(as: Float.self), zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0 + $1 }))
     }
 
+    /// In place, the kernels run at any size (a fresh output past 2M elements takes the Swift
+    /// loop), so past that size each op, on a dense operand or a number, still splits across
+    /// threads into the right elements.
+    @Test func inPlacePastTheFreshOutputLimit() {
+        let count = (1 << 21) + 37
+        let others = (0..<count).map { Float($0 % 1001) - 500.5 }
+        var expected = (0..<count).map { Self.specials[$0 % Self.specials.count] * Float($0 % 7 + 1) }
+        let x = Tensor(expected, shape: [count]), y = Tensor(others, shape: [count])
+        let steps: [(String, (Tensor) -> Void, (Float, Float) -> Float)] = [
+            ("sub_", { $0.sub_(y) }, { $0 - $1 }), ("div_", { $0.div_(y) }, { $0 / $1 }),
+            ("mul_ number", { $0.mul_(0.5) }, { x, _ in x * 0.5 }),
+        ]
+        for (name, step, swift) in steps {
+            step(x)
+            expected.withUnsafeMutableBufferPointer { expected in
+                others.withUnsafeBufferPointer { others in
+                    for index in 0..<count { expected[index] = swift(expected[index], others[index]) }
+                }
+            }
+            let result = x.toArray(as: Float.self)
+            let mismatch = result.withUnsafeBufferPointer { result in
+                expected.withUnsafeBufferPointer { expected in
+                    (0..<count).first { result[$0].bitPattern != expected[$0].bitPattern && !(result[$0].isNaN && expected[$0].isNaN) }
+                }
+            }
+            #expect(mismatch == nil, "\(name): element \(mismatch ?? 0)")
+        }
+    }
+
     /// A number first (`2 * x`, `1 - p`) stays 0-dim beside a dense tensor of any dtype, and is
     /// broadcast beside a strided one, with the same values either way.
     @Test func aNumberFirstMeetsEveryDtypeAndLayout() {
