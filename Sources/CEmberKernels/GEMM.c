@@ -42,7 +42,10 @@ static void *ember_gemm_scratch(size_t bytes) {
 }
 
 // Blocks for Zen 4 / Skylake-class caches (32–48 KiB L1, 1–2 MiB L2): an A micro-panel of 8×256
-// floats is 8 KiB, an A block of 144×256 floats 144 KiB, a B block of 256×2048 floats 2 MiB.
+// floats is 8 KiB, an A block of 144×256 floats 144 KiB, a B block of 256×1024 floats 1 MiB,
+// which stays in a 2 MiB L2 beside the A block (2048 columns, 2 MiB, spilled to L3: on the
+// Emerald Rapids host, with the prefetches of GEMMKernel.h, 2048² took 151 ms against 164 on
+// one thread, alternating in one process).
 // AVX-512 tiles are 8 rows by two vectors (16 of the 32 registers accumulate), AVX2 ones 6 by
 // two (12 of 16). On Zen 5, on one thread, 8×32 ran 64×1000 · 1000×96 in 57.6 µs against
 // 6×32's 72.8, and 96×96×1000, 64×96×500 and 256³ 2–15% faster; on Zen 4, 6×32 had matched
@@ -52,7 +55,7 @@ _Static_assert(EMBER_SGEMM_AVX2_ROWS == 6 && EMBER_DGEMM_AVX2_ROWS == 6 && EMBER
                "each GEMM_ROWS below is its tile height in EmberGEMM.h");
 
 #define GEMM_ROW_BLOCK 144
-#define GEMM_COLUMN_BLOCK 2048
+#define GEMM_COLUMN_BLOCK 1024
 #define GEMM_DEPTH_BLOCK 256
 
 /// Copies `columns` columns of B, each `k` contiguous floats `column_stride` apart (B stored

@@ -57,6 +57,14 @@ static void GEMM_STATIC(pack_a)(
     }
 }
 
+/// Prefetches, for writing, the `rows` rows of a whole-width C tile at `c`.
+__attribute__((target(GEMM_TARGET), always_inline))
+static inline void GEMM_STATIC(prefetch_tile)(GEMM_SCALAR *c, ptrdiff_t rows, ptrdiff_t c_row) {
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (size_t byte = 0; byte < GEMM_COLUMNS * sizeof(GEMM_SCALAR); byte += 64)
+            __builtin_prefetch((char *)(c + r * c_row) + byte, 1, 3);
+}
+
 /// Whether a last panel of `columns` columns runs the narrower instantiation's tiles: only
 /// against an A read in place, as their height differs from A's packed micro-panels'.
 static inline int GEMM_STATIC(is_narrow)(ptrdiff_t columns, int a_in_place) {
@@ -152,6 +160,10 @@ static inline void GEMM_STATIC(tile)(
     }
     for (ptrdiff_t p = 0; p < k; p++, a += a_column, b += b_row) {
         GEMM_VECTOR row[GEMM_VECTORS];
+        // B's row 8 steps ahead: the panel is meant to stay in L1, but on a host whose other
+        // hyperthread evicts it the hardware prefetcher fetches it too late (512²–2048² 5–6%
+        // faster then on the Emerald Rapids host; reading B in place, the rows are not adjacent).
+        for (int v = 0; v < vectors; v++) __builtin_prefetch(b + 8 * b_row + v * GEMM_LANES, 0, 3);
         for (int v = 0; v < vectors; v++) row[v] = GEMM_LOAD(b + v * GEMM_LANES);
         for (int r = 0; r < rows; r++) {
             GEMM_VECTOR element = GEMM_BROADCAST(a[offsets[r]]);
@@ -316,6 +328,16 @@ void GEMM_ENTRY(
                     int tall = a_in_place && columns <= GEMM_COLUMNS / 2;
                     for (ptrdiff_t ir = 0, rows; ir < mc; ir += rows) {
                         rows = tall && mc - ir >= 2 * height ? 2 * height : mc - ir < height ? mc - ir : height;
+                        // The next tile's C, whose rows are far apart and, in a large product,
+                        // out of L2: the resumed sums' loads would stall the tile's start. On
+                        // one thread, alternating: 1024² 5%, 2048² 10–20% faster.
+                        if (c_column == 1 && ir + rows < mc) {
+                            ptrdiff_t next = ir + rows;
+                            GEMM_STATIC(prefetch_tile)(
+                                c + (ic + next) * c_row + jc + jr, mc - next < height ? mc - next : height, c_row);
+                        } else if (c_column == 1 && jr + GEMM_COLUMNS < nc) {
+                            GEMM_STATIC(prefetch_tile)(c + ic * c_row + jc + jr + GEMM_COLUMNS, mc < height ? mc : height, c_row);
+                        }
                         GEMM_STATIC(tile_for)(rows, columns, narrow)(
                             kc, a_in_place ? block + ir * a_row : packed_a + ir * kc, a_in_place ? a_row : 1,
                             a_in_place ? a_column : GEMM_ROWS,

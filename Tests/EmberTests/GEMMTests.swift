@@ -12,14 +12,14 @@ struct GEMMTests {
     /// half-width tile; 8, 16 or 32 floats and 4, 8 or 16 doubles, or a half or quarter of that in
     /// a narrow last panel: n = 40 and 41, 20 and 21, and n = 264 past the width up to which A is
     /// read in place, so that a narrow panel meets a packed A), their cache blocks (96 or 144
-    /// rows, 256 deep, 2048 columns), thin products (computed transposed when A is, or by the
+    /// rows, 256 deep, 1024 columns), thin products (computed transposed when A is, or by the
     /// Swift kernel), and the seed workload's products.
     static let shapes: [Shape] = [
         Shape(1, 1, 1), Shape(1, 17, 3), Shape(3, 1, 17), Shape(17, 3, 1), Shape(6, 8, 5), Shape(7, 9, 4),
         Shape(17, 63, 65), Shape(63, 65, 17), Shape(65, 129, 3), Shape(129, 17, 63), Shape(13, 11, 257),
         Shape(129, 65, 17), Shape(200, 5, 31), Shape(64, 10, 100), Shape(64, 100, 10), Shape(3, 2100, 2),
         Shape(12, 40, 9), Shape(150, 48, 300), Shape(25, 41, 7), Shape(31, 20, 11), Shape(19, 21, 6),
-        Shape(64, 100, 300), Shape(29, 264, 40), Shape(20, 8, 30),
+        Shape(64, 100, 300), Shape(29, 264, 40), Shape(20, 8, 30), Shape(20, 1100, 9),
     ]
 
     static let transpositions: [Transposition] = [
