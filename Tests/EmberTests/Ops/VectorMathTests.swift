@@ -82,6 +82,29 @@ import Testing
         }
     }
 
+    /// exp's lanes are independent: a vector mixing results below the normal range (its slow
+    /// branch) with normal, overflowing and NaN ones gives each lane the result it gets alone.
+    @Test func expLanesBelowTheNormalRangeMixWithOthers() throws {
+        let values: [Float] = [-100, 1, .nan, -.infinity, -87.5, 50, -95, 0, -87.33655, -103.9, 89, -88, .infinity, -20, -150, 3]
+        let inputs = (0..<37).map { values[($0 * 5) % values.count] }
+        for level in Self.levels {
+            let kernel = try #require(VectorMathFunction.exp.float32Kernel(at: level))
+            let together = Self.run(kernel, inputs)
+            for (index, input) in inputs.enumerated() {
+                let alone = Self.run(kernel, [input])[0]
+                #expect(together[index].bitPattern == alone.bitPattern || (together[index].isNaN && alone.isNaN), "exp(\(input)) at \(level)")
+                #expect(Self.ulpDistance(alone, Float(Foundation.exp(Double(input)))) <= 1, "exp(\(input)) at \(level): \(alone)")
+            }
+            // Below the normal range an ulp is 2^-149 whatever the result, coarser than the
+            // polynomial's error the further below it is, so the integer rounding gives the
+            // correctly rounded result but for near-ties (2% of these; truncated, half would be off).
+            let tiny = stride(from: Float(-103.9).bitPattern, to: Float(-87.34).bitPattern, by: -97).map(Float.init(bitPattern:))
+            let results = Self.run(kernel, tiny)
+            let misses = zip(tiny, results).filter { Float(Foundation.exp(Double($0))).bitPattern != $1.bitPattern }.count
+            #expect(misses * 20 <= tiny.count, "\(misses) of \(tiny.count) subnormal results at \(level) are not correctly rounded")
+        }
+    }
+
     /// The softmax row kernels: exp(x - shift) is the exp kernel's result on the rounded
     /// difference, and the maximum is amax's, NaN included, at every length and alignment.
     @Test func softmaxRowKernels() throws {
