@@ -83,7 +83,8 @@ import Testing
     }
 
     /// exp's lanes are independent: a vector mixing results below the normal range (its slow
-    /// branch) with normal, overflowing and NaN ones gives each lane the result it gets alone.
+    /// branch) with normal, overflowing and NaN ones gives each lane the result it gets alone;
+    /// subnormal inputs give 1.
     @Test func expLanesBelowTheNormalRangeMixWithOthers() throws {
         let values: [Float] = [-100, 1, .nan, -.infinity, -87.5, 50, -95, 0, -87.33655, -103.9, 89, -88, .infinity, -20, -150, 3]
         let inputs = (0..<37).map { values[($0 * 5) % values.count] }
@@ -102,6 +103,10 @@ import Testing
             let results = Self.run(kernel, tiny)
             let misses = zip(tiny, results).filter { Float(Foundation.exp(Double($0))).bitPattern != $1.bitPattern }.count
             #expect(misses * 20 <= tiny.count, "\(misses) of \(tiny.count) subnormal results at \(level) are not correctly rounded")
+            // The kernel runs under denormals-are-zero, and gives the thread its MXCSR back.
+            let subnormals: [Float] = [0x1p-133, -0x1p-140, .leastNonzeroMagnitude, .leastNormalMagnitude.nextDown]
+            #expect(Self.run(kernel, subnormals).allSatisfy { $0 == 1 }, "at \(level)")
+            #expect(subnormals.map { $0 * 2 }.allSatisfy { $0 != 0 }, "denormals-are-zero left set at \(level)")
         }
     }
 
