@@ -40,9 +40,9 @@ static inline vdouble VM(select_double)(vlong mask, vdouble a, vdouble b) {
     return (vdouble)((mask & (vlong)a) | (~mask & (vlong)b));
 }
 
-/// p·2^n, rounded once, for a vector where some n < -126 + 1 (p in [0.7, 1.42], n an integer
-/// ≥ -150 whose float `shifted` holds it as exp_float's does): exp_float's slow branch, in
-/// which no floating-point value leaves the normal range.
+/// p·2^n, rounded once, for a vector where some n ≤ -126 (p in [0.7, 1.42], n an integer
+/// ≥ -150 whose bits `shifted` holds as exp_float's does): exp_float's branch for results that
+/// may be subnormal, in which no floating-point value leaves the normal range.
 static inline vfloat VM(scale_below_normal)(vfloat p, vfloat n, vfloat shifted) {
     const vfloat shifter = (vfloat){} + 0x1.8p23f;
     vint exponent = (vint)shifted - (vint)shifter;
