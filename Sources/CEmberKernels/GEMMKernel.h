@@ -331,11 +331,11 @@ void GEMM_ENTRY(
                         // The next tile's C, whose rows are far apart and, in a large product,
                         // out of L2: the resumed sums' loads would stall the tile's start. On
                         // one thread, alternating: 1024² 5%, 2048² 10–20% faster.
-                        if (c_column == 1 && ir + rows < mc) {
-                            ptrdiff_t next = ir + rows;
+                        ptrdiff_t next = ir + rows;
+                        if (c_column == 1 && next < mc) {
                             GEMM_STATIC(prefetch_tile)(
                                 c + (ic + next) * c_row + jc + jr, mc - next < height ? mc - next : height, c_row);
-                        } else if (c_column == 1 && jr + GEMM_COLUMNS < nc) {
+                        } else if (c_column == 1 && jr + GEMM_COLUMNS < nc) {  // the next panel's first tile
                             GEMM_STATIC(prefetch_tile)(c + ic * c_row + jc + jr + GEMM_COLUMNS, mc < height ? mc : height, c_row);
                         }
                         GEMM_STATIC(tile_for)(rows, columns, narrow)(

@@ -40,17 +40,15 @@ static inline vdouble VM(select_double)(vlong mask, vdouble a, vdouble b) {
     return (vdouble)((mask & (vlong)a) | (~mask & (vlong)b));
 }
 
-/// p·2^n, rounded once, for a vector where some n ≤ -126 (p in [0.7, 1.42], n an integer
+/// p·2^n, rounded once, where the `tiny` lanes have n ≤ -126 (p in [0.7, 1.42], n an integer
 /// ≥ -150 whose bits `shifted` holds as exp_float's does): exp_float's branch for results that
 /// may be subnormal, in which no floating-point value leaves the normal range.
-static inline vfloat VM(scale_below_normal)(vfloat p, vfloat n, vfloat shifted) {
-    const vfloat shifter = (vfloat){} + 0x1.8p23f;
-    vint exponent = (vint)shifted - (vint)shifter;
-    vint tiny = n < -125.0f;
+static inline vfloat VM(scale_below_normal)(vfloat p, vint tiny, vfloat shifted) {
+    vint exponent = (vint)shifted - (vint)((vfloat){} + 0x1.8p23f);
     vfloat scaled = p * (vfloat)((exponent + (149 + 127)) << 23);
     vfloat subnormal = (vfloat)__builtin_convertvector(__builtin_elementwise_roundeven(scaled), vint);
     // The other lanes as exp_float scales them; these are only kept normal.
-    exponent = (vint)VM(select_float)(tiny, (vfloat)((vint){} - 125), (vfloat)exponent);
+    exponent = (tiny & -125) | (~tiny & exponent);
     vint low = exponent >> 1, high = exponent - low;
     vfloat normal = p * (vfloat)((low + 127) << 23) * (vfloat)((high + 127) << 23);
     return VM(select_float)(tiny, subnormal, normal);
@@ -94,7 +92,8 @@ static inline vfloat VM(exp_float)(vfloat x) {
     // e^(r + r_lo) ≈ e^r·(1 + r_lo), and e^r ≈ head to the accuracy r_lo needs.
     tail = __builtin_elementwise_fma(r_lo, head, tail);
     vfloat p = head + tail;
-    if (__builtin_expect(__builtin_reduce_or(n < -125.0f), 0)) return VM(scale_below_normal)(p, n, shifted);
+    vint tiny = n < -125.0f;  // as p < 2, from n = -126 down the result may be subnormal
+    if (__builtin_expect(__builtin_reduce_or(tiny), 0)) return VM(scale_below_normal)(p, tiny, shifted);
 #if VM_WIDTH == 16
     return (vfloat)_mm512_scalef_ps((__m512)p, (__m512)n);
 #else
