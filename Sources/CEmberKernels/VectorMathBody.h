@@ -2,11 +2,13 @@
 // set, with VM_SUFFIX (the name suffix), VM_TARGET (the target attribute) and VM_WIDTH (floats
 // per vector) defined. Not a public header: it defines functions.
 //
-// Accuracy strategy. exp, the hot one (softmax), computes in float with FMA and stays within
-// 0.67 ulp (0.77 for subnormal results, which round twice). log, tanh and sigmoid widen to
-// double, where their range reductions lose nothing that float would notice, so each result is
-// rounded to float once from a value accurate to about 2^-34 relative: within 0.51 ulp. Their
-// cost is two double vectors per float vector.
+// Accuracy strategy. Each kernel computes in float with FMA and carries the one or two sums
+// whose rounding would cost most as a rounded value and its exact error (Fast2Sum, or an FMA for
+// a product), so that only its last addition rounds at full size: exp within 0.67 ulp (0.77 for
+// subnormal results, which round twice), log 0.74, tanh 0.72 and sigmoid 0.74, each correctly
+// rounded for all but about 0.05% of floats (checked over all 2^32 inputs). log, tanh and
+// sigmoid once widened to double, within 0.51 ulp but 2-3 times slower than PyTorch's float
+// kernels: double division was most of their time.
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -17,27 +19,14 @@
 #define VM(name) VM_NAME(name, VM_SUFFIX)
 
 #pragma clang attribute push(__attribute__((target(VM_TARGET), always_inline)), apply_to = function)
-// The AVX2 build passes 8-double vectors between these helpers, which would have no agreed
-// calling convention without AVX-512; every helper is inlined, so no call ever crosses one.
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpsabi"
-
 typedef float VM(vfloat) __attribute__((vector_size(VM_WIDTH * 4)));
 typedef int32_t VM(vint) __attribute__((vector_size(VM_WIDTH * 4)));
-typedef double VM(vdouble) __attribute__((vector_size(VM_WIDTH * 8)));
-typedef int64_t VM(vlong) __attribute__((vector_size(VM_WIDTH * 8)));
 #define vfloat VM(vfloat)
 #define vint VM(vint)
-#define vdouble VM(vdouble)
-#define vlong VM(vlong)
 
 /// `mask ? a : b` per lane, with `mask` from a float comparison (all ones or zero).
 static inline vfloat VM(select_float)(vint mask, vfloat a, vfloat b) {
     return (vfloat)((mask & (vint)a) | (~mask & (vint)b));
-}
-
-static inline vdouble VM(select_double)(vlong mask, vdouble a, vdouble b) {
-    return (vdouble)((mask & (vlong)a) | (~mask & (vlong)b));
 }
 
 /// p·2^n, rounded once, where the `tiny` lanes have n ≤ -126 (p in [0.7, 1.42], n an integer
@@ -54,31 +43,22 @@ static inline vfloat VM(scale_below_normal)(vfloat p, vint tiny, vfloat shifted)
     return VM(select_float)(tiny, subnormal, normal);
 }
 
-/// eˣ in float for x already clamped to [-104, 89] (or NaN).
+/// The reduction and polynomial of exp_float: eˣ = (head + tail)·2ⁿ for x already clamped to
+/// [-104, 89] (or NaN), with head + tail in [0.7, 1.42] accurate to about 2^-27 relative before
+/// it is rounded, and n's bits in the low mantissa bits of `*shifted`.
 ///
 /// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2: n comes from rounding x·log2(e) with the
-/// 1.5·2^23 shifter (whose low mantissa bits then hold n); x - n·ln2_hi is exact because ln2_hi
-/// has 9 significant bits and |n| ≤ 150, and the rounding error of r is kept in r_lo.
-/// e^r = 1 + r + r²·q(r), q of degree 4 fitted by least squares at 2000 Chebyshev nodes for
-/// relative error (our fit, max 3.8e-9 = 0.06 ulp). The sum is formed as (1 + r) plus a small
-/// tail, with 1 + r split exactly (Fast2Sum), so only the last addition rounds at full size:
-/// a plain Horner evaluation reaches 1.003 ulp near |r| = ln2/2, this stays under 0.67.
-/// 2^n is applied as 2^⌊n/2⌋·2^(n-⌊n/2⌋), two normal factors, so that nothing overflows or
-/// flushes to zero early: results overflow at libm's threshold and underflow gradually (a
-/// subnormal result rounds a second time, hence its 0.77 ulp). AVX-512's vscalefps computes the
-/// same p·2^n, rounded once, in one instruction instead of nine.
-///
-/// A result below the normal range is built as an integer instead: p·2^(n+149) rounded to an
-/// integer is that result's bit pattern, the same rounding of p·2^n. Computed in floating point,
-/// such a result costs the CPU a microcode assist per vector (on the Emerald Rapids host a
-/// million exp(-inf), or the -inf of a masked softmax, took 3.4 ms against 0.2 for ordinary
-/// inputs), so vectors that have one take a branch where no floating-point value leaves the
-/// normal range.
-static inline vfloat VM(exp_float)(vfloat x) {
+/// 1.5·2^23 shifter; x - n·ln2_hi is exact because ln2_hi has 9 significant bits and |n| ≤ 150,
+/// and the rounding error of r is kept in r_lo. e^r = 1 + r + r²·q(r), q of degree 4 fitted by
+/// least squares at 2000 Chebyshev nodes for relative error (our fit, max 3.8e-9 = 0.06 ulp).
+/// The sum is formed as (1 + r) plus a small tail, with 1 + r split exactly (Fast2Sum), so only
+/// the last addition rounds at full size: a plain Horner evaluation reaches 1.003 ulp near
+/// |r| = ln2/2, this stays under 0.67.
+static inline vfloat VM(exp_parts)(vfloat x, vfloat *tail, vfloat *shifted) {
     const vfloat shifter = (vfloat){} + 0x1.8p23f;
     const vfloat ln2_lo = (vfloat){} + 0x1.bd0104p-13f;  // ln2_hi - ln2, rounded
-    vfloat shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.715476p+0f, shifter);
-    vfloat n = shifted - shifter;
+    *shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.715476p+0f, shifter);
+    vfloat n = *shifted - shifter;
     vfloat r_exact_hi = __builtin_elementwise_fma(n, (vfloat){} - 0x1.63p-1f, x);
     vfloat r = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi);
     vfloat r_lo = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi - r);
@@ -88,9 +68,42 @@ static inline vfloat VM(exp_float)(vfloat x) {
     q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.55548ep-3f);
     q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.fffff8p-2f);
     vfloat head = 1.0f + r;
-    vfloat tail = __builtin_elementwise_fma(r * r, q, (1.0f - head) + r);
+    vfloat small = __builtin_elementwise_fma(r * r, q, (1.0f - head) + r);
     // e^(r + r_lo) ≈ e^r·(1 + r_lo), and e^r ≈ head to the accuracy r_lo needs.
-    tail = __builtin_elementwise_fma(r_lo, head, tail);
+    *tail = __builtin_elementwise_fma(r_lo, head, small);
+    return head;
+}
+
+/// eˣ as e + *low, e rounded and *low its error to about 2^-27 relative, for x in [-80, 20]
+/// (or NaN): exp_parts's sum split exactly (Fast2Sum; its head is the larger), times 2ⁿ.
+static inline vfloat VM(exp_pair)(vfloat x, vfloat *low) {
+    vfloat tail, shifted;
+    vfloat head = VM(exp_parts)(x, &tail, &shifted);
+    vfloat scale = (vfloat)(((vint)shifted - (vint)((vfloat){} + 0x1.8p23f) + 127) << 23);
+    vfloat sum = head + tail;
+    *low = ((head - sum) + tail) * scale;
+    return sum * scale;
+}
+
+/// eˣ in float for x already clamped to [-104, 89] (or NaN): exp_parts's head + tail, rounded,
+/// times 2ⁿ.
+///
+/// 2ⁿ is applied as 2^⌊n/2⌋·2^(n-⌊n/2⌋), two normal factors, so that nothing overflows or
+/// flushes to zero early: results overflow at libm's threshold and underflow gradually (a
+/// subnormal result rounds a second time, hence its 0.77 ulp). AVX-512's vscalefps computes the
+/// same p·2ⁿ, rounded once, in one instruction instead of nine.
+///
+/// A result below the normal range is built as an integer instead: p·2^(n+149) rounded to an
+/// integer is that result's bit pattern, the same rounding of p·2ⁿ. Computed in floating point,
+/// such a result costs the CPU a microcode assist per vector (on the Emerald Rapids host a
+/// million exp(-inf), or the -inf of a masked softmax, took 3.4 ms against 0.2 for ordinary
+/// inputs), so vectors that have one take a branch where no floating-point value leaves the
+/// normal range.
+static inline vfloat VM(exp_float)(vfloat x) {
+    const vfloat shifter = (vfloat){} + 0x1.8p23f;
+    vfloat tail, shifted;
+    vfloat head = VM(exp_parts)(x, &tail, &shifted);
+    vfloat n = shifted - shifter;
     vfloat p = head + tail;
     vint tiny = n < -125.0f;  // as p < 2, from n = -126 down the result may be subnormal
     if (__builtin_expect(__builtin_reduce_or(tiny), 0)) return VM(scale_below_normal)(p, tiny, shifted);
@@ -101,31 +114,6 @@ static inline vfloat VM(exp_float)(vfloat x) {
     vint low = exponent >> 1, high = exponent - low;
     return p * (vfloat)((low + 127) << 23) * (vfloat)((high + 127) << 23);
 #endif
-}
-
-/// eʸ in double, for |y| ≤ 120 (or NaN), accurate to about 2^-46 relative: the same
-/// Cody–Waite reduction as exp_float with fdlibm's split of ln2 (ln2_hi has 32 significant
-/// bits), then e^r by its Taylor series to r¹¹ (truncation under |r|¹²/12! < 7e-15).
-static inline vdouble VM(exp_double)(vdouble y) {
-    const vdouble shifter = (vdouble){} + 0x1.8p52;
-    vdouble shifted = __builtin_elementwise_fma(y, (vdouble){} + 0x1.71547652b82fep+0, shifter);
-    vdouble n = shifted - shifter;
-    vlong exponent = (vlong)shifted - (vlong)shifter;
-    vdouble r = __builtin_elementwise_fma(n, (vdouble){} - 0x1.62e42feep-1, y);
-    r = __builtin_elementwise_fma(n, (vdouble){} - 0x1.a39ef35793c76p-33, r);
-    vdouble p = (vdouble){} + 1.0 / 39916800;
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 3628800);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 362880);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 40320);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 5040);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 720);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 120);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 24);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0 / 6);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 0.5);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0);
-    p = __builtin_elementwise_fma(p, r, (vdouble){} + 1.0);
-    return p * (vdouble)((exponent + 1023) << 52);
 }
 
 /// `x` limited to [low, high]; NaN stays NaN (a comparison with NaN is false).
@@ -139,29 +127,46 @@ static inline vfloat VM(exp_vector)(vfloat x) {
     return VM(exp_float)(VM(clamp_float)(x, -104.0f, 89.0f));
 }
 
-/// ln x: x = 2^e·m with m in [√½, √2) taken from the bits (subnormals scaled by 2^149 first),
-/// f = m - 1 exact; then, in double, ln(1+f) = 2·atanh(s) with s = f/(2+f), |s| < 0.172, by
-/// the atanh series to s¹¹ (truncation under s¹²/13 < 5e-11 relative).
+/// ln x for a positive normal x, or for a subnormal one whose lanes in `subnormal` hold x·2^149.
+///
+/// x = 2^k·m with m in [√½, √2) taken from the bits, f = m - 1 exact, and
+/// ln x = k·ln2 + f + f²·P(f), P of degree 9 fitted by least squares at 4000 Chebyshev nodes
+/// for relative error (our fit, 1.9e-8; f²·P(f) is at most a quarter of the result). k·ln2_hi
+/// is exact (ln2_hi has 15 significant bits and |k| ≤ 149), and its sum with f is split exactly
+/// (Fast2Sum, |k·ln2_hi| ≥ ln2 > |f| unless k = 0), so only the last addition rounds at full
+/// size: within 0.74 ulp.
+static inline vfloat VM(log_normal)(vfloat x, vint subnormal) {
+    vint offset = (vint)x - 0x3f3504f3;  // the bits of √½, so m lands in [√½, √2)
+    vfloat k = __builtin_convertvector((offset >> 23) + (subnormal & -149), vfloat);
+    vfloat f = (vfloat)((offset & 0x7fffff) + 0x3f3504f3) - 1.0f;
+    vfloat p = (vfloat){} + 0x1.122878p-4f;
+    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.d78efap-4f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.e43762p-4f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.fd1624p-4f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.23794p-3f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.55577ap-3f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.99a126p-3f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.00000ep-2f);
+    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.55554ep-2f);
+    // f²·P(f) = f²·(f·p) - f²/2, with f² split exactly so that its rounding is not scaled by ½.
+    vfloat square = f * f;
+    vfloat square_lo = __builtin_elementwise_fma(f, f, -square);
+    vfloat tail = __builtin_elementwise_fma(square, f * p, square * -0.5f);
+    vfloat head = k * 0x1.62e4p-1f;  // ln2_hi
+    vfloat sum = head + f;
+    vfloat sum_lo = __builtin_elementwise_fma(k, (vfloat){} + 0x1.7f7d1cp-20f, (head - sum) + f);  // + k·(ln2 - ln2_hi)
+    sum_lo = __builtin_elementwise_fma(square_lo, (vfloat){} - 0.5f, sum_lo);
+    return sum + (tail + sum_lo);
+}
+
+/// ln x: log_normal, for whose lanes a subnormal x is first scaled, and libm's special values.
+/// Vectors of normal positive numbers, the usual ones, skip both.
 static inline vfloat VM(log_vector)(vfloat x) {
+    if (__builtin_expect(__builtin_reduce_and((x >= 0x1p-126f) & (x < __builtin_inff())), 1)) return VM(log_normal)(x, (vint){});
     vint subnormal = x < 0x1p-126f;
     // A subnormal's bits, as an integer converted to float, are x·2^149, exactly: multiplying
     // it instead would cost a microcode assist (a million log(1e-40) took 3.1 ms against 0.8).
-    vfloat scaled = VM(select_float)(subnormal, __builtin_convertvector((vint)x, vfloat), x);
-    vint offset = (vint)scaled - 0x3f3504f3;  // the bits of √½, so m lands in [√½, √2)
-    vint exponent = (offset >> 23) + (subnormal & -149);
-    vfloat f = (vfloat)((offset & 0x7fffff) + 0x3f3504f3) - 1.0f;
-    vdouble fd = __builtin_convertvector(f, vdouble);
-    vdouble s = fd / (fd + 2.0);
-    vdouble s2 = s * s;
-    vdouble series = (vdouble){} + 2.0 / 11;
-    series = __builtin_elementwise_fma(series, s2, (vdouble){} + 2.0 / 9);
-    series = __builtin_elementwise_fma(series, s2, (vdouble){} + 2.0 / 7);
-    series = __builtin_elementwise_fma(series, s2, (vdouble){} + 2.0 / 5);
-    series = __builtin_elementwise_fma(series, s2, (vdouble){} + 2.0 / 3);
-    vdouble log1p = __builtin_elementwise_fma(series * s2, s, s + s);
-    vdouble result = __builtin_elementwise_fma(__builtin_convertvector(exponent, vdouble),
-                                               (vdouble){} + 0x1.62e42fefa39efp-1, log1p);
-    vfloat rounded = __builtin_convertvector(result, vfloat);
+    vfloat rounded = VM(log_normal)(VM(select_float)(subnormal, __builtin_convertvector((vint)x, vfloat), x), subnormal);
     // ln 0 = -inf, ln(negative) = NaN, ln(+inf) = +inf, NaN stays NaN: libm's answers.
     vint ordinary = (x > 0.0f) & (x < __builtin_inff());
     vfloat special = VM(select_float)(x == 0.0f, (vfloat){} - __builtin_inff(),
@@ -169,54 +174,88 @@ static inline vfloat VM(log_vector)(vfloat x) {
     return VM(select_float)(ordinary, rounded, special);
 }
 
-/// tanh x, odd: for |x| < 2^-6 the Taylor series x - x³/3 + 2x⁵/15 (truncation under
-/// 17x⁶/315 < 1e-12 relative), above it (e^2|x| - 1)/(e^2|x| + 1) in double, whose
-/// cancellation costs at most a factor 1/(2|x|) ≤ 32 of exp_double's error. |x| is clamped to
-/// 20, where tanh is 1 in double already. The sign is copied back, so tanh(-0) = -0.
+/// tanh x, odd, within 0.72 ulp. Below |x| = 0.55, |x| + |x|³·Q(x²), Q of degree 6 fitted as
+/// P is for ln (3.8e-8; the cubic term is under a tenth of the result); above it,
+/// 1 - 2/(e^2|x| + 1) with e^2|x| as exp_pair's sum and error, e^2|x| + 1 split exactly,
+/// the quotient corrected by its residual and the difference from 1 split exactly, so that only
+/// the last addition rounds at full size. |x| is clamped to 10, where tanh is 1 in float. Below
+/// 2^-12 tanh x rounds to x, which is returned as it is: the kernel runs with subnormals flushed.
+/// The sign is copied back, so tanh(-0) = -0.
 static inline vfloat VM(tanh_vector)(vfloat x) {
     vfloat magnitude = (vfloat)((vint)x & 0x7fffffff);
-    vdouble a = __builtin_convertvector(VM(clamp_float)(magnitude, 0.0f, 20.0f), vdouble);
-    vdouble e = VM(exp_double)(a + a);
-    vdouble ratio = (e - 1.0) / (e + 1.0);
-    vdouble a2 = a * a;
-    vdouble cubic = __builtin_elementwise_fma(a2, (vdouble){} + 2.0 / 15, (vdouble){} - 1.0 / 3);
-    vdouble series = __builtin_elementwise_fma(a2 * a, cubic, a);
-    vdouble result = VM(select_double)(a < 0x1p-6, series, ratio);
-    vfloat rounded = __builtin_convertvector(result, vfloat);
-    return (vfloat)((vint)rounded | ((vint)x & (int32_t)0x80000000));
+    vfloat square = magnitude * magnitude;
+    vfloat q = (vfloat){} - 0x1.f9d3ccp-11f;
+    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.be2cc2p-9f);
+    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.2134fp-7f);
+    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.663f04p-6f);
+    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.ba1b3ap-5f);
+    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.11111p-3f);
+    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.555556p-2f);
+    vfloat series = __builtin_elementwise_fma(magnitude * square, q, magnitude);
+
+    vfloat limited = VM(select_float)(magnitude > 10.0f, (vfloat){} + 10.0f, magnitude);  // NaN stays NaN
+    vfloat e_lo, e = VM(exp_pair)(limited * 2.0f, &e_lo);
+    vfloat divisor = e + 1.0f;
+    vfloat divisor_lo = ((e - divisor) + 1.0f) + e_lo;
+    vfloat quotient = 2.0f / divisor;
+    vfloat residual = __builtin_elementwise_fma(-quotient, divisor, (vfloat){} + 2.0f) - quotient * divisor_lo;
+    vfloat difference = 1.0f - quotient;
+    vfloat difference_lo = ((1.0f - difference) - quotient) - residual * (quotient * 0.5f);
+    vfloat ratio = difference + difference_lo;
+
+    vfloat result = VM(select_float)(magnitude < 0.55f, series, ratio);
+    result = VM(select_float)(magnitude < 0x1p-12f, magnitude, result);
+    return (vfloat)((vint)result | ((vint)x & (int32_t)0x80000000));
 }
 
-/// 1/(1 + e⁻ˣ) in double. -x is clamped to [-120, 120]: beyond it the result is 0 or 1 in
-/// float already, and e^±120 is normal in double.
+/// 1/(1 + e⁻ˣ), within 0.74 ulp: e = e^-|x| (|x| clamped to 80) as exp_pair's sum and error,
+/// 1 + e split exactly, and its reciprocal corrected by its residual; that is sigmoid |x|,
+/// and sigmoid(-|x|) = e/(1 + e) is its product with e, carried exactly. Below -80,
+/// sigmoid x = eˣ in float (they differ by a factor 1 - eˣ), exp_float's result, subnormal from
+/// -87.3 down: built as integers, so they survive the kernel's flushing of subnormals.
 static inline vfloat VM(sigmoid_vector)(vfloat x) {
-    vdouble e = VM(exp_double)(__builtin_convertvector(VM(clamp_float)(-x, -120.0f, 120.0f), vdouble));
-    return __builtin_convertvector(1.0 / (1.0 + e), vfloat);
+    vfloat magnitude = (vfloat)((vint)x & 0x7fffffff);
+    vfloat e_lo, e = VM(exp_pair)(-VM(select_float)(magnitude > 80.0f, (vfloat){} + 80.0f, magnitude), &e_lo);
+    vfloat divisor = 1.0f + e;
+    vfloat divisor_lo = ((1.0f - divisor) + e) + e_lo;
+    vfloat quotient = 1.0f / divisor;
+    vfloat residual = __builtin_elementwise_fma(-quotient, divisor, (vfloat){} + 1.0f) - quotient * divisor_lo;
+    vfloat positive = __builtin_elementwise_fma(quotient, residual, quotient);
+    vfloat product = e * quotient;
+    vfloat product_lo = __builtin_elementwise_fma(e, quotient, -product);
+    vfloat negative = product + __builtin_elementwise_fma(e, quotient * residual,
+                                                          __builtin_elementwise_fma(e_lo, quotient, product_lo));
+    vfloat result = VM(select_float)(x < 0.0f, negative, positive);
+    vint far = x < -80.0f;
+    if (__builtin_expect(__builtin_reduce_or(far), 0)) result = VM(select_float)(far, VM(exp_vector)(x), result);
+    return result;
 }
 
-#pragma clang diagnostic pop
 #pragma clang attribute pop
 
-#ifndef VM_FLUSH_DENORMAL_INPUTS
-/// Sets MXCSR's denormals-are-zero bit and returns the previous MXCSR, for exp: a subnormal
-/// input (whose exp rounds to 1, as zero's does) would cost a microcode assist at each
-/// arithmetic instruction it meets (a million exp(1e-40) took 9 ms against 0.2 for ordinary
-/// inputs on the Emerald Rapids host), and no value that exp_float computes from a normal input
-/// is subnormal where it matters: results below the normal range are built as integers.
-static inline unsigned ember_flush_denormal_inputs(void) {
+#ifndef VM_FLUSH_DENORMALS
+/// Sets MXCSR's denormals-are-zero and flush-to-zero bits and returns the previous MXCSR, for
+/// exp, tanh and sigmoid: a subnormal input or intermediate value would cost a microcode assist
+/// at each arithmetic instruction it meets (a million exp(1e-40) took 9 ms against 0.2 for
+/// ordinary inputs on the Emerald Rapids host). None of them needs one: a subnormal input's exp
+/// rounds to 1 as zero's does, its sigmoid to ½, its tanh is the input itself, selected by bits;
+/// subnormal results are built as integers; and the intermediate values that flush are tails
+/// far below an ulp of the result.
+static inline unsigned ember_flush_denormals(void) {
     unsigned previous = _mm_getcsr();
-    _mm_setcsr(previous | 0x0040);
+    _mm_setcsr(previous | 0x8040);
     return previous;
 }
-#define VM_FLUSH_DENORMAL_INPUTS
+#define VM_FLUSH_DENORMALS
 #endif
 
 /// Defines the array kernel `ember_<name>_f32_<suffix>`, which runs `name`_vector over whole
-/// vectors and then once over the tail, copied through a zero-padded vector; with
-/// `flush_inputs`, under denormals-are-zero.
-#define VM_ARRAY_KERNEL(name, flush_inputs)                                            \
+/// vectors and then once over the tail, copied through a zero-padded vector; with `flush`, with
+/// subnormals flushed (`ember_flush_denormals`).
+#define VM_ARRAY_KERNEL(name, flush)                                                   \
     __attribute__((target(VM_TARGET))) static void VM(ember_##name##_f32)(             \
         const float *input, float *output, ptrdiff_t count) {                          \
-        unsigned csr = flush_inputs ? ember_flush_denormal_inputs() : 0;               \
+        unsigned csr = flush ? ember_flush_denormals() : 0;                            \
         ptrdiff_t index = 0;                                                           \
         for (; index + VM_WIDTH <= count; index += VM_WIDTH) {                         \
             vfloat x;                                                                  \
@@ -230,19 +269,19 @@ static inline unsigned ember_flush_denormal_inputs(void) {
             vfloat y = VM(name##_vector)(x);                                           \
             memcpy(output + index, &y, (size_t)(count - index) * sizeof(float));       \
         }                                                                              \
-        if (flush_inputs) _mm_setcsr(csr);                                             \
+        if (flush) _mm_setcsr(csr);                                                    \
     }
 
 VM_ARRAY_KERNEL(exp, 1)
-VM_ARRAY_KERNEL(log, 0)
-VM_ARRAY_KERNEL(tanh, 0)
-VM_ARRAY_KERNEL(sigmoid, 0)
+VM_ARRAY_KERNEL(log, 0)  // reads a subnormal input's bits
+VM_ARRAY_KERNEL(tanh, 1)
+VM_ARRAY_KERNEL(sigmoid, 1)
 
 /// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
 /// the result is the array kernel's on the subtracted row, without a pass that writes it.
 __attribute__((target(VM_TARGET))) static void VM(ember_shifted_exp_f32)(
     const float *input, float *output, ptrdiff_t count, float shift) {
-    unsigned csr = ember_flush_denormal_inputs();  // x - shift rounds to -shift, or is tiny: exp is 1
+    unsigned csr = ember_flush_denormals();  // x - shift rounds to -shift, or is tiny: exp is 1
     ptrdiff_t index = 0;
     for (; index + VM_WIDTH <= count; index += VM_WIDTH) {
         vfloat x;
@@ -331,8 +370,6 @@ __attribute__((target(VM_TARGET))) static float VM(ember_min_f32)(const float *i
 #undef VM_ARRAY_KERNEL
 #undef vfloat
 #undef vint
-#undef vdouble
-#undef vlong
 #undef VM
 #undef VM_NAME
 #undef VM_PASTE

@@ -27,12 +27,16 @@ import Testing
         var firstLevelOutputs: [UInt32]?
         for level in Self.levels {
             let outputs = try Self.run(#require(function.float32Kernel(at: level)), inputs)
-            var worst = (ulps: 0, input: Float.zero)
+            var worst = (ulps: 0, input: Float.zero), misses = 0
             for index in inputs.indices {
                 let distance = Self.ulpDistance(outputs[index], expected[index])
                 if distance > worst.ulps { worst = (distance, inputs[index]) }
+                if distance != 0 { misses += 1 }
             }
             #expect(worst.ulps <= 1, "\(function) at \(level): \(worst.ulps) ulp at \(worst.input)")
+            // Within 0.74 ulp, each kernel rounds correctly but for 0.1% of results (a sigmoid
+            // whose 1 + e⁻ˣ was rounded before dividing missed 3%).
+            #expect(misses * 200 <= inputs.count, "\(function) at \(level): \(misses) of \(inputs.count) not correctly rounded")
             // One source compiled per instruction set: the levels must agree bit for bit.
             let bits = outputs.map(\.bitPattern)
             if let firstLevelOutputs { #expect(bits == firstLevelOutputs, "\(function) at \(level)") }
@@ -107,6 +111,26 @@ import Testing
             let subnormals: [Float] = [0x1p-133, -0x1p-140, .leastNonzeroMagnitude, .leastNormalMagnitude.nextDown]
             #expect(Self.run(kernel, subnormals).allSatisfy { $0 == 1 }, "at \(level)")
             #expect(subnormals.map { $0 * 2 }.allSatisfy { $0 != 0 }, "denormals-are-zero left set at \(level)")
+        }
+    }
+
+    /// sigmoid's lanes below -80 take exp's result in a branch of their own, and tanh's below
+    /// 2^-12 the input itself: mixed with other lanes, each gets the result it gets alone. Both
+    /// kernels run with subnormals flushed and give the thread its MXCSR back.
+    @Test(arguments: [VectorMathFunction.sigmoid, .tanh])
+    func lanesOnTheirOwnBranchesMixWithOthers(_ function: VectorMathFunction) throws {
+        let values: [Float] = [-100, 1, .nan, -.infinity, -87.5, 50, -0x1p-13, 0, -80.5, -79.5, 0x1p-140, -3, .infinity, 0.3, -150, 9]
+        let inputs = (0..<37).map { values[($0 * 5) % values.count] }
+        for level in Self.levels {
+            let kernel = try #require(function.float32Kernel(at: level))
+            let together = Self.run(kernel, inputs)
+            for (index, input) in inputs.enumerated() {
+                let alone = Self.run(kernel, [input])[0]
+                #expect(together[index].bitPattern == alone.bitPattern || (together[index].isNaN && alone.isNaN), "\(function)(\(input)) at \(level)")
+                #expect(Self.ulpDistance(alone, Float(function.reference(input))) <= 1, "\(function)(\(input)) at \(level): \(alone)")
+            }
+            let subnormals: [Float] = [0x1p-133, -0x1p-140]
+            #expect(subnormals.map { $0 * 2 }.allSatisfy { $0 != 0 }, "subnormals left flushed by \(function) at \(level)")
         }
     }
 
@@ -238,8 +262,8 @@ extension VectorMathFunction {
         switch self {
         case .exp: [88.72283, -87.33655, -103.27893, -103.97208, 0, 0.34657359, -0.34657359]
         case .log: [1, 0x1p-126, 0x1p-149, 0.70710677, 1.4142135, .greatestFiniteMagnitude]
-        case .tanh: [0x1p-6, -0x1p-6, 9.010913, 20, 0x1p-12]
-        case .sigmoid: [-88.72283, -87.33655, -103.27893, -103.97208, 16.635532, 0]
+        case .tanh: [0.55, -0.55, 0x1p-12, -0x1p-12, 9.010913, 10]
+        case .sigmoid: [-80, 80, -88.72283, -87.33655, -103.27893, -103.97208, 16.635532, 0]
         }
     }
 
@@ -257,7 +281,8 @@ extension VectorMathFunction {
             [(0, 0), (-0.0, -0.0), (.infinity, 1), (-.infinity, -1), (.nan, .nan), (10, 1), (-10, -1),
              (1e30, 1), (0x1p-140, 0x1p-140), (-0x1p-140, -0x1p-140)]
         case .sigmoid:
-            [(-.infinity, 0), (.infinity, 1), (.nan, .nan), (0, 0.5), (-0.0, 0.5), (-200, 0), (100, 1)]
+            [(-.infinity, 0), (.infinity, 1), (.nan, .nan), (0, 0.5), (-0.0, 0.5), (-200, 0), (100, 1),
+             (0x1p-140, 0.5), (-0x1p-140, 0.5), (-103.9, .leastNonzeroMagnitude)]
         }
     }
 }
