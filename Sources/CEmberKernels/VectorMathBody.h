@@ -5,10 +5,10 @@
 // Accuracy strategy. Each kernel computes in float with FMA and carries the one or two sums
 // whose rounding would cost most as a rounded value and its exact error (Fast2Sum, or an FMA for
 // a product), so that only its last addition rounds at full size: exp within 0.67 ulp (0.77 for
-// subnormal results, which round twice), log 0.74, tanh 0.72 and sigmoid 0.74, each correctly
-// rounded for all but about 0.05% of floats (checked over all 2^32 inputs). log, tanh and
-// sigmoid once widened to double, within 0.51 ulp but 2-3 times slower than PyTorch's float
-// kernels: double division was most of their time.
+// subnormal results, which round twice), log 0.82, tanh 0.77 and sigmoid 0.77 (its subnormal
+// results, exp's), each correctly rounded for all but 0.02-0.09% of floats (checked over all
+// 2^32 inputs). log, tanh and sigmoid once widened to double, within 0.51 ulp but 2-3 times
+// slower than PyTorch's float kernels: double division was most of their time.
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -27,6 +27,13 @@ typedef int32_t VM(vint) __attribute__((vector_size(VM_WIDTH * 4)));
 /// `mask ? a : b` per lane, with `mask` from a float comparison (all ones or zero).
 static inline vfloat VM(select_float)(vint mask, vfloat a, vfloat b) {
     return (vfloat)((mask & (vint)a) | (~mask & (vint)b));
+}
+
+/// c[0] + c[1]·x + … + c[n-1]·xⁿ⁻¹ by Horner's rule, one FMA a coefficient.
+static inline vfloat VM(polynomial)(vfloat x, const float *c, int n) {
+    vfloat p = (vfloat){} + c[n - 1];
+    for (int i = n - 2; i >= 0; i--) p = __builtin_elementwise_fma(p, x, (vfloat){} + c[i]);
+    return p;
 }
 
 /// p·2^n, rounded once, where the `tiny` lanes have n ≤ -126 (p in [0.7, 1.42], n an integer
@@ -62,11 +69,8 @@ static inline vfloat VM(exp_parts)(vfloat x, vfloat *tail, vfloat *shifted) {
     vfloat r_exact_hi = __builtin_elementwise_fma(n, (vfloat){} - 0x1.63p-1f, x);
     vfloat r = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi);
     vfloat r_lo = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi - r);
-    vfloat q = (vfloat){} + 0x1.687c22p-10f;
-    q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.123b8ep-7f);
-    q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.555b58p-5f);
-    q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.55548ep-3f);
-    q = __builtin_elementwise_fma(q, r, (vfloat){} + 0x1.fffff8p-2f);
+    static const float coefficients[] = {0x1.fffff8p-2f, 0x1.55548ep-3f, 0x1.555b58p-5f, 0x1.123b8ep-7f, 0x1.687c22p-10f};
+    vfloat q = VM(polynomial)(r, coefficients, 5);
     vfloat head = 1.0f + r;
     vfloat small = __builtin_elementwise_fma(r * r, q, (1.0f - head) + r);
     // e^(r + r_lo) ≈ e^r·(1 + r_lo), and e^r ≈ head to the accuracy r_lo needs.
@@ -134,20 +138,14 @@ static inline vfloat VM(exp_vector)(vfloat x) {
 /// for relative error (our fit, 1.9e-8; f²·P(f) is at most a quarter of the result). k·ln2_hi
 /// is exact (ln2_hi has 15 significant bits and |k| ≤ 149), and its sum with f is split exactly
 /// (Fast2Sum, |k·ln2_hi| ≥ ln2 > |f| unless k = 0), so only the last addition rounds at full
-/// size: within 0.74 ulp.
+/// size: within 0.82 ulp.
 static inline vfloat VM(log_normal)(vfloat x, vint subnormal) {
     vint offset = (vint)x - 0x3f3504f3;  // the bits of √½, so m lands in [√½, √2)
     vfloat k = __builtin_convertvector((offset >> 23) + (subnormal & -149), vfloat);
     vfloat f = (vfloat)((offset & 0x7fffff) + 0x3f3504f3) - 1.0f;
-    vfloat p = (vfloat){} + 0x1.122878p-4f;
-    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.d78efap-4f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.e43762p-4f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.fd1624p-4f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.23794p-3f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.55577ap-3f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.99a126p-3f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} - 0x1.00000ep-2f);
-    p = __builtin_elementwise_fma(p, f, (vfloat){} + 0x1.55554ep-2f);
+    static const float coefficients[] = {0x1.55554ep-2f,  -0x1.00000ep-2f, 0x1.99a126p-3f, -0x1.55577ap-3f, 0x1.23794p-3f,
+                                         -0x1.fd1624p-4f, 0x1.e43762p-4f,  -0x1.d78efap-4f, 0x1.122878p-4f};
+    vfloat p = VM(polynomial)(f, coefficients, 9);  // P(f) = -½ + f·p(f)
     // f²·P(f) = f²·(f·p) - f²/2, with f² split exactly so that its rounding is not scaled by ½.
     vfloat square = f * f;
     vfloat square_lo = __builtin_elementwise_fma(f, f, -square);
@@ -174,7 +172,7 @@ static inline vfloat VM(log_vector)(vfloat x) {
     return VM(select_float)(ordinary, rounded, special);
 }
 
-/// tanh x, odd, within 0.72 ulp. Below |x| = 0.55, |x| + |x|³·Q(x²), Q of degree 6 fitted as
+/// tanh x, odd, within 0.77 ulp. Below |x| = 0.55, |x| + |x|³·Q(x²), Q of degree 6 fitted as
 /// P is for ln (3.8e-8; the cubic term is under a tenth of the result); above it,
 /// 1 - 2/(e^2|x| + 1) with e^2|x| as exp_pair's sum and error, e^2|x| + 1 split exactly,
 /// the quotient corrected by its residual and the difference from 1 split exactly, so that only
@@ -184,13 +182,9 @@ static inline vfloat VM(log_vector)(vfloat x) {
 static inline vfloat VM(tanh_vector)(vfloat x) {
     vfloat magnitude = (vfloat)((vint)x & 0x7fffffff);
     vfloat square = magnitude * magnitude;
-    vfloat q = (vfloat){} - 0x1.f9d3ccp-11f;
-    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.be2cc2p-9f);
-    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.2134fp-7f);
-    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.663f04p-6f);
-    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.ba1b3ap-5f);
-    q = __builtin_elementwise_fma(q, square, (vfloat){} + 0x1.11111p-3f);
-    q = __builtin_elementwise_fma(q, square, (vfloat){} - 0x1.555556p-2f);
+    static const float coefficients[] = {-0x1.555556p-2f, 0x1.11111p-3f,  -0x1.ba1b3ap-5f, 0x1.663f04p-6f,
+                                         -0x1.2134fp-7f,  0x1.be2cc2p-9f, -0x1.f9d3ccp-11f};
+    vfloat q = VM(polynomial)(square, coefficients, 7);
     vfloat series = __builtin_elementwise_fma(magnitude * square, q, magnitude);
 
     vfloat limited = VM(select_float)(magnitude > 10.0f, (vfloat){} + 10.0f, magnitude);  // NaN stays NaN
@@ -208,7 +202,7 @@ static inline vfloat VM(tanh_vector)(vfloat x) {
     return (vfloat)((vint)result | ((vint)x & (int32_t)0x80000000));
 }
 
-/// 1/(1 + e⁻ˣ), within 0.74 ulp: e = e^-|x| (|x| clamped to 80) as exp_pair's sum and error,
+/// 1/(1 + e⁻ˣ), within 0.77 ulp: e = e^-|x| (|x| clamped to 80) as exp_pair's sum and error,
 /// 1 + e split exactly, and its reciprocal corrected by its residual; that is sigmoid |x|,
 /// and sigmoid(-|x|) = e/(1 + e) is its product with e, carried exactly. Below -80,
 /// sigmoid x = eˣ in float (they differ by a factor 1 - eˣ), exp_float's result, subnormal from
