@@ -6,7 +6,7 @@
 // whose rounding would cost most as a rounded value and its exact error (Fast2Sum, or an FMA for
 // a product), so that only its last addition rounds at full size: exp within 0.67 ulp (0.77 for
 // subnormal results, which round twice), log 0.82, tanh 0.77 and sigmoid 0.77 (its subnormal
-// results, exp's), each correctly rounded for all but 0.02-0.09% of floats (checked over all
+// results, exp's), each correctly rounded for all but 0.04-0.09% of floats (checked over all
 // 2^32 inputs). log, tanh and sigmoid once widened to double, within 0.51 ulp but 2-3 times
 // slower than PyTorch's float kernels: double division was most of their time.
 
@@ -50,25 +50,36 @@ static inline vfloat VM(scale_below_normal)(vfloat p, vint tiny, vfloat shifted)
     return VM(select_float)(tiny, subnormal, normal);
 }
 
-/// The reduction and polynomial of exp_float: eˣ = (head + tail)·2ⁿ for x already clamped to
-/// [-104, 89] (or NaN), with head + tail in [0.7, 1.42] accurate to about 2^-27 relative before
-/// it is rounded, and n's bits in the low mantissa bits of `*shifted`.
+/// Cody–Waite reduction of x (clamped to [-104, 89], or NaN) for exp: returns r, with
+/// x = n·ln2 + r + *r_lo, |r| ≤ ln2/2, and n's bits in the low mantissa bits of `*shifted`.
 ///
-/// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2: n comes from rounding x·log2(e) with the
-/// 1.5·2^23 shifter; x - n·ln2_hi is exact because ln2_hi has 9 significant bits and |n| ≤ 150,
-/// and the rounding error of r is kept in r_lo. e^r = 1 + r + r²·q(r), q of degree 4 fitted by
-/// least squares at 2000 Chebyshev nodes for relative error (our fit, max 3.8e-9 = 0.06 ulp).
-/// The sum is formed as (1 + r) plus a small tail, with 1 + r split exactly (Fast2Sum), so only
-/// the last addition rounds at full size: a plain Horner evaluation reaches 1.003 ulp near
-/// |r| = ln2/2, this stays under 0.67.
-static inline vfloat VM(exp_parts)(vfloat x, vfloat *tail, vfloat *shifted) {
+/// n comes from rounding x·log2(e) with the 1.5·2^23 shifter; x - n·ln2_hi is exact because
+/// ln2_hi has 9 significant bits and |n| ≤ 150, and the rounding error of r is kept in r_lo.
+static inline vfloat VM(exp_reduce)(vfloat x, vfloat *r_lo, vfloat *shifted) {
     const vfloat shifter = (vfloat){} + 0x1.8p23f;
     const vfloat ln2_lo = (vfloat){} + 0x1.bd0104p-13f;  // ln2_hi - ln2, rounded
     *shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.715476p+0f, shifter);
     vfloat n = *shifted - shifter;
     vfloat r_exact_hi = __builtin_elementwise_fma(n, (vfloat){} - 0x1.63p-1f, x);
     vfloat r = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi);
-    vfloat r_lo = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi - r);
+    *r_lo = __builtin_elementwise_fma(n, ln2_lo, r_exact_hi - r);
+    return r;
+}
+
+/// 2ⁿ for the n whose bits `shifted` holds (exp_reduce's), when -126 ≤ n ≤ 127.
+static inline vfloat VM(exp_scale)(vfloat shifted) {
+    return (vfloat)(((vint)shifted - (vint)((vfloat){} + 0x1.8p23f) + 127) << 23);
+}
+
+/// eˣ = (head + tail)·2ⁿ for x clamped as exp_reduce wants it, with head + tail in [0.7, 1.42]
+/// accurate to about 2^-27 relative before it is rounded, and n's bits in `*shifted`.
+///
+/// e^r = 1 + r + r²·q(r), q of degree 4 fitted by least squares at 2000 Chebyshev nodes for
+/// relative error of e^r (our fit, max 3.8e-9 = 0.06 ulp). The sum is formed as (1 + r) plus a
+/// small tail, with 1 + r split exactly (Fast2Sum), so only the last addition rounds at full
+/// size: a plain Horner evaluation reaches 1.003 ulp near |r| = ln2/2, this stays under 0.67.
+static inline vfloat VM(exp_parts)(vfloat x, vfloat *tail, vfloat *shifted) {
+    vfloat r_lo, r = VM(exp_reduce)(x, &r_lo, shifted);
     static const float coefficients[] = {0x1.fffff8p-2f, 0x1.55548ep-3f, 0x1.555b58p-5f, 0x1.123b8ep-7f, 0x1.687c22p-10f};
     vfloat q = VM(polynomial)(r, coefficients, 5);
     vfloat head = 1.0f + r;
@@ -83,10 +94,31 @@ static inline vfloat VM(exp_parts)(vfloat x, vfloat *tail, vfloat *shifted) {
 static inline vfloat VM(exp_pair)(vfloat x, vfloat *low) {
     vfloat tail, shifted;
     vfloat head = VM(exp_parts)(x, &tail, &shifted);
-    vfloat scale = (vfloat)(((vint)shifted - (vint)((vfloat){} + 0x1.8p23f) + 127) << 23);
+    vfloat scale = VM(exp_scale)(shifted);
     vfloat sum = head + tail;
     *low = ((head - sum) + tail) * scale;
     return sum * scale;
+}
+
+/// eʸ - 1 as e + *low, e rounded and *low its error to about 2^-27 relative, for y in [0, 20]
+/// (or NaN): 2ⁿ·(e^r - 1) + (2ⁿ - 1) after exp_reduce, with e^r - 1 = r + r²·q(r) kept apart
+/// from 1, so that a small y loses nothing to cancellation; q of degree 5 is fitted for the
+/// relative error of e^r - 1 (1.1e-8 for q, whose term is at most a sixth of it), where exp's
+/// q, fitted for e^r, would be 0.25 ulp off at y = 0.12. 2ⁿ - 1 ≥ 2ⁿ·|r| from n = 1 up, and is
+/// 0 at n = 0, so the first sum splits exactly (Fast2Sum), and so does the renormalizing one.
+static inline vfloat VM(expm1_pair)(vfloat y, vfloat *low) {
+    vfloat shifted, r_lo, r = VM(exp_reduce)(y, &r_lo, &shifted);
+    static const float coefficients[] = {0.5f, 0x1.555556p-3f, 0x1.5554eap-5f, 0x1.111166p-7f, 0x1.6d42dap-10f, 0x1.a04652p-13f};
+    vfloat q = VM(polynomial)(r, coefficients, 6);
+    // e^(r + r_lo) - 1 ≈ e^r - 1 + r_lo·(1 + r), to the accuracy r_lo needs.
+    vfloat tail = __builtin_elementwise_fma(r * r, q, __builtin_elementwise_fma(r_lo, r, r_lo));
+    vfloat scale = VM(exp_scale)(shifted);
+    vfloat one_less = scale - 1.0f, scaled = r * scale;
+    vfloat head = one_less + scaled;
+    vfloat head_lo = __builtin_elementwise_fma(tail, scale, (one_less - head) + scaled);
+    vfloat sum = head + head_lo;
+    *low = (head - sum) + head_lo;
+    return sum;
 }
 
 /// eˣ in float for x already clamped to [-104, 89] (or NaN): exp_parts's head + tail, rounded,
@@ -172,32 +204,25 @@ static inline vfloat VM(log_vector)(vfloat x) {
     return VM(select_float)(ordinary, rounded, special);
 }
 
-/// tanh x, odd, within 0.77 ulp. Below |x| = 0.55, |x| + |x|³·Q(x²), Q of degree 6 fitted as
-/// P is for ln (3.8e-8; the cubic term is under a tenth of the result); above it,
-/// 1 - 2/(e^2|x| + 1) with e^2|x| as exp_pair's sum and error, e^2|x| + 1 split exactly,
-/// the quotient corrected by its residual and the difference from 1 split exactly, so that only
-/// the last addition rounds at full size. |x| is clamped to 10, where tanh is 1 in float. Below
-/// 2^-12 tanh x rounds to x, which is returned as it is: the kernel runs with subnormals flushed.
-/// The sign is copied back, so tanh(-0) = -0.
+/// tanh x, odd, within 0.77 ulp: E/(E + 2) with E = e^2|x| - 1 from expm1_pair, which loses
+/// nothing to cancellation near 0, E + 2 split exactly (Fast2Sum, the larger first) and the
+/// quotient corrected by its residual, so that only its last operation rounds at full size.
+/// |x| is clamped to 10, where tanh is 1 in float. Below 2^-12 tanh x rounds to x, which is
+/// returned as it is: the kernel runs with subnormals flushed. The sign is copied back, so
+/// tanh(-0) = -0. (A series below |x| = 0.55 and 1 - 2/(e^2|x| + 1) above took a fifth longer:
+/// every vector computed both.)
 static inline vfloat VM(tanh_vector)(vfloat x) {
     vfloat magnitude = (vfloat)((vint)x & 0x7fffffff);
-    vfloat square = magnitude * magnitude;
-    static const float coefficients[] = {-0x1.555556p-2f, 0x1.11111p-3f,  -0x1.ba1b3ap-5f, 0x1.663f04p-6f,
-                                         -0x1.2134fp-7f,  0x1.be2cc2p-9f, -0x1.f9d3ccp-11f};
-    vfloat q = VM(polynomial)(square, coefficients, 7);
-    vfloat series = __builtin_elementwise_fma(magnitude * square, q, magnitude);
-
     vfloat limited = VM(select_float)(magnitude > 10.0f, (vfloat){} + 10.0f, magnitude);  // NaN stays NaN
-    vfloat e_lo, e = VM(exp_pair)(limited * 2.0f, &e_lo);
-    vfloat divisor = e + 1.0f;
-    vfloat divisor_lo = ((e - divisor) + 1.0f) + e_lo;
-    vfloat quotient = 2.0f / divisor;
-    vfloat residual = __builtin_elementwise_fma(-quotient, divisor, (vfloat){} + 2.0f) - quotient * divisor_lo;
-    vfloat difference = 1.0f - quotient;
-    vfloat difference_lo = ((1.0f - difference) - quotient) - residual * (quotient * 0.5f);
-    vfloat ratio = difference + difference_lo;
-
-    vfloat result = VM(select_float)(magnitude < 0.55f, series, ratio);
+    vfloat e_lo, e = VM(expm1_pair)(limited * 2.0f, &e_lo);
+    vint larger = e > 2.0f;
+    vfloat big = VM(select_float)(larger, e, (vfloat){} + 2.0f), small = VM(select_float)(larger, (vfloat){} + 2.0f, e);
+    vfloat divisor = big + small;
+    vfloat divisor_lo = ((big - divisor) + small) + e_lo;
+    vfloat reciprocal = 1.0f / divisor;
+    vfloat quotient = e * reciprocal;
+    vfloat residual = __builtin_elementwise_fma(-quotient, divisor, e) + __builtin_elementwise_fma(-quotient, divisor_lo, e_lo);
+    vfloat result = __builtin_elementwise_fma(residual, reciprocal, quotient);
     result = VM(select_float)(magnitude < 0x1p-12f, magnitude, result);
     return (vfloat)((vint)result | ((vint)x & (int32_t)0x80000000));
 }

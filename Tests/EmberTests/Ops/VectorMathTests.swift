@@ -35,8 +35,9 @@ import Testing
             }
             #expect(worst.ulps <= 1, "\(function) at \(level): \(worst.ulps) ulp at \(worst.input)")
             // Within 0.82 ulp, each kernel rounds correctly but for 0.1% of floats (a sigmoid whose
-            // 1 + e⁻ˣ was rounded before dividing missed 3%).
-            #expect(misses * 200 <= inputs.count, "\(function) at \(level): \(misses) of \(inputs.count) not correctly rounded")
+            // 1 + e⁻ˣ was rounded before dividing missed 3%, a tanh with exp's polynomial for
+            // expm1's 0.3%).
+            #expect(misses * 500 <= inputs.count, "\(function) at \(level): \(misses) of \(inputs.count) not correctly rounded")
             // One source compiled per instruction set: the levels must agree bit for bit.
             let bits = outputs.map(\.bitPattern)
             if let firstLevelOutputs { #expect(bits == firstLevelOutputs, "\(function) at \(level)") }
@@ -262,7 +263,7 @@ extension VectorMathFunction {
         switch self {
         case .exp: [88.72283, -87.33655, -103.27893, -103.97208, 0, 0.34657359, -0.34657359]
         case .log: [1, 0x1p-126, 0x1p-149, 0.70710677, 1.4142135, .greatestFiniteMagnitude]
-        case .tanh: [0.55, -0.55, 0x1p-12, -0x1p-12, 9.010913, 10]
+        case .tanh: [0.1732868, -0.1732868, 0.54930614, -0.54930614, 0x1p-12, -0x1p-12, 9.010913, 10]
         case .sigmoid: [-80, 80, -88.72283, -87.33655, -103.27893, -103.97208, 16.635532, 0]
         }
     }
