@@ -36,12 +36,21 @@ static inline vfloat VM(polynomial)(vfloat x, const float *c, int n) {
     return p;
 }
 
+/// The 1.5·2^23 shifter that exp_reduce rounds x·log2(e) with: the sum's low mantissa bits
+/// then hold the rounded value n.
+#define VM_SHIFTER ((vfloat){} + 0x1.8p23f)
+
+/// n as an integer, from the bits of `shifted` (exp_reduce's).
+static inline vint VM(exp_exponent)(vfloat shifted) {
+    return (vint)shifted - (vint)VM_SHIFTER;
+}
+
 /// p·2^n, rounded once, where the `tiny` lanes have n ≤ -126 (p in [0.7, 1.42], n an integer
 /// in [-150, 129] whose bits `shifted` holds as exp_float's does): exp_float's branch for
 /// results that may be subnormal (or, on AVX2, overflow), in which no floating-point value
 /// leaves the normal range but an overflowing result.
 static inline vfloat VM(scale_rarely)(vfloat p, vint tiny, vfloat shifted) {
-    vint exponent = (vint)shifted - (vint)((vfloat){} + 0x1.8p23f);
+    vint exponent = VM(exp_exponent)(shifted);
     vfloat scaled = p * (vfloat)((exponent + (149 + 127)) << 23);
     vfloat subnormal = (vfloat)__builtin_convertvector(__builtin_elementwise_roundeven(scaled), vint);
     // The other lanes as exp_float scales them; these are only kept normal.
@@ -54,10 +63,10 @@ static inline vfloat VM(scale_rarely)(vfloat p, vint tiny, vfloat shifted) {
 /// Cody–Waite reduction of x (clamped to [-104, 89], or NaN) for exp: returns r, with
 /// x = n·ln2 + r + *r_lo, |r| ≤ ln2/2, and n's bits in the low mantissa bits of `*shifted`.
 ///
-/// n comes from rounding x·log2(e) with the 1.5·2^23 shifter; x - n·ln2_hi is exact because
+/// n comes from rounding x·log2(e) with VM_SHIFTER; x - n·ln2_hi is exact because
 /// ln2_hi has 9 significant bits and |n| ≤ 150, and the rounding error of r is kept in r_lo.
 static inline vfloat VM(exp_reduce)(vfloat x, vfloat *r_lo, vfloat *shifted) {
-    const vfloat shifter = (vfloat){} + 0x1.8p23f;
+    const vfloat shifter = VM_SHIFTER;
     const vfloat ln2_lo = (vfloat){} + 0x1.bd0104p-13f;  // ln2_hi - ln2, rounded
     *shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.715476p+0f, shifter);
     vfloat n = *shifted - shifter;
@@ -69,7 +78,7 @@ static inline vfloat VM(exp_reduce)(vfloat x, vfloat *r_lo, vfloat *shifted) {
 
 /// 2ⁿ for the n whose bits `shifted` holds (exp_reduce's), when -126 ≤ n ≤ 127.
 static inline vfloat VM(exp_scale)(vfloat shifted) {
-    return (vfloat)(((vint)shifted - (vint)((vfloat){} + 0x1.8p23f) + 127) << 23);
+    return (vfloat)((VM(exp_exponent)(shifted) + 127) << 23);
 }
 
 /// eˣ = (head + tail)·2ⁿ for x clamped as exp_reduce wants it, with head + tail in [0.7, 1.42]
@@ -139,10 +148,9 @@ static inline vfloat VM(expm1_pair)(vfloat y, vfloat *low) {
 /// inputs), so vectors that have one take a branch where no floating-point value leaves the
 /// normal range.
 static inline vfloat VM(exp_float)(vfloat x) {
-    const vfloat shifter = (vfloat){} + 0x1.8p23f;
     vfloat tail, shifted;
     vfloat head = VM(exp_parts)(x, &tail, &shifted);
-    vfloat n = shifted - shifter;
+    vfloat n = shifted - VM_SHIFTER;
     vfloat p = head + tail;
     vint tiny = n < -125.0f;  // as p < 2, from n = -126 down the result may be subnormal
 #if VM_WIDTH == 16
@@ -389,6 +397,7 @@ __attribute__((target(VM_TARGET))) static float VM(ember_min_f32)(const float *i
 }
 
 #undef VM_ARRAY_KERNEL
+#undef VM_SHIFTER
 #undef vfloat
 #undef vint
 #undef VM
