@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    /// Lanes that take a kernel's rare branch (exp's results below the normal range, and on AVX2
-    /// its overflowing ones; sigmoid's inputs below -80; tanh's below 2^-12) mixed in one vector
+    /// Lanes that take a kernel's rare branch (exp's results that may be subnormal or overflow,
+    /// and its infinite and NaN inputs; sigmoid's inputs below -80; tanh's below 2^-12) mixed in one vector
     /// with ordinary, infinite and NaN lanes each get the result they get alone. The kernels run
     /// with subnormals flushed and give the thread its MXCSR back.
     @Test(arguments: [VectorMathFunction.exp, .sigmoid, .tanh])
