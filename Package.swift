@@ -24,7 +24,8 @@ let package = Package(
             name: "TwoLayerCustomFunction", dependencies: ["Ember"], path: "Examples/two-layer-custom-function"),
 
         // MARK: - Benchmarks
-        .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/ember-bench"),
+        .executableTarget(name: "EmberBench", dependencies: ["Ember", "CEmberBench"], path: "Benchmarks/ember-bench"),
+        .target(name: "CEmberBench", path: "Benchmarks/CEmberBench"),
         .executableTarget(name: "EmberGPUCheck", dependencies: ["Ember"], path: "Benchmarks/ember-gpu-check"),
 
         // MARK: - Tests

@@ -57,14 +57,17 @@ def timed(body, repeats=5, iterations=1, per=1, restore=None):
 # MARK: Suites. Each returns {(library, case name): case}, building its tensors when called.
 
 def seed_cases(steps=20):
-    """One round of a program: `steps` untimed steps, then `steps` timed ones, in seconds per
-    step (the other side's work has just left the caches)."""
+    """One round of a program: 20 ms of untimed steps (at least `steps`), then `steps` timed
+    ones, in seconds per step (the other side's work has just left the caches)."""
     N, D_in, H, D_out = 64, 1000, 100, 10
     cases = {}
 
     def round_of(run):
         def time_round():
+            end = time.perf_counter() + 0.02
             run()
+            while time.perf_counter() < end:
+                run()
             start = time.perf_counter()
             run()
             return (time.perf_counter() - start) / steps

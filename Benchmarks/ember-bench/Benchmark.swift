@@ -39,7 +39,7 @@ struct Bench {
 
     /// Runs `body` for 20 ms: right after the reference's work, this process's worker threads
     /// are parked and the caches hold the other's data (compare.py warms up the same way).
-    private func warmUp(_ body: () -> Void) {
+    func warmUp(_ body: () -> Void) {
         let end = DispatchTime.now().uptimeNanoseconds + 20_000_000
         repeat { body() } while DispatchTime.now().uptimeNanoseconds < end
     }

@@ -1,3 +1,4 @@
+import Ember
 import Foundation
 
 /// Formats measurements as a Markdown table with ratios against PyTorch and NumPy.
@@ -5,13 +6,20 @@ enum Report {
     /// The main table, then the built-in GEMM's against `blas` (`Ember.blasLibrary`, nil for
     /// none); `gemm` is what products ran (`Ember.gemmImplementation`).
     static func table(_ measurements: [Measurement], gemm: String, blas: String?) -> String {
+        let peaks = measurements.filter { $0.suite == MachinePeak.suite }
         let kernels = measurements.filter { $0.suite == Suites.builtinGEMMSuite }
+        let cases = measurements.filter { $0.suite != MachinePeak.suite && $0.suite != Suites.builtinGEMMSuite }
         let passedOver = gemm == "built-in" ? blas.map { " (\($0) found; the built-in kernel outruns it on this CPU)" } : nil
         var lines = ["Ember GEMM: \(gemm)\(passedOver ?? "")"]
-        if kernels.count < measurements.count {
+        if !peaks.isEmpty {
+            lines.append(
+                "Multiply-add peak before each suite (\(MachinePeak.vectorBits)-bit FMAs in a loop, GFLOP/s on one thread / on \(Ember.numThreads) at once): "
+                    + MachinePeak.summary(peaks))
+        }
+        if !cases.isEmpty {
             lines += ["", "| case | Ember | throughput | PyTorch | Ember/PyTorch time | NumPy | Ember/NumPy time |", "|---|---|---|---|---|---|---|"]
         }
-        for m in measurements where m.suite != Suites.builtinGEMMSuite {
+        for m in cases {
             let isQuantity = m.unit == "MB"
             let time = isQuantity ? String(format: "%.1f MB", m.seconds) : format(m.seconds)
             let throughput = m.throughput.map { String(format: "%.1f %@", $0, m.unit ?? "") } ?? ""

@@ -63,9 +63,12 @@ enum Suites {
 
     /// The three programs timed in turn, round after round, so that a busy moment on a shared
     /// host slows all three rather than skewing their ratios. With a reference, each round also
-    /// times PyTorch's three steps, and both sides run each program once untimed before timing
-    /// it, as the other's work has just left the caches; NumPy's manual step is timed after the
-    /// rounds, as its BLAS threads spin for a while after each product and would slow Ember's.
+    /// times PyTorch's three steps, and both sides run each program untimed for 20 ms before
+    /// timing it, as `Bench.measure` does: the other's work has just left the caches, and
+    /// PyTorch's OpenMP threads spin for 3–5 ms after its last op, about one round of 20
+    /// steps (Ember's workers spin 0.3 ms). NumPy's
+    /// manual step is timed after the rounds, as its BLAS threads spin for a while after each
+    /// product and would slow Ember's.
     static func seed(_ bench: Bench) -> [Measurement] {
         let programs = ["manual", "autograd", "custom"]
         let steps = 20
@@ -75,7 +78,7 @@ enum Suites {
         for run in runs { run() }
         for _ in 0..<15 {
             for (index, run) in runs.enumerated() {
-                if reference != nil { run() }
+                if reference != nil { bench.warmUp(run) }
                 let start = DispatchTime.now().uptimeNanoseconds
                 run()
                 samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
