@@ -13,7 +13,7 @@ enum Report {
         var lines = ["Ember GEMM: \(gemm)\(passedOver ?? "")"]
         if !peaks.isEmpty {
             lines.append(
-                "Multiply-add peak before each suite (\(MachinePeak.vectorBits)-bit FMAs in a loop, GFLOP/s on one thread / on \(Ember.numThreads) at once): "
+                "Multiply-add peak before → after each suite (\(MachinePeak.vectorBits)-bit FMAs in a loop, GFLOP/s on one thread / on \(Ember.numThreads) at once): "
                     + MachinePeak.summary(peaks))
         }
         if !cases.isEmpty {

@@ -47,8 +47,9 @@ var measurements: [Measurement] = []
 for suite in Suites.all where filters.map({ $0.contains(suite.name) }) ?? true {
     if !wantsJSON { FileHandle.standardError.write("running \(suite.name)…\n".data(using: .utf8)!) }
     let bench = Bench(suite: suite.name, reference: reference)
-    measurements += MachinePeak.measure(before: suite.name)
+    measurements += MachinePeak.measure(suite.name, "before")
     measurements += bench.withNumPy(suite.run(bench))
+    measurements += MachinePeak.measure(suite.name, "after")
 }
 if compare && !wantsJSON {
     print(
