@@ -248,6 +248,23 @@ struct GEMMTests {
         }
     }
 
+    /// A batch of small products is shared out whole between the threads: each matrix is
+    /// still its own `mm`'s, bit for bit, for float, integer and half types, and strided views.
+    @Test(arguments: [DType.float32, .float64, .int64, .bfloat16])
+    func batchOfSmallProductsMatchesEachProduct(dtype: DType) {
+        let aValues: [Double] = (0..<32 * 48 * 40).map { Double(($0 * 37) % 23 - 11) }
+        let bValues: [Double] = (0..<32 * 40 * 36).map { Double(($0 * 53) % 19 - 9) }
+        let a = Tensor(aValues, shape: [32, 48, 40]).to(dtype)
+        let b = Tensor(bValues, shape: [32, 36, 40]).to(dtype).transpose(1, 2)
+        let product = a.bmm(b)
+        #expect(product.shape == [32, 48, 36])
+        for index in 0..<32 {
+            let expected: [Double] = a[index].mm(b[index]).to(DType.float64).toArray(as: Double.self)
+            let actual: [Double] = product[index].to(DType.float64).toArray(as: Double.self)
+            #expect(actual == expected, "\(dtype) matrix \(index)")
+        }
+    }
+
     /// `ember_cpu_avx512_is_full_width` reads the vendor and family as Linux reports them:
     /// Intel's AVX-512 cores and AMD's from family 1Ah (Zen 5).
     @Test func fullWidthAVX512FollowsTheVendorAndFamily() throws {

@@ -11,6 +11,7 @@
 #include "EmberColumnSums.h"
 #include "EmberCompare.h"
 #include "EmberCopy.h"
+#include "EmberHalf.h"
 #include "EmberGEMM.h"
 #include "EmberRowSums.h"
 #include "EmberSelect.h"

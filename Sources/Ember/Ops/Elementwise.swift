@@ -239,8 +239,36 @@ private struct CastKernel: ElementVisitor {
         {
             return copyTransposed(Source.self)
         }
+        if input.isContiguous && output.isContiguous && input.shape == output.shape && convertHalves() { return }
         output.dtype.dispatch(CastInto<Source>(input: input, output: output))
     }
+
+    /// float32 to float16 and back with the CPU's conversion instructions, bit for bit
+    /// `Half(_:)` and `Half.floatValue` (checked over every float and every half): the loop
+    /// converting one element at a time through its bits took 2.0 ms for a million floats on
+    /// two threads, PyTorch 0.12. False where neither applies.
+    private func convertHalves() -> Bool {
+        switch (input.dtype, output.dtype) {
+        case (.float32, .float16):
+            guard let kernel = Self.floatToHalf else { return false }
+            let (from, to) = (input.elementPointer(as: Float.self), output.elementPointer(as: UInt16.self))
+            Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+                kernel(from + range.lowerBound, to + range.lowerBound, range.count)
+            }
+        case (.float16, .float32):
+            guard let kernel = Self.halfToFloat else { return false }
+            let (from, to) = (input.elementPointer(as: UInt16.self), output.elementPointer(as: Float.self))
+            Parallel.forRanges(count: output.numel, grain: Parallel.defaultGrain) { range in
+                kernel(from + range.lowerBound, to + range.lowerBound, range.count)
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    static let floatToHalf = ember_float_to_half_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
+    static let halfToFloat = ember_half_to_float_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
     /// The C loop of non-temporal stores for this CPU (nil at the baseline level).
     static let streamingCopy = ember_streaming_copy_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
