@@ -62,7 +62,7 @@ struct SumRowsKernel: ElementVisitor {
         if E.dtype.isFloatingPoint && !product && layout.outer == 1 && inner >= 2 * wholeTensorGrain {
             // One long row (`sum()` of a whole tensor): each core sums a part.
             let total = splitRow(inner, grain: wholeTensorGrain) { Self.sum(source + $0.lowerBound, count: $0.count) }.reduce(0, +)
-            output.dtype.dispatch(StoreRows(values: [.floating(total)], output: output))
+            output.dtype.dispatch(StoreRows(values: [total], output: output))
         } else if E.dtype.isFloatingPoint {
             let results = rowResults(count: layout.outer, inner: inner) { row -> Double in
                 let start = source + row * inner
@@ -73,7 +73,7 @@ struct SumRowsKernel: ElementVisitor {
                 }
                 return Self.sum(start, count: inner)
             }
-            output.dtype.dispatch(StoreRows(values: results.map(ScalarValue.floating), output: output))
+            output.dtype.dispatch(StoreRows(values: results, output: output))
         } else {
             let results = rowResults(count: layout.outer, inner: inner) { row -> Int64 in
                 let start = source + row * inner
@@ -81,7 +81,7 @@ struct SumRowsKernel: ElementVisitor {
                 for i in 0..<inner { total = product ? total &* start[i].int64Value : total &+ start[i].int64Value }
                 return total
             }
-            output.dtype.dispatch(StoreRows(values: results.map(ScalarValue.integer), output: output))
+            output.dtype.dispatch(StoreRows(values: results, output: output))
         }
     }
 
@@ -162,10 +162,11 @@ struct SumRowsKernel: ElementVisitor {
 private struct SumColumnsKernel: ElementVisitor {
     let input: Tensor, slices: Int, columns: Int, output: Tensor
     func visit<E: Element>(_ type: E.Type) {
-        let values: [ScalarValue] = E.dtype.isFloatingPoint
-            ? totals(E.self, Double.self).map(ScalarValue.floating)
-            : totals(E.self, Int64.self).map(ScalarValue.integer)
-        output.dtype.dispatch(StoreRows(values: values, output: output))
+        if E.dtype.isFloatingPoint {
+            output.dtype.dispatch(StoreRows(values: totals(E.self, Double.self), output: output))
+        } else {
+            output.dtype.dispatch(StoreRows(values: totals(E.self, Int64.self), output: output))
+        }
     }
 
     /// Every block's column totals, block after block.
@@ -221,22 +222,26 @@ private struct SumColumnsKernel: ElementVisitor {
     private static let columnSums = ember_column_sums_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 }
 
-/// How a column total accumulates: in Double for floating dtypes, in Int64 (wrapping, as
+/// How a sum's totals accumulate: in Double for floating dtypes, in Int64 (wrapping, as
 /// PyTorch's integer sums do) otherwise.
 private protocol ColumnTotal {
     static var zero: Self { get }
     static func adding<E: Element>(_ element: E, to total: Self) -> Self
     static func merging(_ a: Self, _ b: Self) -> Self
+    /// The total in the output's dtype.
+    func element<E: Element>(as type: E.Type) -> E
 }
 
 extension Double: ColumnTotal {
     @inline(__always) static func adding<E: Element>(_ element: E, to total: Double) -> Double { total + element.doubleValue }
     static func merging(_ a: Double, _ b: Double) -> Double { a + b }
+    @inline(__always) func element<E: Element>(as type: E.Type) -> E { E(converting: self) }
 }
 
 extension Int64: ColumnTotal {
     @inline(__always) static func adding<E: Element>(_ element: E, to total: Int64) -> Int64 { total &+ element.int64Value }
     static func merging(_ a: Int64, _ b: Int64) -> Int64 { a &+ b }
+    @inline(__always) func element<E: Element>(as type: E.Type) -> E { E(converting: self) }
 }
 
 /// Finds each row's largest (or smallest) element and its first index; NaN wins.
@@ -363,8 +368,8 @@ extension ExtremumRowsKernel {
 }
 
 /// Writes one value per row into a contiguous output of any dtype.
-private struct StoreRows: ElementVisitor {
-    let values: [ScalarValue], output: Tensor
+private struct StoreRows<Total: ColumnTotal>: ElementVisitor {
+    let values: [Total], output: Tensor
     func visit<E: Element>(_ type: E.Type) {
         let pointer = output.elementPointer(as: E.self)
         for (index, value) in values.enumerated() { pointer[index] = value.element(as: E.self) }
