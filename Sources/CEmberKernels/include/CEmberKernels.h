@@ -12,6 +12,7 @@
 #include "EmberCompare.h"
 #include "EmberCopy.h"
 #include "EmberHalf.h"
+#include "EmberRandom.h"
 #include "EmberGEMM.h"
 #include "EmberRowSums.h"
 #include "EmberSelect.h"

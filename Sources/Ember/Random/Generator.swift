@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Synchronization
+internal import CEmberKernels
 
 // PyTorch's CPU generator, bit for bit: the mt19937 engine and the uniform, normal and integer
 // transforms of torch 2.x as described in shared/research/pytorch-rng.md.
@@ -158,14 +159,12 @@ public final class Generator: @unchecked Sendable {
             fillUniformUnitFloats(buffer, count: count)
             let blockMean = Float(mean)
             let blockStd = Float(std)
-            for start in stride(from: 0, through: count - RandomKernels.blockSize, by: RandomKernels.blockSize) {
-                RandomKernels.transformNormalBlockAVX2(buffer + start, mean: blockMean, std: blockStd)
-            }
+            RandomKernels.transformNormalBlocks(buffer, count: count / RandomKernels.blockSize, mean: blockMean, std: blockStd)
             if count % RandomKernels.blockSize != 0 {
                 // PyTorch redraws the whole last window, overwriting finished normals too.
                 let tail = buffer + (count - RandomKernels.blockSize)
                 fillUniformUnitFloats(tail, count: RandomKernels.blockSize)
-                RandomKernels.transformNormalBlockAVX2(tail, mean: blockMean, std: blockStd)
+                RandomKernels.transformNormalBlocks(tail, count: 1, mean: blockMean, std: blockStd)
             }
         }
     }
@@ -335,9 +334,19 @@ public func manualSeed(_ seed: UInt64) {
 // MARK: - Kernels
 
 /// The arithmetic of PyTorch's normal and uniform fills, kept in one namespace.
-private enum RandomKernels {
+enum RandomKernels {
     /// PyTorch's vectorized normal fill works on blocks of this many elements.
     static let blockSize = 16
+
+    /// Turns `count` consecutive blocks of 16 float32 uniforms into normals in place: the C
+    /// kernel (PyTorch's AVX2 kernel instruction for instruction) where the CPU has AVX2 and
+    /// FMA, else `transformNormalBlockAVX2` block by block (the same results).
+    static func transformNormalBlocks(_ blocks: UnsafeMutablePointer<Float>, count: Int, mean: Float, std: Float) {
+        if let kernel = normalBlocks { return kernel(blocks, count, mean, std) }
+        for block in 0..<count { transformNormalBlockAVX2(blocks + block * blockSize, mean: mean, std: std) }
+    }
+
+    static let normalBlocks = ember_normal_blocks_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
     /// 2π as a double (`0x401921FB54442D18`).
     static let twoPi = 6.283185307179586
