@@ -835,7 +835,9 @@ extension Tensor {
 
 /// The CPU loop of gather and scatter: a row of the index's last dimension at a time, the
 /// offsets of both tensors stepping by their strides along it, the leading coordinates carried
-/// from row to row.
+/// from row to row. A gather writes each output element once, so its rows are split across
+/// threads (40,960 elements picked from a 4096×1000 float matrix had taken 313–440 µs on one
+/// thread, PyTorch 59–71 on two); a scatter writes in index order, on one.
 private struct ScatterGatherKernel: ElementVisitor {
     let tensor: Tensor, other: Tensor, indexShape: [Int], indices: [Int], axis: Int, op: IndexingOp
     func visit<E: Element>(_ type: E.Type) {
@@ -846,23 +848,42 @@ private struct ScatterGatherKernel: ElementVisitor {
         let (selfStrides, otherStrides) = (tensor.dim == 0 ? [0] : tensor.strides, other.dim == 0 ? [0] : other.strides)
         let (rowLength, axisStride) = (shape[last], selfStrides[axis])
         let (selfStep, otherStep) = (axis == last ? 0 : selfStrides[last], otherStrides[last])
-        var leading = [Int](repeating: 0, count: last)
-        for row in 0..<indices.count / rowLength {
-            var (selfRow, otherRow) = (tensor.offset, other.offset)
-            for axisIndex in 0..<last {
-                if axisIndex != axis { selfRow += leading[axisIndex] * selfStrides[axisIndex] }
-                otherRow += leading[axisIndex] * otherStrides[axisIndex]
-            }
-            for column in 0..<rowLength {
-                let at = selfRow + column * selfStep + indices[row * rowLength + column] * axisStride
-                let otherAt = otherRow + column * otherStep
-                switch op {
-                case .gather: otherBase[otherAt] = base[at]
-                case .scatterAdd: base[at] = E(compute: .add(base[at].compute, otherBase[otherAt].compute))
-                default: base[at] = otherBase[otherAt]
+        let (selfOffset, otherOffset, op) = (tensor.offset, other.offset, op)
+        let rows = indices.count / rowLength
+        indices.withUnsafeBufferPointer { indices in
+            let indices = indices.baseAddress!
+            Parallel.forRanges(count: rows, grain: op == .gather ? Swift.max(1, 16_384 / rowLength) : rows + 1) { range in
+                // The first row's coordinates over the leading dimensions, row-major.
+                var leading = [Int](repeating: 0, count: last), remaining = range.lowerBound
+                for axisIndex in (0..<last).reversed() {
+                    leading[axisIndex] = remaining % shape[axisIndex]
+                    remaining /= shape[axisIndex]
+                }
+                for row in range {
+                    var (selfRow, otherRow) = (selfOffset, otherOffset)
+                    for axisIndex in 0..<last {
+                        if axisIndex != axis { selfRow += leading[axisIndex] * selfStrides[axisIndex] }
+                        otherRow += leading[axisIndex] * otherStrides[axisIndex]
+                    }
+                    let rowIndices = indices + row * rowLength
+                    switch op {
+                    case .gather:
+                        for column in 0..<rowLength {
+                            otherBase[otherRow + column * otherStep] = base[selfRow + column * selfStep + rowIndices[column] * axisStride]
+                        }
+                    case .scatterAdd:
+                        for column in 0..<rowLength {
+                            let at = selfRow + column * selfStep + rowIndices[column] * axisStride
+                            base[at] = E(compute: .add(base[at].compute, otherBase[otherRow + column * otherStep].compute))
+                        }
+                    default:
+                        for column in 0..<rowLength {
+                            base[selfRow + column * selfStep + rowIndices[column] * axisStride] = otherBase[otherRow + column * otherStep]
+                        }
+                    }
+                    advance(&leading, in: shape)
                 }
             }
-            advance(&leading, in: shape)
         }
     }
 }

@@ -160,4 +160,27 @@ import Testing
         let sources = Tensor.arange(0, 16).reshape([4, 2, 2])
         #expect(Tensor.zeros([4, 3, 2], dtype: .float64).scatterAdd(dim: 1, index: index, src: sources).toArray(as: Double.self) == scattered)
     }
+
+    /// A gather large enough to split its rows across threads, along the last and a middle
+    /// dimension of a transposed view: each chunk starts from its own first row's coordinates.
+    @Test(arguments: [2, 1])
+    func largeGatherSplitsRowsBetweenThreads(dim: Int) {
+        let (a, b, c) = (37, 60, 50)  // the view is [a, b, c]; 37·60·50 index elements, several chunks
+        let base = Tensor.arange(0, Double(a * b * c)).reshape([c, b, a])
+        let view = base.permute(2, 1, 0)
+        let size = dim == 2 ? c : b
+        let picks = (0..<a * b * c).map { ($0 &* 7919 &+ $0 / 13) % size }
+        let index = Tensor(picks.map(Int64.init), shape: [a, b, c])
+        var expected: [Double] = []
+        for i in 0..<a {
+            for j in 0..<b {
+                for k in 0..<c {
+                    let pick = picks[(i * b + j) * c + k]
+                    let (jj, kk) = dim == 2 ? (j, pick) : (pick, k)
+                    expected.append(Double((kk * b + jj) * a + i))  // base's value at [kk, jj, i]
+                }
+            }
+        }
+        #expect(view.gather(dim: dim, index: index).toArray(as: Double.self) == expected)
+    }
 }
