@@ -11,7 +11,7 @@ Benchmarks/ember-bench/Suites.swift.
 import argparse, json, resource, statistics, sys, time
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,overhead,memory")
+parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,ops,overhead,memory")
 parser.add_argument("--serve", action="store_true")
 arguments = parser.parse_args()
 
@@ -240,6 +240,40 @@ def indexing_cases():
     return cases
 
 
+def ops_cases():
+    cases = {}
+    rng = np.random.default_rng(5)
+    million_n = rng.standard_normal(1 << 20, np.float32)
+    left_n, right_n = rng.standard_normal((32, 64, 64), np.float32), rng.standard_normal((32, 64, 64), np.float32)
+    cube_n, block_n = rng.standard_normal((64, 128, 128), np.float32), rng.standard_normal((64, 256, 256), np.float32)
+    logits_n = rng.standard_normal((4096, 1000), np.float32)
+    picks_n = rng.integers(0, 1000, (4096, 10))
+    positive_n = np.abs(million_n)
+    cases[("numpy", "randn 1M")] = timed(lambda: rng.standard_normal(1 << 20, np.float32))
+    cases[("numpy", "bmm 32x64x64")] = timed(lambda: np.matmul(left_n, right_n), 5, 20)
+    cases[("numpy", "sum dim 1 of 64x128x128")] = timed(lambda: cube_n.sum(axis=1), 5, 5)
+    cases[("numpy", "to float16 1M")] = timed(lambda: million_n.astype(np.float16), 5, 5)
+    cases[("numpy", "gather 10 of 1000 per row, 4096 rows")] = timed(lambda: np.take_along_axis(logits_n, picks_n, 1), 5, 5)
+    cases[("numpy", "sqrt 1M")] = timed(lambda: np.sqrt(positive_n), 5, 5)
+    cases[("numpy", "sin 1M")] = timed(lambda: np.sin(million_n), 5, 5)
+    cases[("numpy", "permute 0,2,1 contiguous 64x256x256")] = timed(lambda: np.ascontiguousarray(block_n.transpose(0, 2, 1)))
+    if torch is not None:
+        # PyTorch's own allocations (64-byte aligned, as Ember's are), not views of NumPy's arrays.
+        million, left, right = torch.randn(1 << 20), torch.randn(32, 64, 64), torch.randn(32, 64, 64)
+        cube, block, logits = torch.randn(64, 128, 128), torch.randn(64, 256, 256), torch.randn(4096, 1000)
+        picks, positive = torch.randint(0, 1000, (4096, 10)), million.abs()
+        cases[("pytorch", "randn 1M")] = timed(lambda: torch.randn(1 << 20))
+        cases[("pytorch", "bmm 32x64x64")] = timed(lambda: left.bmm(right), 5, 20)
+        cases[("pytorch", "sum dim 1 of 64x128x128")] = timed(lambda: cube.sum(dim=1), 5, 5)
+        cases[("pytorch", "to float16 1M")] = timed(lambda: million.to(torch.float16), 5, 5)
+        cases[("pytorch", "gather 10 of 1000 per row, 4096 rows")] = timed(lambda: logits.gather(1, picks), 5, 5)
+        cases[("pytorch", "sqrt 1M")] = timed(lambda: positive.sqrt(), 5, 5)
+        cases[("pytorch", "sin 1M")] = timed(lambda: million.sin(), 5, 5)
+        cases[("pytorch", "log_softmax 4096x1000")] = timed(lambda: logits.log_softmax(dim=1))
+        cases[("pytorch", "permute 0,2,1 contiguous 64x256x256")] = timed(lambda: block.permute(0, 2, 1).contiguous())
+    return cases
+
+
 def overhead_cases():
     if torch is None:
         return {}
@@ -267,7 +301,7 @@ def memory_cases():
 
 
 suites = {"seed": seed_cases, "sgemm": sgemm_cases, "elementwise": elementwise_cases, "reduction": reduction_cases,
-          "indexing": indexing_cases, "overhead": overhead_cases, "memory": memory_cases}
+          "indexing": indexing_cases, "ops": ops_cases, "overhead": overhead_cases, "memory": memory_cases}
 versions = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}" if torch is not None else f"NumPy {np.__version__}"
 
 if arguments.serve:

@@ -5,7 +5,7 @@ import Foundation
 enum Suites {
     static let all: [(name: String, run: @Sendable (Bench) -> [Measurement])] = [
         ("seed", seed), ("sgemm", sgemm), (builtinGEMMSuite, builtinGEMM), ("elementwise", elementwise),
-        ("reduction", reduction), ("indexing", indexing), ("overhead", overhead), ("memory", memory),
+        ("reduction", reduction), ("indexing", indexing), ("ops", ops), ("overhead", overhead), ("memory", memory),
     ]
 
     // MARK: Seed programs
@@ -64,9 +64,7 @@ enum Suites {
     /// The three programs timed in turn, round after round, so that a busy moment on a shared
     /// host slows all three rather than skewing their ratios. With a reference, each round also
     /// times PyTorch's three steps, and both sides run each program untimed for 20 ms before
-    /// timing it, as `Bench.measure` does: the other's work has just left the caches, and
-    /// PyTorch's OpenMP threads spin for 3–5 ms after its last op, about one round of 20
-    /// steps (Ember's workers spin 0.3 ms). NumPy's
+    /// timing it, as `Bench.measure` does, as the other's work has just left the caches. NumPy's
     /// manual step is timed after the rounds, as its BLAS threads spin for a while after each
     /// product and would slow Ember's.
     static func seed(_ bench: Bench) -> [Measurement] {
@@ -247,6 +245,33 @@ enum Suites {
             },
             bench.measure("masked select 4096x1000", work: Double(4096 * 1000 * 5), unit: "GB/s") { _ = values[mask] },
             bench.measure("nonzero 4096x1000", work: Double(4096 * 1000), unit: "GB/s") { _ = mask.nonzero() },
+        ]
+    }
+
+    // MARK: Other common ops
+
+    /// Ops outside the list that a survey against PyTorch found far behind it (up to 22x,
+    /// for a sum over a middle dimension), kept here so that they stay caught up.
+    static func ops(_ bench: Bench) -> [Measurement] {
+        let generator = Generator(seed: 5)
+        let million = Tensor.randn([1 << 20], generator: generator), positive = million.abs()
+        let left = Tensor.randn([32, 64, 64], generator: generator), right = Tensor.randn([32, 64, 64], generator: generator)
+        let cube = Tensor.randn([64, 128, 128], generator: generator), block = Tensor.randn([64, 256, 256], generator: generator)
+        let logits = Tensor.randn([4096, 1000], generator: generator)
+        let picks = Tensor.randint(high: 1000, shape: [4096, 10], generator: generator)
+        let bytes = Double(1 << 22)
+        return [
+            bench.measure("randn 1M", work: bytes, unit: "GB/s") { _ = Tensor.randn([1 << 20], generator: generator) },
+            bench.measure("bmm 32x64x64", work: 2 * 32 * 64 * 64 * 64, unit: "GFLOP/s", iterations: 20) { _ = left.bmm(right) },
+            bench.measure("sum dim 1 of 64x128x128", work: bytes, unit: "GB/s", iterations: 5) { _ = cube.sum(dim: 1) },
+            bench.measure("to float16 1M", work: 1.5 * bytes, unit: "GB/s", iterations: 5) { _ = million.to(.float16) },
+            bench.measure("gather 10 of 1000 per row, 4096 rows", iterations: 5) { _ = logits.gather(dim: 1, index: picks) },
+            bench.measure("sqrt 1M", work: 2 * bytes, unit: "GB/s", iterations: 5) { _ = positive.sqrt() },
+            bench.measure("sin 1M", work: 2 * bytes, unit: "GB/s", iterations: 5) { _ = million.sin() },
+            bench.measure("log_softmax 4096x1000", work: 8 * 4096 * 1000, unit: "GB/s") { _ = logits.logSoftmax(dim: 1) },
+            bench.measure("permute 0,2,1 contiguous 64x256x256", work: 2 * 4 * 64 * 256 * 256, unit: "GB/s") {
+                _ = block.permute(0, 2, 1).contiguous()
+            },
         ]
     }
 
