@@ -1,5 +1,5 @@
-// Vectorized float32 exp, log, tanh and sigmoid, and softmax's row kernels (max, shifted
-// exp). The kernels are written once, in VectorMathBody.h, with Clang vector types, and
+// Vectorized float32 exp, log, tanh, sigmoid, sin and cos, and softmax's row kernels (max,
+// shifted exp). The kernels are written once, in VectorMathBody.h, with Clang vector types, and
 // compiled here once per instruction set under __attribute__((target(...))): SwiftPM forbids
 // -m flags, and the same source for both widths keeps the AVX2 and AVX-512 results
 // bit-identical.
@@ -33,6 +33,8 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_LOG: return ember_log_f32_avx2;
         case EMBER_VECTOR_TANH: return ember_tanh_f32_avx2;
         case EMBER_VECTOR_SIGMOID: return ember_sigmoid_f32_avx2;
+        case EMBER_VECTOR_SIN: return ember_sin_f32_avx2;
+        case EMBER_VECTOR_COS: return ember_cos_f32_avx2;
         }
         break;
     case EMBER_CPU_AVX512:
@@ -41,6 +43,8 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_LOG: return ember_log_f32_avx512;
         case EMBER_VECTOR_TANH: return ember_tanh_f32_avx512;
         case EMBER_VECTOR_SIGMOID: return ember_sigmoid_f32_avx512;
+        case EMBER_VECTOR_SIN: return ember_sin_f32_avx512;
+        case EMBER_VECTOR_COS: return ember_cos_f32_avx512;
         }
         break;
     }

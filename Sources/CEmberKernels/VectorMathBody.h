@@ -6,11 +6,13 @@
 // whose rounding would cost most as a rounded value and its exact error (Fast2Sum, or an FMA for
 // a product), so that only its last addition rounds at full size: exp within 0.67 ulp (0.77 for
 // subnormal results, which round twice), log 0.82, tanh 0.77 and sigmoid 0.77 (its subnormal
-// results, exp's), each correctly rounded for all but 0.04-0.09% of floats (checked over all
-// 2^32 inputs). log, tanh and sigmoid once widened to double, within 0.51 ulp but 2-3 times
-// slower than PyTorch's float kernels: double division was most of their time.
+// results, exp's), each correctly rounded for all but 0.04-0.09% of floats, and sin and cos
+// within 0.57 ulp, all but 0.02% (checked over all 2^32 inputs). log, tanh and sigmoid once
+// widened to double, within 0.51 ulp but 2-3 times slower than PyTorch's float kernels: double
+// division was most of their time.
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -268,14 +270,120 @@ static inline vfloat VM(sigmoid_vector)(vfloat x) {
     return result;
 }
 
+/// Cody–Waite reduction of x by π/2 for sin and cos: returns r, with x = n·π/2 + r + *r_lo,
+/// |r| ≤ 0.83 and |*r_lo| ≤ 2^-24, and n's bits in the low mantissa bits of `*shifted`, for
+/// |x| ≤ 2^20 (other lanes get values that trig_vector replaces).
+///
+/// n rounds x·2/π with 2/π in float, so where x·2/π is within 0.027 of a half it may be the
+/// other neighbour, and |r| exceeds π/4. π/2 is P1 + P2 + P3, three floats, to 1.1e-23: x - n·P1
+/// is exact (an FMA; a multiple of 2^-24 below 1), and r is its difference with n·P2 rounded, a
+/// Fast2Sum (x - n·P1 is a multiple of the ulp of n·P2, which is below 1), whose error an FMA
+/// completes with the rest of n·P2, so r + r_lo is within 2^-49 of x - n·π/2, and within 2^-33
+/// relative of it at the floats nearest a multiple of π/2 (checked at every float up to 2^20;
+/// 2^-27 at 2^22). With r itself an FMA, as in exp_reduce, x - n·P1 - r is not always a float:
+/// where r is tiny and exact, r_lo came out as large as 2^-33.
+static inline vfloat VM(trig_reduce)(vfloat x, vfloat *r_lo, vfloat *shifted) {
+    const vfloat shifter = VM_SHIFTER;
+    const vfloat pi_2 = (vfloat){} - 0x1.777a5cp-25f;  // P2 = π/2 - P1, rounded
+    *shifted = __builtin_elementwise_fma(x, (vfloat){} + 0x1.45f306p-1f, shifter);
+    vfloat n = *shifted - shifter;
+    vfloat r_exact = __builtin_elementwise_fma(n, (vfloat){} - 0x1.921fb6p+0f, x);  // P1 = π/2, rounded
+    vfloat product = n * pi_2;  // apart, or Clang would contract the difference into an FMA
+    vfloat r = r_exact - product;
+    vfloat error = __builtin_elementwise_fma(n, -pi_2, r_exact - r);  // r_exact - r is exact
+    *r_lo = __builtin_elementwise_fma(n, (vfloat){} + 0x1.ee59dap-50f, error);  // - n·P3
+    return r;
+}
+
+/// sin and cos of r + r_lo (trig_reduce's) as *sine and *cosine, each within 0.07 ulp before
+/// its last addition rounds.
+///
+/// sin r = r + c3·r³ + r⁵·S(r²) and cos r = 1 - r²/2 + r⁴·C(r²), S and C of degree 2 and 3
+/// fitted by least squares at 3000 Chebyshev nodes on [0, 0.83] for relative error, each
+/// coefficient rounded to float and the later ones refitted (our fit; within 1.3e-11). The
+/// large terms are carried with their errors: r² and r³ as rounded products and their errors
+/// (FMAs), c3 ≈ -1/6 as two floats (the low one leads S's coefficients), r + c3·r³ rounded once
+/// by an FMA and its error by a second, and 1 - r²/2 split exactly (Fast2Sum), so only the last
+/// addition rounds at full size. With c3·r³ the rounded product of rounded r³ and c3 (half an
+/// ulp of it is 6% of one of sin near π/4), 1% of the floats from 1 to 2^20 had sin not
+/// correctly rounded, against 0.2%, and sin came within 0.71 ulp.
+static inline void VM(sincos_reduced)(vfloat r, vfloat r_lo, vfloat *sine, vfloat *cosine) {
+    // c3's low part first: S's polynomial then gives c3_lo + r²·S(r²), times r³.
+    static const float s_coefficients[] = {0x1.6f35d6p-28f, 0x1.111106p-7f, -0x1.a00daap-13f, 0x1.6c6472p-19f};
+    static const float c_coefficients[] = {0x1.555556p-5f, -0x1.6c1742p-10f, 0x1.a05508p-16f, -0x1.2ef2dep-22f};
+    const vfloat c3 = (vfloat){} - 0x1.555556p-3f;
+    vfloat square = r * r;
+    vfloat square_lo = __builtin_elementwise_fma(r, r, -square);
+    // cos: 1 - r²/2 rounded and its error, exact (r²/2 is exact, so the FMAs compute
+    // Fast2Sum's sum and error; 1 is the larger), then r²'s error and the polynomial.
+    const vfloat minus_half = (vfloat){} - 0.5f;
+    vfloat c_head = __builtin_elementwise_fma(square, minus_half, (vfloat){} + 1.0f);
+    vfloat c_tail = __builtin_elementwise_fma(square, minus_half, 1.0f - c_head);
+    c_tail = __builtin_elementwise_fma(square_lo, minus_half, c_tail);
+    vfloat c_poly = VM(polynomial)(square, c_coefficients, 4);
+    c_tail = __builtin_elementwise_fma(square * square, c_poly, c_tail);
+    // sin: r + c3·r³ rounded once and its rounding error (r - s_head is exact, s_head being
+    // within a factor 2 of r), then r³'s error, and c3's with the polynomial.
+    vfloat cube = square * r;
+    vfloat cube_lo = __builtin_elementwise_fma(square_lo, r, __builtin_elementwise_fma(square, r, -cube));
+    vfloat s_head = __builtin_elementwise_fma(cube, c3, r);
+    vfloat s_tail = __builtin_elementwise_fma(cube, c3, r - s_head);
+    s_tail = __builtin_elementwise_fma(cube_lo, c3, s_tail);
+    s_tail = __builtin_elementwise_fma(cube, VM(polynomial)(square, s_coefficients, 4), s_tail);
+    // sin(r + r_lo) ≈ sin r + r_lo·cos r, cos(r + r_lo) ≈ cos r - r_lo·sin r: r_lo is below
+    // 2^-24 and each head within 3% of its function, so each product is off by under 2^-29.
+    s_tail = __builtin_elementwise_fma(r_lo, c_head, s_tail);
+    c_tail = __builtin_elementwise_fma(-r_lo, s_head, c_tail);
+    *sine = s_head + s_tail;
+    *cosine = c_head + c_tail;
+}
+
+/// sin x (`cosine` 0) or cos x (`cosine` 1), within 0.57 ulp and correctly rounded for all but
+/// 0.02% of floats: sin or cos of trig_reduce's r by n's quadrant, cos x being sin(x + π/2).
+///
+/// Below 2^-12 sin x rounds to x, which is returned as it is: the kernel runs with subnormals
+/// flushed (cos reads them as 0, whose cos, 1, is theirs). Vectors with a lane beyond 2^20,
+/// infinite or NaN take libm's double sin or cos for those lanes, rounded to float: further
+/// out the reduction loses accuracy (2^-27 relative at 2^22) and, from 2^22·π/2, n leaves the
+/// shifter. glibc's sinf and cosf, within 0.56 ulp, round 1.3% of the floats beyond 2^20 the
+/// other way, which alone would leave 0.55% of all floats not correctly rounded.
+static inline vfloat VM(trig_vector)(vfloat x, int cosine) {
+    vfloat r_lo, shifted, r = VM(trig_reduce)(x, &r_lo, &shifted);
+    vfloat sine, cosine_r;
+    VM(sincos_reduced)(r, r_lo, &sine, &cosine_r);
+    vint quadrant = (vint)shifted + cosine;  // n + cosine, in its two low bits
+    vfloat result = VM(select_float)((quadrant << 31) >> 31, cosine_r, sine);
+    result = (vfloat)((vint)result ^ ((quadrant << 30) & (int32_t)0x80000000));
+    vfloat magnitude = (vfloat)((vint)x & 0x7fffffff);
+    if (!cosine) result = VM(select_float)(magnitude < 0x1p-12f, x, result);
+    vint far = ~(magnitude <= 0x1p20f);  // NaN too
+    if (__builtin_expect(__builtin_reduce_or(far), 0)) {
+        for (int lane = 0; lane < VM_WIDTH; lane++) {
+            if (far[lane]) result[lane] = (float)(cosine ? cos((double)x[lane]) : sin((double)x[lane]));
+        }
+    }
+    return result;
+}
+
+/// sin x: trig_vector's.
+static inline vfloat VM(sin_vector)(vfloat x) {
+    return VM(trig_vector)(x, 0);
+}
+
+/// cos x: trig_vector's.
+static inline vfloat VM(cos_vector)(vfloat x) {
+    return VM(trig_vector)(x, 1);
+}
+
 #pragma clang attribute pop
 
 #ifndef VM_FLUSH_DENORMALS
 /// Sets MXCSR's denormals-are-zero and flush-to-zero bits and returns the previous MXCSR, for
-/// exp, tanh and sigmoid: a subnormal input or intermediate value would cost a microcode assist
-/// at each arithmetic instruction it meets (a million exp(1e-40) took 9 ms against 0.2 for
-/// ordinary inputs on the Emerald Rapids host). None of them needs one: a subnormal input's exp
-/// rounds to 1 as zero's does, its sigmoid to ½, its tanh is the input itself, selected by bits;
+/// exp, tanh, sigmoid, sin and cos: a subnormal input or intermediate value would cost a
+/// microcode assist at each arithmetic instruction it meets (a million exp(1e-40) took 9 ms
+/// against 0.2 for ordinary inputs on the Emerald Rapids host). None of them needs one: a
+/// subnormal input's exp rounds to 1 as zero's does, its sigmoid to ½, its cos to 1, its tanh
+/// and sin are the input itself, selected by bits;
 /// subnormal results are built as integers; and the intermediate values that flush are tails
 /// far below an ulp of the result.
 static inline unsigned ember_flush_denormals(void) {
@@ -320,6 +428,8 @@ VM_ARRAY_KERNEL(exp, 1)
 VM_ARRAY_KERNEL(log, 0)  // reads a subnormal input's bits
 VM_ARRAY_KERNEL(tanh, 1)
 VM_ARRAY_KERNEL(sigmoid, 1)
+VM_ARRAY_KERNEL(sin, 1)
+VM_ARRAY_KERNEL(cos, 1)
 
 /// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
 /// the result is the array kernel's on the subtracted row, without a pass that writes it.

@@ -15,6 +15,8 @@ typedef enum {
     EMBER_VECTOR_LOG = 1,
     EMBER_VECTOR_TANH = 2,
     EMBER_VECTOR_SIGMOID = 3,
+    EMBER_VECTOR_SIN = 4,
+    EMBER_VECTOR_COS = 5,
 } ember_vector_function;
 
 /// `output[i] = f(input[i])` for `count` float32 elements; any alignment, and `output` may be

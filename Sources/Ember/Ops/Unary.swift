@@ -39,6 +39,7 @@ enum Reciprocal: UnaryFloatOp {
 
 enum Sin: UnaryFloatOp {
     static let name = "sin", cuda = "sin(x)"
+    static let vectorFunction: VectorMathFunction? = .sin
     static let saves: SavedOperands = .input
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .sin(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * input!.cos() }
@@ -46,6 +47,7 @@ enum Sin: UnaryFloatOp {
 
 enum Cos: UnaryFloatOp {
     static let name = "cos", cuda = "cos(x)"
+    static let vectorFunction: VectorMathFunction? = .cos
     static let saves: SavedOperands = .input
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { .cos(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * -input!.sin() }

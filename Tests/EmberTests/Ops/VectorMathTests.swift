@@ -7,7 +7,7 @@ import Testing
 /// The vectorized float32 kernels against double-precision libm rounded to float, at every
 /// instruction-set level this CPU runs (each level's kernel called directly).
 @Suite struct VectorMathTests {
-    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid]
+    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos]
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
     /// Every 1531st float bit pattern: about 2.8 million values of both signs and all
@@ -87,15 +87,38 @@ import Testing
         }
     }
 
+    /// The tensor ops run the kernels on dense float32 tensors, out of place and in place,
+    /// split across threads: each element gets the kernel's result.
+    @Test(arguments: functions)
+    func tensorOpsRunTheKernel(_ function: VectorMathFunction) {
+        guard let kernel = function.float32Kernel() else { return }  // the libm loop's CPU
+        let values = stride(from: 0, to: Self.sweep.count, by: 37).map { Self.sweep[$0] }
+        let x = Tensor(values, shape: [values.count])
+        let (outOfPlace, inPlace) = switch function {
+        case .exp: (x.exp(), x.clone().exp_())
+        case .log: (x.log(), x.clone().log_())
+        case .tanh: (x.tanh(), x.clone().tanh_())
+        case .sigmoid: (x.sigmoid(), x.clone().sigmoid_())
+        case .sin: (x.sin(), x.clone().sin_())
+        case .cos: (x.cos(), x.clone().cos_())
+        }
+        let expected = Self.run(kernel, values)
+        for (result, context) in [(outOfPlace, "\(function)"), (inPlace, "\(function)_")] {
+            let matches = zip(result.toArray(as: Float.self), expected).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            #expect(matches, "\(context) of \(values.count) floats")
+        }
+    }
+
     /// Lanes that take a kernel's rare branch (exp's results that may be subnormal or overflow,
-    /// and its infinite and NaN inputs; sigmoid's inputs below -80; tanh's below 2^-12) mixed in one vector
-    /// with ordinary, infinite and NaN lanes each get the result they get alone. The kernels run
-    /// with subnormals flushed and give the thread its MXCSR back.
-    @Test(arguments: [VectorMathFunction.exp, .sigmoid, .tanh])
+    /// and its infinite and NaN inputs; sigmoid's inputs below -80; tanh's below 2^-12; sin's and
+    /// cos's beyond 2^20) mixed in one vector with ordinary, infinite and NaN lanes each get the
+    /// result they get alone. The kernels run with subnormals flushed and give the thread its
+    /// MXCSR back.
+    @Test(arguments: [VectorMathFunction.exp, .sigmoid, .tanh, .sin, .cos])
     func lanesOnRareBranchesMixWithOthers(_ function: VectorMathFunction) throws {
         let values: [Float] = [
             -100, 1, .nan, -.infinity, -87.5, 50, -95, 0, -87.33655, -103.9, 89, -88, .infinity, -20, -150, 3,
-            -0x1p-13, -80.5, -79.5, 0x1p-140, 0.3, 9,
+            -0x1p-13, -80.5, -79.5, 0x1p-140, 0.3, 9, 0x1p20, 1_048_576.1, -1e30, 3e7,
         ]
         let inputs = (0..<37).map { values[($0 * 5) % values.count] }
         for level in Self.levels {
@@ -247,17 +270,25 @@ extension VectorMathFunction {
         case .log: Foundation.log(x)
         case .tanh: Foundation.tanh(x)
         case .sigmoid: 1 / (1 + Foundation.exp(-x))
+        case .sin: Foundation.sin(x)
+        case .cos: Foundation.cos(x)
         }
     }
 
     /// Where results change regime: overflow, the smallest normal and zero for exp; 1 and
-    /// the subnormal boundary for log; the kernels' own switch points and saturation.
+    /// the subnormal boundary for log; the kernels' own switch points and saturation; for sin
+    /// and cos, odd multiples of π/4 (where the quadrant changes), multiples of π/2 (where
+    /// one of them is near 0), the floats nearest multiples of π/2 that the reduction finds
+    /// hardest below 2^20, and 2^20, beyond which libm takes over.
     var thresholds: [Float] {
         switch self {
         case .exp: [88.72283, -87.33655, -103.27893, -103.97208, 0, 0.34657359, -0.34657359]
         case .log: [1, 0x1p-126, 0x1p-149, 0.70710677, 1.4142135, .greatestFiniteMagnitude]
         case .tanh: [0.1732868, -0.1732868, 0.54930614, -0.54930614, 0x1p-12, -0x1p-12, 9.010913, 10]
         case .sigmoid: [-80, 80, -88.72283, -87.33655, -103.27893, -103.97208, 16.635532, 0]
+        case .sin, .cos:
+            [0, 0x1p-12, -0x1p-12, 0.7853982, -0.7853982, 2.3561945, 1.5707964, -3.1415927, 4.712389, 252.89821,
+             -52516.434, 105_032.87, 0x1p20, -0x1p20]
         }
     }
 
@@ -277,6 +308,19 @@ extension VectorMathFunction {
         case .sigmoid:
             [(-.infinity, 0), (.infinity, 1), (.nan, .nan), (0, 0.5), (-0.0, 0.5), (-200, 0), (100, 1),
              (0x1p-140, 0.5), (-0x1p-140, 0.5), (-103.9, .leastNonzeroMagnitude)]
+        case .sin:
+            [(0, 0), (-0.0, -0.0), (.infinity, .nan), (-.infinity, .nan), (.nan, .nan), (0x1p-140, 0x1p-140),
+             (-0x1p-140, -0x1p-140), (.leastNonzeroMagnitude, .leastNonzeroMagnitude)] + Self.libmValues(Foundation.sin)
+        case .cos:
+            [(0, 1), (-0.0, 1), (.infinity, .nan), (-.infinity, .nan), (.nan, .nan), (0x1p-140, 1), (-0x1p-140, 1),
+             (.leastNonzeroMagnitude, 1)] + Self.libmValues(Foundation.cos)
         }
+    }
+
+    /// Huge inputs, where the result depends on every bit of the reduction, with double libm's
+    /// result rounded to float.
+    private static func libmValues(_ function: (Double) -> Double) -> [(input: Float, expected: Float)] {
+        let inputs: [Float] = [1e30, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, Float(0x1p20).nextUp, 1e7]
+        return inputs.map { ($0, Float(function(Double($0)))) }
     }
 }
