@@ -1,4 +1,4 @@
-// Vectorized float32 exp, log, tanh, sigmoid, sin and cos, and softmax's row kernels (max,
+// Vectorized float32 exp, log, tanh, sigmoid, sin, cos and sqrt, and softmax's row kernels (max,
 // shifted exp). The kernels are written once, in VectorMathBody.h, with Clang vector types, and
 // compiled here once per instruction set under __attribute__((target(...))): SwiftPM forbids
 // -m flags, and the same source for both widths keeps the AVX2 and AVX-512 results
@@ -35,6 +35,7 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_SIGMOID: return ember_sigmoid_f32_avx2;
         case EMBER_VECTOR_SIN: return ember_sin_f32_avx2;
         case EMBER_VECTOR_COS: return ember_cos_f32_avx2;
+        case EMBER_VECTOR_SQRT: return ember_sqrt_f32_avx2;
         }
         break;
     case EMBER_CPU_AVX512:
@@ -45,6 +46,7 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_SIGMOID: return ember_sigmoid_f32_avx512;
         case EMBER_VECTOR_SIN: return ember_sin_f32_avx512;
         case EMBER_VECTOR_COS: return ember_cos_f32_avx512;
+        case EMBER_VECTOR_SQRT: return ember_sqrt_f32_avx512;
         }
         break;
     }

@@ -365,6 +365,12 @@ static inline vfloat VM(trig_vector)(vfloat x, int cosine) {
     return result;
 }
 
+/// √x, correctly rounded (the instruction's, as libm's sqrtf): the Swift loop ran a scalar
+/// square root an element, 1.0 ms for a million floats on two threads against PyTorch's 0.35.
+static inline vfloat VM(sqrt_vector)(vfloat x) {
+    return __builtin_elementwise_sqrt(x);
+}
+
 /// sin x: trig_vector's.
 static inline vfloat VM(sin_vector)(vfloat x) {
     return VM(trig_vector)(x, 0);
@@ -430,6 +436,7 @@ VM_ARRAY_KERNEL(tanh, 1)
 VM_ARRAY_KERNEL(sigmoid, 1)
 VM_ARRAY_KERNEL(sin, 1)
 VM_ARRAY_KERNEL(cos, 1)
+VM_ARRAY_KERNEL(sqrt, 0)  // a subnormal input has a normal root
 
 /// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
 /// the result is the array kernel's on the subtracted row, without a pass that writes it.

@@ -17,6 +17,7 @@ typedef enum {
     EMBER_VECTOR_SIGMOID = 3,
     EMBER_VECTOR_SIN = 4,
     EMBER_VECTOR_COS = 5,
+    EMBER_VECTOR_SQRT = 6,
 } ember_vector_function;
 
 /// `output[i] = f(input[i])` for `count` float32 elements; any alignment, and `output` may be

@@ -19,6 +19,7 @@ enum Log: UnaryFloatOp {
 enum Sqrt: UnaryFloatOp {
     static let name = "sqrt", cuda = "sqrt(x)"
     static let saves: SavedOperands = .result
+    static let vectorFunction: VectorMathFunction? = .sqrt
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { x.squareRoot() }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient / (2 * result!) }
 }

@@ -7,7 +7,7 @@ import Testing
 /// The vectorized float32 kernels against double-precision libm rounded to float, at every
 /// instruction-set level this CPU runs (each level's kernel called directly).
 @Suite struct VectorMathTests {
-    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos]
+    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos, .sqrt]
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
     /// Every 1531st float bit pattern: about 2.8 million values of both signs and all
@@ -101,6 +101,7 @@ import Testing
         case .sigmoid: (x.sigmoid(), x.clone().sigmoid_())
         case .sin: (x.sin(), x.clone().sin_())
         case .cos: (x.cos(), x.clone().cos_())
+        case .sqrt: (x.sqrt(), x.clone().sqrt_())
         }
         let expected = Self.run(kernel, values)
         for (result, context) in [(outOfPlace, "\(function)"), (inPlace, "\(function)_")] {
@@ -272,6 +273,7 @@ extension VectorMathFunction {
         case .sigmoid: 1 / (1 + Foundation.exp(-x))
         case .sin: Foundation.sin(x)
         case .cos: Foundation.cos(x)
+        case .sqrt: x.squareRoot()
         }
     }
 
@@ -289,6 +291,7 @@ extension VectorMathFunction {
         case .sin, .cos:
             [0, 0x1p-12, -0x1p-12, 0.7853982, -0.7853982, 2.3561945, 1.5707964, -3.1415927, 4.712389, 252.89821,
              -52516.434, 105_032.87, 0x1p20, -0x1p20]
+        case .sqrt: [0, 0x1p-126, 0x1p-149, 1, 4, .greatestFiniteMagnitude]
         }
     }
 
@@ -314,6 +317,9 @@ extension VectorMathFunction {
         case .cos:
             [(0, 1), (-0.0, 1), (.infinity, .nan), (-.infinity, .nan), (.nan, .nan), (0x1p-140, 1), (-0x1p-140, 1),
              (.leastNonzeroMagnitude, 1)] + Self.libmValues(Foundation.cos)
+        case .sqrt:
+            [(0, 0), (-0.0, -0.0), (-1, .nan), (-.infinity, .nan), (.infinity, .infinity), (.nan, .nan), (4, 2),
+             (0x1p-148, 0x1p-74), (.greatestFiniteMagnitude, Float(Double(Float.greatestFiniteMagnitude).squareRoot()))]
         }
     }
 
