@@ -436,12 +436,14 @@ extension Tensor {
     }
 
     private func sumKernel(_ axes: [Int], keepdim: Bool, dtype: DType, product: Bool) -> Tensor {
-        if !product, device.kind == .cpu, isContiguous, let first = axes.first, let last = axes.last, last < dim - 1,
-            axes == Array(first...last), numel > 0
+        if !product, device.kind == .cpu, isContiguous, let first = axes.first, let last = axes.last,
+            axes == Array(first...last), shape[(last + 1)...].reduce(1, *) > 1, numel > 0
         {
             // Consecutive dimensions with kept ones after them (a bias gradient's `sumTo`, a mean
             // over a sequence): add whole rows into per-column totals, rather than transposing
-            // the input into a contiguous copy first.
+            // the input into a contiguous copy first. With a single column ([B, N, 1]) the reduced
+            // elements are contiguous already, and the row sums' vector blocks beat one chain of
+            // Double additions.
             let (before, after) = (Array(shape[..<first]), Array(shape[(last + 1)...]))
             let outputShape = keepdim ? before + axes.map { _ in 1 } + after : before + after
             let output = Tensor(uninitializedShape: outputShape, dtype: dtype, device: device)
