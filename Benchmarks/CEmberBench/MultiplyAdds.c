@@ -83,10 +83,10 @@ void ember_bench_multiply_adds(int threads, double seconds, double *flops, doubl
     int bits = ember_bench_vector_bits();
     *flops = 0;
     *elapsed = 0;
-    if (bits == 0 || threads < 1 || threads > 256) return;
+    if (bits == 0 || threads < 1 || threads > 1024) return;  // Ember's most threads
     atomic_int ready = 0;
-    struct job jobs[256];
-    pthread_t others[256];
+    struct job jobs[1024];
+    pthread_t others[1024];
     int started = 1;
     for (int i = 0; i < threads; i++) jobs[i] = (struct job){bits, seconds, 0, 0, &ready, threads};
     for (; started < threads; started++) {
