@@ -286,13 +286,14 @@ private struct CastKernel: ElementVisitor {
     static let streamingBytes = 16 << 20
 
     /// Copies matrices stored by columns (`x.t().contiguous()`, `transpose(-1, -2)`) into the
-    /// row-major output eight rows at a time, sweeping the columns in tiles of eight, so that
-    /// the eight output lines being filled stay in the L1 cache (a power-of-two row length maps
-    /// them all to one set, and a set has eight ways: 16 rows at a time run 3x slower); the
-    /// plain loop fetches a line of the input for every element it writes.
+    /// row-major output in bands of 32 rows, each thread a band of one matrix at a time, with
+    /// the C kernel that moves 8x8 blocks through registers (``ember_transpose_kernel_for``).
     private func copyTransposed<E: Element>(_: E.Type) {
         let (rows, columns) = (input.shape[input.dim - 2], input.shape[input.dim - 1])
-        let columnStride = input.strides[input.dim - 1], tile = 8
+        guard let kernel = Self.transposeKernels[MemoryLayout<E>.stride] else {
+            preconditionFailure("no transpose kernel for \(MemoryLayout<E>.stride)-byte elements")
+        }
+        let columnStride = input.strides[input.dim - 1], band = 32
         let (leadingShape, leadingStrides) = (Array(input.shape.dropLast(2)), Array(input.strides.dropLast(2)))
         // The element offset of matrix `index` of the leading dimensions, in row-major order.
         func offset(of index: Int) -> Int {
@@ -305,20 +306,23 @@ private struct CastKernel: ElementVisitor {
             return offset
         }
         let source = input.elementPointer(as: E.self), target = output.elementPointer(as: E.self)
-        let rowTiles = (rows + tile - 1) / tile
-        Parallel.forRanges(count: leadingShape.reduce(1, *) * rowTiles, grain: Swift.max(1, Parallel.defaultGrain / (tile * columns))) { range in
+        let bands = (rows + band - 1) / band
+        Parallel.forRanges(count: leadingShape.reduce(1, *) * bands, grain: Swift.max(1, Parallel.defaultGrain / (band * columns))) { range in
             for item in range {
-                let (matrix, rowTile) = item.quotientAndRemainder(dividingBy: rowTiles)
-                let from = source + offset(of: matrix), to = target + matrix * rows * columns
-                let rowRange = rowTile * tile..<Swift.min(rows, rowTile * tile + tile)
-                for columnStart in stride(from: 0, to: columns, by: tile) {
-                    for column in columnStart..<Swift.min(columns, columnStart + tile) {
-                        for row in rowRange { to[row * columns + column] = from[row + column * columnStride] }
-                    }
-                }
+                let (matrix, bandIndex) = item.quotientAndRemainder(dividingBy: bands)
+                let firstRow = bandIndex * band
+                kernel(
+                    source + offset(of: matrix) + firstRow, columnStride, target + matrix * rows * columns + firstRow * columns, columns,
+                    Swift.min(band, rows - firstRow), columns)
             }
         }
     }
+
+    /// The transpose kernels for this CPU by element size in bytes.
+    static let transposeKernels: [Int: ember_transpose_kernel] = {
+        let level = ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue))
+        return Dictionary(uniqueKeysWithValues: [1, 2, 4, 8].compactMap { size in ember_transpose_kernel_for(level, size).map { (size, $0) } })
+    }()
 
     private struct CastInto<Source: Element>: ElementVisitor {
         let input: Tensor, output: Tensor

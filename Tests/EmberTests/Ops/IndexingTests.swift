@@ -183,4 +183,26 @@ import Testing
         }
         #expect(view.gather(dim: dim, index: index).toArray(as: Double.self) == expected)
     }
+
+    /// A gather along a dense last dimension (its own loop) with an index that is a transposed
+    /// view, read through a dense copy; a value out of range anywhere in it, negative or too
+    /// large, is reported as PyTorch reports the first.
+    @Test func gatherAlongADenseLastDimensionWithATransposedIndex() throws {
+        let (rows, columns, picked) = (300, 80, 12)
+        let base = Tensor.arange(0, Double(rows * columns)).reshape([rows, columns])
+        let picks = (0..<picked * rows).map { ($0 &* 37 &+ $0 / 7) % columns }  // index.t()'s storage, [picked, rows]
+        let index = Tensor(picks.map(Int64.init), shape: [picked, rows]).t()
+        var expected: [Double] = []
+        for row in 0..<rows {
+            for slot in 0..<picked { expected.append(Double(row * columns + picks[slot * rows + row])) }
+        }
+        #expect(base.gather(dim: 1, index: index).toArray(as: Double.self) == expected)
+        for (bad, message) in [(-1, "index -1 is out of bounds for dimension 1 with size 80"), (80, "index 80 is out of bounds for dimension 1 with size 80")] {
+            var values = picks
+            values[values.count - 5] = bad
+            let badIndex = Tensor(values.map(Int64.init), shape: [picked, rows]).t()
+            let error = #expect(throws: EmberError.self) { try withErrorChecking { _ = base.gather(dim: 1, index: badIndex) } }
+            #expect(error?.message == message)
+        }
+    }
 }
