@@ -230,6 +230,32 @@ import Testing
         }
     }
 
+    /// logsumexp over a contiguous last dimension (one pass per row, keeping no exponentials)
+    /// rounds as its composite form does on a strided view of the same values, for float32 and
+    /// float64, rows with NaN, -inf, +inf or nothing but -inf, 3-d inputs, and keepdim.
+    @Test(arguments: [DType.float32, .float64])
+    func fusedLogsumexpMatchesTheComposite(dtype: DType) {
+        let rowLength = 1001
+        var values = (0..<6 * rowLength).map { Double(($0 * 7919) % 113) * 0.21 - 11 }
+        values[1 * rowLength + 20] = .nan
+        values[2 * rowLength + 3] = -.infinity
+        values.replaceSubrange(3 * rowLength..<4 * rowLength, with: repeatElement(-.infinity, count: rowLength))
+        values[5 * rowLength - 1] = .infinity
+        values[6 * rowLength - 1] = 90
+        let x = Tensor(values, shape: [2, 3, rowLength]).to(dtype)
+        let strided = x.transpose(1, 2).contiguous().transpose(1, 2)  // the same values, not contiguous
+        #expect(x.isContiguous && !strided.isContiguous)
+        for keepdim in [false, true] {
+            let (fused, composite) = (x.logsumexp(dim: -1, keepdim: keepdim), strided.logsumexp(dim: 2, keepdim: keepdim))
+            #expect(fused.shape == (keepdim ? [2, 3, 1] : [2, 3]) && fused.shape == composite.shape)
+            for (a, b) in zip(fused.toArray(as: Double.self), composite.toArray(as: Double.self)) {
+                #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "\(dtype): \(a) vs \(b)")
+            }
+        }
+        let row = x[0, 0], expected = log(values[..<rowLength].map { exp($0 - 10.77) }.reduce(0, +)) + 10.77
+        #expect(abs(row.logsumexp(dim: 0).item() - expected) < 1e-5 * abs(expected))
+    }
+
     /// Runs `kernel` over `inputs` into a new array.
     static func run(_ kernel: VectorMathFunction.Float32ArrayKernel, _ inputs: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: inputs.count) { output, initialized in
