@@ -249,7 +249,8 @@ struct GEMMTests {
     }
 
     /// A batch of small products is shared out whole between the threads: each matrix is
-    /// still its own `mm`'s, bit for bit, for float, integer and half types, and strided views.
+    /// still its own `mm`'s, bit for bit, for float, integer and half types, strided views, every
+    /// other matrix of a batch, and a matrix expanded to a batch (batch stride 0).
     @Test(arguments: [DType.float32, .float64, .int64, .bfloat16])
     func batchOfSmallProductsMatchesEachProduct(dtype: DType) {
         let aValues: [Double] = (0..<32 * 48 * 40).map { Double(($0 * 37) % 23 - 11) }
@@ -262,6 +263,13 @@ struct GEMMTests {
             let expected: [Double] = a[index].mm(b[index]).to(DType.float64).toArray(as: Double.self)
             let actual: [Double] = product[index].to(DType.float64).toArray(as: Double.self)
             #expect(actual == expected, "\(dtype) matrix \(index)")
+        }
+        let everyOther = a[TensorIndex.slice(start: nil, end: nil, step: 2)], shared = b[3].unsqueeze(0).expand([16, 40, 36])
+        #expect(shared.strides[0] == 0)
+        let mixed = everyOther.bmm(shared)
+        for index in 0..<16 {
+            let expected: [Double] = a[2 * index].mm(b[3]).to(DType.float64).toArray(as: Double.self)
+            #expect(mixed[index].to(DType.float64).toArray(as: Double.self) == expected, "\(dtype) every other matrix \(index)")
         }
     }
 

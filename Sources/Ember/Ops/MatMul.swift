@@ -26,41 +26,53 @@ extension Tensor {
             return
         }
         if output.device.kind == .cuda { return deviceMatrixProduct(a, b, into: output, m: m, n: n, k: k) }
-        if output.dim == 3 {
-            // Products of under 4M multiply-adds share the batch out whole, each on one thread:
-            // splitting each of 32 products of 64×64·64×64 across the threads cost more in
-            // hand-offs than it saved (140 µs against PyTorch's 56 on two threads).
-            let work = m * n * k, batch = output.shape[0]
-            Parallel.forRanges(count: batch, grain: work >= 1 << 22 ? batch + 1 : Swift.max(1, (1 << 18) / work)) { range in
-                for index in range {
-                    matrixProduct(a.selectView(index), b.selectView(index), into: output.selectView(index))
-                }
-            }
-            return
-        }
         switch a.dtype {
         case .float32, .float64:
             let a = a.gemmLayout == nil ? a.cloneContiguous() : a
             let b = b.gemmLayout == nil ? b.cloneContiguous() : b
             let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
+            // The matrices of a batch by pointer offsets: a view of each cost ~1 µs a product.
+            let batchStride = { (matrices: Tensor) in matrices.dim == 3 ? matrices.strides[0] : 0 }
+            let (aStride, bStride) = (batchStride(a), batchStride(b))
             if a.dtype == .float32 {
-                GEMM.sgemm(
-                    transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
-                    a: a.elementPointer(as: Float.self), lda: layoutA.leading, b: b.elementPointer(as: Float.self),
-                    ldb: layoutB.leading, beta: 0, c: output.elementPointer(as: Float.self), ldc: n)
+                let (x, y, z) = (a.elementPointer(as: Float.self), b.elementPointer(as: Float.self), output.elementPointer(as: Float.self))
+                forEachProduct(of: output, work: m * n * k) { index in
+                    GEMM.sgemm(
+                        transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
+                        a: x + index * aStride, lda: layoutA.leading, b: y + index * bStride, ldb: layoutB.leading, beta: 0,
+                        c: z + index * m * n, ldc: n)
+                }
             } else {
-                GEMM.dgemm(
-                    transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
-                    a: a.elementPointer(as: Double.self), lda: layoutA.leading, b: b.elementPointer(as: Double.self),
-                    ldb: layoutB.leading, beta: 0, c: output.elementPointer(as: Double.self), ldc: n)
+                let (x, y, z) = (a.elementPointer(as: Double.self), b.elementPointer(as: Double.self), output.elementPointer(as: Double.self))
+                forEachProduct(of: output, work: m * n * k) { index in
+                    GEMM.dgemm(
+                        transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
+                        a: x + index * aStride, lda: layoutA.leading, b: y + index * bStride, ldb: layoutB.leading, beta: 0,
+                        c: z + index * m * n, ldc: n)
+                }
             }
         case .float16, .bfloat16:
             // Half types multiply in float32 and round once, as PyTorch's CPU kernels do.
-            let result = Tensor(uninitializedShape: [m, n], dtype: .float32)
+            let result = Tensor(uninitializedShape: output.shape, dtype: .float32)
             matrixProduct(a.converted(to: .float32), b.converted(to: .float32), into: result)
             output.copyElements(from: result)
         default:
-            a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
+            forEachProduct(of: output, work: m * n * k) { index in
+                let (a, b, output) = output.dim == 3 ? (a.selectView(index), b.selectView(index), output.selectView(index)) : (a, b, output)
+                a.dtype.dispatch(IntegerMatrixProduct(a: a, b: b, output: output))
+            }
+        }
+    }
+
+    /// Runs `product` for each matrix of a batch (`output` 3-d) or once (with 0). Products of
+    /// under 4M multiply-adds share the batch out whole, each on one thread: splitting each of 32
+    /// products of 64×64·64×64 across the threads cost more in hand-offs than it saved (140 µs
+    /// against PyTorch's 56 on two threads).
+    private static func forEachProduct(of output: Tensor, work: Int, _ product: (Int) -> Void) {
+        guard output.dim == 3 else { return product(0) }
+        let batch = output.shape[0]
+        Parallel.forRanges(count: batch, grain: work >= 1 << 22 ? batch + 1 : Swift.max(1, (1 << 18) / work)) { range in
+            for index in range { product(index) }
         }
     }
 
