@@ -92,6 +92,33 @@ import Testing
         #expect(Self.same((matrix + other).contiguous().toArray(as: Float.self), zip(matrix.contiguous().toArray(as: Float.self), other.contiguous().toArray(as: Float.self)).map { $0 + $1 }))
     }
 
+    /// Broadcast operands whose rows are dense or one number run the kernels row by row: a
+    /// column and a row (each row a number first), a bias row (dense rows), a column second, a
+    /// 3-d batch against one matrix, and in place; each element is its own operation's.
+    @Test func broadcastRowsRunTheKernelsRowByRow() {
+        let (rows, columns) = (37, 45)
+        let grid = (0..<rows * columns).map { Self.specials[($0 * 5) % Self.specials.count] * Float($0 % 9 + 1) }
+        let columnValues = (0..<rows).map { Self.specials[($0 * 3 + 1) % Self.specials.count] }
+        let rowValues = (0..<columns).map { Float($0) * 0.37 - 4 }
+        let x = Tensor(grid, shape: [rows, columns])
+        let column = Tensor(columnValues, shape: [rows, 1]), row = Tensor(rowValues, shape: [1, columns])
+        func expected(_ f: (Float, Float) -> Float, _ first: (Int, Int) -> Float, _ second: (Int, Int) -> Float) -> [Float] {
+            (0..<rows * columns).map { f(first($0 / columns, $0 % columns), second($0 / columns, $0 % columns)) }
+        }
+        let cell = { (i: Int, j: Int) in grid[i * columns + j] }, columnCell = { (i: Int, _: Int) in columnValues[i] }
+        let rowCell = { (_: Int, j: Int) in rowValues[j] }
+        #expect(Self.same((column + row).toArray(as: Float.self), expected(+, columnCell, rowCell)))
+        #expect(Self.same((column - row).toArray(as: Float.self), expected(-, columnCell, rowCell)))
+        #expect(Self.same((x / row).toArray(as: Float.self), expected(/, cell, rowCell)))
+        #expect(Self.same((row * x).toArray(as: Float.self), expected(*, rowCell, cell)))
+        #expect(Self.same((x - column).toArray(as: Float.self), expected(-, cell, columnCell)))
+        let batch = x.unsqueeze(0).expand([3, rows, columns]), scales = Tensor([1, -2, 0.5] as [Float], shape: [3, 1, 1])
+        #expect(Self.same((batch * scales)[2].toArray(as: Float.self), grid.map { $0 * 0.5 }))
+        let inPlace = x.clone()
+        inPlace.add_(row)
+        #expect(Self.same(inPlace.toArray(as: Float.self), expected(+, cell, rowCell)))
+    }
+
     /// In place, the kernels run at any size (a fresh output past 2M elements takes the Swift
     /// loop), so past that size each op, on a dense operand or a number, still splits across
     /// threads into the right elements.
