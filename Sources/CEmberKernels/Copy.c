@@ -12,7 +12,6 @@
 
 #include "EmberCopy.h"
 
-
 // The portable transpose: 8x8 tiles, so that the eight target lines being filled stay in L1 (a
 // power-of-two row length maps them to one set, and a set has at least eight ways).
 #define EMBER_SCALAR_TRANSPOSE(name, type)                                                              \

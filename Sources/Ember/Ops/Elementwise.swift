@@ -195,12 +195,13 @@ private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
     /// Runs the C kernel for the operands' layout, split across cores, where the output is dense
     /// and either at most 2M elements or one of the operands (in place), and each operand is
     /// dense or a number, or, broadcast, has rows that are (`x + bias`, `column + row`: each
-    /// row through the kernel for its layout); false otherwise, for the Swift loop to run. Past the caches, 256- and
-    /// 512-bit stores into a fresh output ran slower on Zen 4 than the Swift loop's 128-bit ones
-    /// (a 4M-float add 2.4 ms against 1.4 on one thread). In place, where each line stored was
-    /// just read, they were as fast there, and on the Emerald Rapids Xeon took a quarter less
-    /// time (alternating in one process on two threads: `add_` of 4M floats 0.70 against
-    /// 1.49 ms median, of 16M 4.3 against 5.5; `mul_` 0.69 against 1.15, 4.3 against 5.3).
+    /// row through the kernel for its layout); false otherwise, for the Swift loop to run.
+    /// Past the caches, 256- and 512-bit stores into a fresh output ran slower on Zen 4 than the
+    /// Swift loop's 128-bit ones (a 4M-float add 2.4 ms against 1.4 on one thread). In place,
+    /// where each line stored was just read, they were as fast there, and on the Emerald Rapids
+    /// Xeon took a quarter less time (alternating in one process on two threads: `add_` of 4M
+    /// floats 0.70 against 1.49 ms median, of 16M 4.3 against 5.5; `mul_` 0.69 against 1.15, 4.3
+    /// against 5.3).
     private func runFloat32(
         _ kernels: (dense: ArithmeticFunction.Float32Kernel, numberSecond: ArithmeticFunction.Float32Kernel, numberFirst: ArithmeticFunction.Float32Kernel)
     ) -> Bool {
@@ -223,7 +224,8 @@ private struct BinaryKernel<Op: BinaryOp>: ElementVisitor {
             }
             return true
         }
-        // A 1000x1000 `column + row` took 93 µs through the Swift loop's 128-bit vectors, PyTorch 69.
+        // Row by row: a 1000x1000 `column + row` took 93 µs through the Swift loop's 128-bit
+        // vectors in one survey and 85-93 this way (PyTorch 69-107).
         let loop = StridedLoop(shape: shape, strides: [output.strides, a.strides, b.strides])
         guard loop.innerStride(0) == 1, let kernel = kernel(steps: (loop.innerStride(1), loop.innerStride(2))) else { return false }
         loop.run { offsets, length in kernel(x + offsets[1], y + offsets[2], o + offsets[0], length) }

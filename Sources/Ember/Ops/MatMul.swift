@@ -31,24 +31,22 @@ extension Tensor {
             let a = a.gemmLayout == nil ? a.cloneContiguous() : a
             let b = b.gemmLayout == nil ? b.cloneContiguous() : b
             let (layoutA, layoutB) = (a.gemmLayout!, b.gemmLayout!)
-            // The matrices of a batch by pointer offsets: a view of each cost ~1 µs a product.
+            // The matrices of a batch by pointer offsets: a view of each cost ~3 µs a product
+            // (32 products of 64×64·64×64 took 222 µs on one thread through views, now 126–144).
             let batchStride = { (matrices: Tensor) in matrices.dim == 3 ? matrices.strides[0] : 0 }
             let (aStride, bStride) = (batchStride(a), batchStride(b))
+            func products<T>(_: T.Type, _ gemm: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
+                let (x, y, z) = (a.elementPointer(as: T.self), b.elementPointer(as: T.self), output.elementPointer(as: T.self))
+                forEachProduct(of: output, work: m * n * k) { index in gemm(x + index * aStride, y + index * bStride, z + index * m * n) }
+            }
+            let (transA, transB, lda, ldb) = (layoutA.transposed, layoutB.transposed, layoutA.leading, layoutB.leading)
             if a.dtype == .float32 {
-                let (x, y, z) = (a.elementPointer(as: Float.self), b.elementPointer(as: Float.self), output.elementPointer(as: Float.self))
-                forEachProduct(of: output, work: m * n * k) { index in
-                    GEMM.sgemm(
-                        transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
-                        a: x + index * aStride, lda: layoutA.leading, b: y + index * bStride, ldb: layoutB.leading, beta: 0,
-                        c: z + index * m * n, ldc: n)
+                products(Float.self) {
+                    GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: $0, lda: lda, b: $1, ldb: ldb, beta: 0, c: $2, ldc: n)
                 }
             } else {
-                let (x, y, z) = (a.elementPointer(as: Double.self), b.elementPointer(as: Double.self), output.elementPointer(as: Double.self))
-                forEachProduct(of: output, work: m * n * k) { index in
-                    GEMM.dgemm(
-                        transA: layoutA.transposed, transB: layoutB.transposed, m: m, n: n, k: k, alpha: 1,
-                        a: x + index * aStride, lda: layoutA.leading, b: y + index * bStride, ldb: layoutB.leading, beta: 0,
-                        c: z + index * m * n, ldc: n)
+                products(Double.self) {
+                    GEMM.dgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: $0, lda: lda, b: $1, ldb: ldb, beta: 0, c: $2, ldc: n)
                 }
             }
         case .float16, .bfloat16:
