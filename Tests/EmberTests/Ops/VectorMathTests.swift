@@ -256,6 +256,39 @@ import Testing
         #expect(abs(row.logsumexp(dim: 0).item() - expected) < 1e-5 * abs(expected))
     }
 
+    /// var and std over a contiguous last dimension (rows four at a time, in float64) round as
+    /// their composite form does on a strided view of the same values: float32, float64 and
+    /// float16, a row count that is not a multiple of four, NaN and inf in rows, every
+    /// correction, one past the row's length included (a divisor of 0), and keepdim.
+    @Test(arguments: [DType.float32, .float64, .float16])
+    func fusedMomentsMatchTheComposite(dtype: DType) {
+        let (rows, rowLength) = (7, 301)
+        var values = (0..<rows * rowLength).map { Double(($0 * 7919) % 113) * 0.37 - 20 + Double($0 / rowLength) * 1e3 }
+        values[2 * rowLength + 5] = .nan
+        values[4 * rowLength + 9] = .infinity
+        let x = Tensor(values, shape: [rows, rowLength]).to(dtype)
+        let strided = x.t().contiguous().t()  // the same values, not contiguous
+        #expect(x.isContiguous && !strided.isContiguous)
+        for correction in [0, 1, rowLength, rowLength + 1] {
+            for keepdim in [false, true] {
+                let pairs = [
+                    (x.variance(dim: 1, correction: correction, keepdim: keepdim), strided.variance(dim: 1, correction: correction, keepdim: keepdim)),
+                    (x.std(dim: -1, correction: correction, keepdim: keepdim), strided.std(dim: 1, correction: correction, keepdim: keepdim)),
+                ]
+                for (fused, composite) in pairs {
+                    #expect(fused.shape == (keepdim ? [rows, 1] : [rows]) && fused.shape == composite.shape && fused.dtype == dtype)
+                    for (a, b) in zip(fused.toArray(as: Double.self), composite.toArray(as: Double.self)) {
+                        #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "\(dtype), correction \(correction): \(a) vs \(b)")
+                    }
+                }
+            }
+        }
+        let first = x[0].to(.float64).toArray(as: Double.self)  // the values as stored
+        let mean = first.reduce(0, +) / Double(rowLength)
+        let expected = first.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rowLength - 1)
+        #expect(abs(x.variance(dim: 1)[0].item() - expected) <= 1e-3 * expected)
+    }
+
     /// Runs `kernel` over `inputs` into a new array.
     static func run(_ kernel: VectorMathFunction.Float32ArrayKernel, _ inputs: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: inputs.count) { output, initialized in
