@@ -248,6 +248,7 @@ def ops_cases():
     cube_n, block_n = rng.standard_normal((64, 128, 128), np.float32), rng.standard_normal((64, 256, 256), np.float32)
     logits_n = rng.standard_normal((4096, 1000), np.float32)
     picks_n = rng.integers(0, 1000, (4096, 10))
+    column_n, row_n = rng.standard_normal((1000, 1), np.float32), rng.standard_normal((1, 1000), np.float32)
     positive_n = np.abs(million_n)
     cases[("numpy", "randn 1M")] = timed(lambda: rng.standard_normal(1 << 20, np.float32))
     cases[("numpy", "bmm 32x64x64")] = timed(lambda: np.matmul(left_n, right_n), 5, 20)
@@ -257,6 +258,8 @@ def ops_cases():
     cases[("numpy", "sqrt 1M")] = timed(lambda: np.sqrt(positive_n), 5, 5)
     cases[("numpy", "sin 1M")] = timed(lambda: np.sin(million_n), 5, 5)
     cases[("numpy", "permute 0,2,1 contiguous 64x256x256")] = timed(lambda: np.ascontiguousarray(block_n.transpose(0, 2, 1)))
+    cases[("numpy", "var dim 1 4096x1000")] = timed(lambda: logits_n.var(axis=1, ddof=1))
+    cases[("numpy", "column + row 1000x1000")] = timed(lambda: column_n + row_n, 5, 5)
     if torch is not None:
         # PyTorch's own allocations (64-byte aligned, as Ember's are), not views of NumPy's arrays.
         million, left, right = torch.randn(1 << 20), torch.randn(32, 64, 64), torch.randn(32, 64, 64)
@@ -271,6 +274,10 @@ def ops_cases():
         cases[("pytorch", "sin 1M")] = timed(lambda: million.sin(), 5, 5)
         cases[("pytorch", "log_softmax 4096x1000")] = timed(lambda: logits.log_softmax(dim=1))
         cases[("pytorch", "permute 0,2,1 contiguous 64x256x256")] = timed(lambda: block.permute(0, 2, 1).contiguous())
+        column, row = torch.randn(1000, 1), torch.randn(1, 1000)
+        cases[("pytorch", "logsumexp dim 1 4096x1000")] = timed(lambda: logits.logsumexp(dim=1))
+        cases[("pytorch", "var dim 1 4096x1000")] = timed(lambda: logits.var(dim=1))
+        cases[("pytorch", "column + row 1000x1000")] = timed(lambda: column + row, 5, 5)
     return cases
 
 

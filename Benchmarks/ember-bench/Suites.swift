@@ -259,6 +259,7 @@ enum Suites {
         let cube = Tensor.randn([64, 128, 128], generator: generator), block = Tensor.randn([64, 256, 256], generator: generator)
         let logits = Tensor.randn([4096, 1000], generator: generator)
         let picks = Tensor.randint(high: 1000, shape: [4096, 10], generator: generator)
+        let column = Tensor.randn([1000, 1], generator: generator), row = Tensor.randn([1, 1000], generator: generator)
         let bytes = Double(1 << 22)
         return [
             bench.measure("randn 1M", work: bytes, unit: "GB/s") { _ = Tensor.randn([1 << 20], generator: generator) },
@@ -269,6 +270,9 @@ enum Suites {
             bench.measure("sqrt 1M", work: 2 * bytes, unit: "GB/s", iterations: 5) { _ = positive.sqrt() },
             bench.measure("sin 1M", work: 2 * bytes, unit: "GB/s", iterations: 5) { _ = million.sin() },
             bench.measure("log_softmax 4096x1000", work: 8 * 4096 * 1000, unit: "GB/s") { _ = logits.logSoftmax(dim: 1) },
+            bench.measure("logsumexp dim 1 4096x1000", work: 4 * 4096 * 1000, unit: "GB/s") { _ = logits.logsumexp(dim: 1) },
+            bench.measure("var dim 1 4096x1000", work: 4 * 4096 * 1000, unit: "GB/s") { _ = logits.variance(dim: 1) },
+            bench.measure("column + row 1000x1000", work: bytes, unit: "GB/s", iterations: 5) { _ = column + row },
             bench.measure("permute 0,2,1 contiguous 64x256x256", work: 2 * 4 * 64 * 256 * 256, unit: "GB/s") {
                 _ = block.permute(0, 2, 1).contiguous()
             },
