@@ -106,11 +106,14 @@ extension Tensor {
     }
 
     /// The row sums of exp(x - peak) and the peaks (each row's maximum, 0 where that is
-    /// infinite) of a contiguous float32 or float64 CPU tensor's last dimension, in one pass per
-    /// row that keeps no exponentials: `sums.log() + peaks` rounds as the composite form does,
-    /// which took 1.2-1.3x PyTorch's time over 4096x1000 floats. `nil` for other tensors.
+    /// infinite) of a contiguous float32 or float64 CPU tensor's last dimension with several
+    /// rows (the composite's `sum` splits a single long row across threads, in another order), in
+    /// one pass per row that keeps no exponentials: `sums.log() + peaks` rounds as the composite
+    /// form does, which took 1.2-1.3x PyTorch's time over 4096x1000 floats. `nil` for other
+    /// tensors.
     private func fusedLogsumexpLastDim() -> (sums: Tensor, peaks: Tensor)? {
-        guard device.kind == .cpu, isContiguous, dim > 0, numel > 0, dtype == .float32 || dtype == .float64 else { return nil }
+        guard device.kind == .cpu, isContiguous, dim > 0, numel > 0, numel / shape[dim - 1] > 1, dtype == .float32 || dtype == .float64
+        else { return nil }
         let rows = numel / shape[dim - 1]
         let sums = Tensor(uninitializedShape: [rows], dtype: dtype, device: device)
         let peaks = Tensor(uninitializedShape: [rows], dtype: dtype, device: device)
@@ -123,7 +126,8 @@ extension Tensor {
     }
 
     /// The variance (or standard deviation) of each row of a contiguous CPU tensor's last
-    /// dimension, in float64, when there are several rows: the composite's float64 arithmetic in
+    /// dimension, in float64, when there are several rows (the composite's `sum` splits a single
+    /// long row across threads, in another order): the composite's float64 arithmetic in
     /// its order (each sum from the row's first element on, the mean as sum / count), bit for
     /// bit, over a buffer of four rows of Doubles whose sums run side by side, without the
     /// composite's four float64 tensors of the input's size (4096×1000 floats took 11.9 ms, most
@@ -217,8 +221,7 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
                         UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: rowLength, log: log)
                     continue
                 }
-                var peak = x[0]
-                for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
+                let peak = Self.peak(x, count: rowLength)
                 for i in 0..<rowLength { y[i] = T.exp(x[i] - peak) }
                 let sum = T(SumRowsKernel.sum(y, count: rowLength))
                 if log {
@@ -234,6 +237,13 @@ private enum FusedSoftmax<T: FloatCompute & Element> where T.Compute == T {
 }
 
 extension FusedSoftmax {
+    /// The row's largest element, as `amax` finds it: NaN if the row holds one.
+    static func peak(_ x: UnsafeMutablePointer<T>, count: Int) -> T {
+        var peak = x[0]
+        for i in 0..<count where x[i] > peak || x[i].isNaN { peak = x[i] }
+        return peak
+    }
+
     /// Each row's peak (`amax`, 0 where infinite) and Σ exp(x - peak), into `sums` and `peaks`.
     static func logsumexpParts(_ input: Tensor, sums: Tensor, peaks: Tensor) {
         let rowLength = input.shape[input.dim - 1]
@@ -252,8 +262,7 @@ extension FusedSoftmax {
                     vectorKernels.shiftedExp(floats, UnsafeMutableRawPointer(exponentials).assumingMemoryBound(to: Float.self), rowLength, floatPeak)
                     peak = unsafeBitCast(floatPeak, to: T.self)
                 } else {
-                    peak = x[0]
-                    for i in 0..<rowLength where x[i] > peak || x[i].isNaN { peak = x[i] }
+                    peak = Self.peak(x, count: rowLength)
                     if peak.isInfinite { peak = 0 }
                     for i in 0..<rowLength { exponentials[i] = T.exp(x[i] - peak) }
                 }

@@ -298,9 +298,8 @@ private struct CastKernel: ElementVisitor {
     /// the C kernel that moves 8x8 blocks through registers (``ember_transpose_kernel_for``).
     private func copyTransposed<E: Element>(_: E.Type) {
         let (rows, columns) = (input.shape[input.dim - 2], input.shape[input.dim - 1])
-        guard let kernel = Self.transposeKernels[MemoryLayout<E>.stride] else {
-            preconditionFailure("no transpose kernel for \(MemoryLayout<E>.stride)-byte elements")
-        }
+        guard let kernel = ember_transpose_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)), MemoryLayout<E>.stride)
+        else { preconditionFailure("no transpose kernel for \(MemoryLayout<E>.stride)-byte elements") }
         let columnStride = input.strides[input.dim - 1], band = 32
         let (leadingShape, leadingStrides) = (Array(input.shape.dropLast(2)), Array(input.strides.dropLast(2)))
         // The element offset of matrix `index` of the leading dimensions, in row-major order.
@@ -325,12 +324,6 @@ private struct CastKernel: ElementVisitor {
             }
         }
     }
-
-    /// The transpose kernels for this CPU by element size in bytes.
-    static let transposeKernels: [Int: ember_transpose_kernel] = {
-        let level = ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue))
-        return Dictionary(uniqueKeysWithValues: [1, 2, 4, 8].compactMap { size in ember_transpose_kernel_for(level, size).map { (size, $0) } })
-    }()
 
     private struct CastInto<Source: Element>: ElementVisitor {
         let input: Tensor, output: Tensor
