@@ -406,6 +406,13 @@ static inline unsigned ember_flush_denormals(void) {
 /// sigmoid 1-4% faster).
 #define VM_UNROLLED _Pragma("clang loop unroll_count(2)")
 
+/// How many floats ahead the array kernels ask for their input and output (4 KB, the next
+/// page). The hardware's prefetchers stop at page boundaries, and a loop this busy with
+/// arithmetic leaves memory idle between pages: on a 16M-float exp_, out of DRAM on one
+/// thread, prefetching cut 4.2-6.1 ms to 2.7-3.1 (a C harness, alternating); in cache it costs
+/// nothing (1M and 64K floats, within 2%).
+#define VM_PREFETCH_DISTANCE 1024
+
 /// Defines the array kernel `ember_<name>_f32_<suffix>`, which runs `name`_vector over whole
 /// vectors and then once over the tail, copied through a zero-padded vector; with `flush`, with
 /// subnormals flushed (`ember_flush_denormals`).
@@ -416,6 +423,10 @@ static inline unsigned ember_flush_denormals(void) {
         ptrdiff_t index = 0;                                                           \
         VM_UNROLLED                                                                    \
         for (; index + VM_WIDTH <= count; index += VM_WIDTH) {                         \
+            if (index + VM_PREFETCH_DISTANCE < count) {                                \
+                __builtin_prefetch(input + index + VM_PREFETCH_DISTANCE);              \
+                __builtin_prefetch(output + index + VM_PREFETCH_DISTANCE, 1);          \
+            }                                                                          \
             vfloat x;                                                                  \
             memcpy(&x, input + index, sizeof x);                                       \
             vfloat y = VM(name##_vector)(x);                                           \
@@ -531,6 +542,7 @@ __attribute__((target(VM_TARGET))) static float VM(ember_min_f32)(const float *i
 
 #undef VM_ARRAY_KERNEL
 #undef VM_UNROLLED
+#undef VM_PREFETCH_DISTANCE
 #undef VM_SHIFTER
 #undef vfloat
 #undef vint
