@@ -9,17 +9,22 @@
 extern "C" {
 #endif
 
-/// The four float32 arithmetic ops with a C kernel.
+/// The float32 elementwise ops of two operands with a C kernel.
 typedef enum {
     EMBER_ARITHMETIC_ADD = 0,
     EMBER_ARITHMETIC_SUBTRACT = 1,
     EMBER_ARITHMETIC_MULTIPLY = 2,
     EMBER_ARITHMETIC_DIVIDE = 3,
+    /// a·(1 − b²), 1 − b² rounded once: tanh's gradient `a` from its output `b`.
+    EMBER_ARITHMETIC_TANH_BACKWARD = 4,
+    /// a·(1 − b)·b, in that order: sigmoid's gradient `a` from its output `b`.
+    EMBER_ARITHMETIC_SIGMOID_BACKWARD = 5,
 } ember_arithmetic_op;
 
-/// `output[i] = a[i] op b[i]` for `count` floats, where `a` or `b` is read as one number
-/// (`a[0]`, `b[0]`) by the kernels for a number operand. Each element is one IEEE operation, so
-/// the results are the Swift loop's bit for bit (NaN payloads aside). `output` may be `a` or `b`.
+/// `output[i] = op(a[i], b[i])` for `count` floats, where `a` or `b` is read as one number
+/// (`a[0]`, `b[0]`) by the kernels for a number operand. Each element takes the Swift op's IEEE
+/// operations in its order, so the results are the Swift loop's bit for bit (NaN payloads
+/// aside). `output` may be `a` or `b`.
 typedef void (*ember_arithmetic_f32_kernel)(const float *a, const float *b, float *output, size_t count);
 
 /// One op's kernels for each operand layout.

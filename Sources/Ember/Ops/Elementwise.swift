@@ -120,14 +120,15 @@ extension BinaryOp {
     static var arithmetic: ArithmeticFunction? { nil }
 }
 
-/// A float32 operation with vectorized C kernels (CEmberKernels' EmberArithmetic.h) for dense
-/// operands and for a number on either side, each element one IEEE operation as in Swift.
+/// A float32 operation of two operands with vectorized C kernels (CEmberKernels'
+/// EmberArithmetic.h) for dense operands and for a number on either side, each element
+/// computed by the IEEE operations of the Swift op's `apply`, in its order.
 ///
 /// ```swift
 /// if let add = ArithmeticFunction.add.float32Kernels() { add.dense(a, b, output, count) }
 /// ```
 enum ArithmeticFunction {
-    case add, subtract, multiply, divide
+    case add, subtract, multiply, divide, tanhBackward, sigmoidBackward
 
     /// `output[i] = a[i] op b[i]`, with `a[0]` or `b[0]` standing for every element in the
     /// kernels for a number operand; `output` may be `a` or `b`.
@@ -143,6 +144,8 @@ enum ArithmeticFunction {
         case .subtract: EMBER_ARITHMETIC_SUBTRACT
         case .multiply: EMBER_ARITHMETIC_MULTIPLY
         case .divide: EMBER_ARITHMETIC_DIVIDE
+        case .tanhBackward: EMBER_ARITHMETIC_TANH_BACKWARD
+        case .sigmoidBackward: EMBER_ARITHMETIC_SIGMOID_BACKWARD
         }
         let kernels = ember_arithmetic_f32_kernels_for(ember_cpu_level(rawValue: UInt32(level.rawValue)), op)
         guard let dense = kernels.dense, let numberSecond = kernels.number_second, let numberFirst = kernels.number_first else { return nil }

@@ -139,6 +139,12 @@ func mapElements<F: UnaryElementFunction>(into out: Tensor, _ a: Tensor, grain: 
         let o = o + offsets[0], x = x + offsets[1]
         if so == 1 && sa == 1 {
             for i in 0..<length { o[i] = f(x[i]) }
+        } else if so == 1 && sa == 0 {
+            // One value a row (`column.expand(...).contiguous()`, a sum's gradient over its
+            // last dimension): a fill that vectorizes, where the strided loop below took 2.4 ms
+            // for 4096x1000 (PyTorch 0.4).
+            let value = f(x[0])
+            for i in 0..<length { o[i] = value }
         } else {
             for i in 0..<length { o[i * so] = f(x[i * sa]) }
         }

@@ -71,6 +71,7 @@ enum TanhBackward: BinaryOp {
     static let name = "tanh_backward", cuda = "a * ember_fma(-b, b, (decltype(b))1)"
     // Only floats reach it (tanh's gradient and output): no integer kernels to build.
     static let promotesIntegersToFloat = true
+    static let arithmetic: ArithmeticFunction? = .tanhBackward
     @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(a, .multiplyAdd(.one, .negate(b), b)) }
 }
 
@@ -80,9 +81,19 @@ enum Sigmoid: UnaryFloatOp {
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor {
-        // In PyTorch's order (sigmoid_backward), so that float32 gradients keep its bits.
-        gradient * (1 - result!) * result!
+        gradient.sigmoidBackward(result!)
     }
+}
+
+/// `a · (1 − b) · b`, sigmoid's derivative from its output `b`, in PyTorch's order
+/// (`sigmoid_backward`), so that float32 gradients keep its bits; one pass, where three ops
+/// took 2.4 times as long as PyTorch's kernel on a million floats.
+enum SigmoidBackward: BinaryOp {
+    static let name = "sigmoid_backward", cuda = "a * ((decltype(b))1 - b) * b"
+    // Only floats reach it (sigmoid's gradient and output): no integer kernels to build.
+    static let promotesIntegersToFloat = true
+    static let arithmetic: ArithmeticFunction? = .sigmoidBackward
+    @inline(__always) static func apply<T: ComputeScalar>(_ a: T, _ b: T) -> T { .multiply(.multiply(a, .subtract(.one, b)), b) }
 }
 
 enum Neg: UnaryNumericOp {
@@ -180,6 +191,20 @@ extension Tensor {
             Tensor.record("TanhBackwardBackward0", inputs: [self, output], outputs: [result]) { gradients in
                 let y = saved.unpack()
                 return [gradients[0].tanhBackward(y), gradients[0] * (-2 * y * gradient.unpack())]
+            }
+        }
+        return result
+    }
+
+    /// `self · (1 − output) · output`: sigmoid's gradient from `output`, differentiable again
+    /// (`SigmoidBackwardBackward0`, PyTorch's formulas).
+    func sigmoidBackward(_ output: Tensor) -> Tensor {
+        let result = binaryResult(SigmoidBackward.self, output)
+        if Tensor.isRecording(self, output) {
+            let (gradient, saved) = (SavedTensor(input: self), SavedTensor(input: output))
+            Tensor.record("SigmoidBackwardBackward0", inputs: [self, output], outputs: [result]) { gradients in
+                let y = saved.unpack()
+                return [gradients[0].sigmoidBackward(y), gradients[0] * gradient.unpack() * (-2 * y + 1)]
             }
         }
         return result

@@ -111,7 +111,7 @@ struct CUDAKernelHostRunTests {
         "div_trunc": { $0.div($1, roundingMode: .trunc) }, "div_floor": { $0.div($1, roundingMode: .floor) },
         "pow": { $0.pow($1) }, "maximum": { $0.maximum($1) }, "minimum": { $0.minimum($1) },
         "clamp_min": { $0.binaryResult(ClampMin.self, $1) }, "clamp_max": { $0.binaryResult(ClampMax.self, $1) },
-        "tanh_backward": { $0.tanhBackward($1) },
+        "tanh_backward": { $0.tanhBackward($1) }, "sigmoid_backward": { $0.sigmoidBackward($1) },
         "lt": { $0 .< $1 }, "le": { $0 .<= $1 }, "gt": { $0 .> $1 }, "ge": { $0 .>= $1 }, "eq": { $0 .== $1 }, "ne": { $0 .!= $1 },
     ]
     /// Ops whose CPU and kernel results may differ in the last place: both call a math library

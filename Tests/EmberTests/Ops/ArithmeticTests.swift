@@ -3,8 +3,8 @@ import Testing
 
 @testable import Ember
 
-/// The float32 add, subtract, multiply and divide kernels, at every instruction-set level this
-/// CPU runs, against the Swift loop's bits for each operand layout (both dense, a number second,
+/// The float32 add, subtract, multiply and divide kernels, and those of tanh's and sigmoid's
+/// gradients, at every instruction-set level this CPU runs, against the Swift loop's bits for each operand layout (both dense, a number second,
 /// a number first): NaN, ±0, ±inf and subnormals, every vector tail, into another array and in
 /// place through either operand; nothing written past the end; and through the ops. Likewise
 /// the scaled add of `add`/`sub` with `alpha` against Swift's fused multiply-add.
@@ -12,6 +12,7 @@ import Testing
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
     static let functions: [(ArithmeticFunction, @Sendable (Float, Float) -> Float)] = [
         (.add, { $0 + $1 }), (.subtract, { $0 - $1 }), (.multiply, { $0 * $1 }), (.divide, { $0 / $1 }),
+        (.tanhBackward, { $0 * Float(1).addingProduct(-$1, $1) }), (.sigmoidBackward, { $0 * (1 - $1) * $1 }),
     ]
     static let specials: [Float] = [
         .nan, 0, -0.0, 1, -1, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,

@@ -122,7 +122,7 @@ struct CUDAElementwiseOp: Sendable {
         .binary(DivFloor.self, float: "ember_div_floor(a, b)", integer: "ember_div_floor(a, b)", bool: "a && b"),
         .binary(Pow.self, integer: "ember_pow_int(a, b)", bool: "a || !b"),
         .binary(Maximum.self), .binary(Minimum.self), .binary(ClampMin.self), .binary(ClampMax.self),
-        .binary(TanhBackward.self),
+        .binary(TanhBackward.self), .binary(SigmoidBackward.self),
         .compare(LessThan.self), .compare(LessEqual.self), .compare(GreaterThan.self),
         .compare(GreaterEqual.self), .compare(Equal.self), .compare(NotEqual.self),
     ]
