@@ -5,7 +5,7 @@ import Testing
 
 /// The streaming copy loop against the bytes it must write: every alignment of the destination
 /// around its 32-byte boundaries, lengths around its 128-byte steps, nothing written past the
-/// end; and a copy large enough to take it.
+/// end; a copy large enough to take it; and copies of broadcast operands, which fill rows.
 @Suite struct CopyTests {
     @Test func baselineKeepsMemcpy() {
         #expect(ember_streaming_copy_kernel_for(EMBER_CPU_BASELINE) == nil)
@@ -34,5 +34,19 @@ import Testing
         _ = destination.copy_(source)
         #expect((destination - source).abs().max().item() == 0)
         #expect(destination[count - 1].item() == Double(count - 1))
+    }
+
+    /// A column expanded across rows (one value a row, as a sum's gradient over the last
+    /// dimension is), and in a batch, copied and converted: each element is its source's.
+    @Test(arguments: [DType.float32, .float64, .int64, .bool, .float16])
+    func broadcastColumnsCopyAsRows(dtype: DType) {
+        let column = Tensor((0..<300).map { Double($0 % 7) }, shape: [300, 1]).to(dtype)
+        let expected = column.to(.float64).toArray(as: Double.self).flatMap { Array(repeating: $0, count: 129) }
+        func copies(_ copy: Tensor) -> Bool { copy.to(.float64).toArray(as: Double.self) == expected }
+        let rows = column.expand(300, 129).contiguous()
+        #expect(rows.shape == [300, 129] && rows.dtype == dtype)
+        #expect(copies(rows), "a column copied as rows")
+        #expect(copies(column.expand(300, 129).to(.float64)), "a column converted as it is copied")
+        #expect(copies(column.view(3, 100, 1).expand(3, 100, 129).contiguous()), "a batch of columns")
     }
 }
