@@ -162,9 +162,7 @@ extension Tensor {
             let shape = self.shape, selectedShape = selected.shape
             let savedIndex = index.detach()
             Tensor.record("IndexBackward0", inputs: [self], outputs: [output]) { gradients in
-                let gradient = gradients[0].reshape(selectedShape)
-                let zeros = Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device)
-                return [zeros.indexAdding(axis: axis, index: savedIndex, source: gradient, op: .index) ?? zeros]
+                [Tensor.addingSlicesToZeros(shape, axis: axis, index: savedIndex, gradient: gradients[0].reshape(selectedShape), op: .index)]
             }
         }
         return output
@@ -559,29 +557,43 @@ extension Tensor {
     }
 
     /// A copy with `source`'s slices added at `index` (a vector) along `axis`, without
-    /// autograd: one atomic scatter_add kernel on a GPU. `source` has this tensor's shape but
-    /// for `axis`, where it has the index's length.
+    /// autograd. `source` has this tensor's shape but for `axis`, where it has the index's length.
     private func addingSlices(axis: Int, index: Tensor, source: Tensor, op: IndexingOp) -> Tensor? {
         let output = clone()
+        return output.addSlices(axis: axis, index: index, source: source, op: op) ? output : nil
+    }
+
+    /// Adds `source`'s slices at `index` along `axis` in place, without autograd: one atomic
+    /// scatter_add kernel on a GPU. False after reporting a bad index.
+    private func addSlices(axis: Int, index: Tensor, source: Tensor, op: IndexingOp) -> Bool {
         if device.kind == .cuda && dim > 0 && source.dim == dim {
-            guard let (values, checkedByHost) = deviceIndex(index, op: op, axis: axis) else { return nil }
+            guard let (values, checkedByHost) = deviceIndex(index, op: op, axis: axis) else { return false }
             var indexShape = Array(repeating: 1, count: dim)
             indexShape[axis] = values.numel
             Tensor.launchIndex(
-                gathering: false, adding: true, for: op, axis: axis, index: values.reshape(indexShape).expand(source.shape), output: output,
+                gathering: false, adding: true, for: op, axis: axis, index: values.reshape(indexShape).expand(source.shape), output: self,
                 source: source.converted(to: dtype), checkedByHost: checkedByHost)
-            return output
+            return true
         }
-        guard let positions = indexValues(index, op: op, axis: axis) else { return nil }
+        guard let positions = indexValues(index, op: op, axis: axis) else { return false }
         if dim > 0 && source.dim == dim {
-            dtype.dispatch(AddRowsKernel(layout: RowLayout(shape, axis: axis), positions: positions, source: source.converted(to: dtype).contiguous(), target: output))
-            return output
+            dtype.dispatch(AddRowsKernel(layout: RowLayout(shape, axis: axis), positions: positions, source: source.converted(to: dtype).contiguous(), target: self))
+            return true
         }
         for (slot, position) in positions.enumerated() {
-            let target = output.sliceView(axis, position)
+            let target = sliceView(axis, position)
             target.copyElements(from: target + source.sliceView(axis, slot))
         }
-        return output
+        return true
+    }
+
+    /// The derivative of selecting slices at `index` along `axis`: `gradient`'s slices added
+    /// back into zeros of the input's `shape` (differentiably, as `IndexAddBackward0`, under
+    /// `createGraph`).
+    private static func addingSlicesToZeros(_ shape: [Int], axis: Int, index: Tensor, gradient: Tensor, op: IndexingOp) -> Tensor {
+        zeros(
+            shape, receiving: gradient, write: { _ = $0.addSlices(axis: axis, index: index, source: gradient, op: op) },
+            recorded: { $0.indexAdding(axis: axis, index: index, source: gradient, op: op) ?? $0 })
     }
 
     /// `selectingSlices`, recorded as `IndexSelectBackward0`, whose backward adds the gradient
@@ -592,8 +604,7 @@ extension Tensor {
             let shape = self.shape
             let savedIndex = index.detach()
             Tensor.record("IndexSelectBackward0", inputs: [self], outputs: [output]) { gradients in
-                let zeros = Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device)
-                return [zeros.indexAdding(axis: axis, index: savedIndex, source: gradients[0], op: op) ?? zeros]
+                [Tensor.addingSlicesToZeros(shape, axis: axis, index: savedIndex, gradient: gradients[0], op: op)]
             }
         }
         return output
@@ -717,7 +728,13 @@ extension Tensor {
             let shape = self.shape
             let savedIndex = index.detach()
             Tensor.record("GatherBackward0", inputs: [self], outputs: [output]) { gradients in
-                [Tensor.zeros(shape, dtype: gradients[0].dtype, device: gradients[0].device).scatterAdd(dim: axis, index: savedIndex, src: gradients[0])]
+                let gradient = gradients[0]
+                return [
+                    Tensor.zeros(
+                        shape, receiving: gradient,
+                        write: { _ = $0.scatterGather(.scatterAdd, index: savedIndex, axis: axis, other: gradient, src: gradient) },
+                        recorded: { $0.scatterAdd(dim: axis, index: savedIndex, src: gradient) })
+                ]
             }
         }
         return output
@@ -793,7 +810,7 @@ extension Tensor {
     /// The shared loop of gather and scatter: walks `index`, pairing each position with this
     /// tensor's element whose `axis` coordinate is the index value, and with `other`'s (the
     /// gather's output, or what scatters: `src`, or the value filled to the index's shape).
-    private func scatterGather(_ op: IndexingOp, index: Tensor, axis: Int, other: Tensor, src: Tensor?) -> Bool {
+    func scatterGather(_ op: IndexingOp, index: Tensor, axis: Int, other: Tensor, src: Tensor?) -> Bool {
         let gathering = op == .gather
         guard index.dim == dim else {
             reportError("Index tensor must have the same number of dimensions as \(gathering ? "input" : "self") tensor")
@@ -863,7 +880,9 @@ extension Tensor {
 /// offsets of both tensors stepping by their strides along it, the leading coordinates carried
 /// from row to row. A gather writes each output element once, so its rows are split across
 /// threads (40,960 elements picked from a 4096×1000 float matrix had taken 313–440 µs on one
-/// thread, PyTorch 59–71 on two); a scatter writes in index order, on one. The offsets wrap
+/// thread, PyTorch 59–71 on two). A scatter writes in index order: along the index's last
+/// dimension each of its rows writes a row of its own, so they are split too (gather's gradient
+/// over 4096×1000 took 0.3 ms of CPU on one thread); along another, it runs on one. The offsets wrap
 /// rather than trap on overflow (the shapes were checked): the loop with overflow checks took
 /// 2.2x as long, and a gather along a dense last dimension into a dense row has a loop of its own.
 /// A gather checks each index before it reads there, and returns false if one was outside the
@@ -881,7 +900,8 @@ private struct ScatterGatherKernel: ElementVisitor {
         let (selfStep, otherStep) = (axis == last ? 0 : selfStrides[last], otherStrides[last])
         let (selfOffset, otherOffset, op, indices) = (tensor.offset, other.offset, op, indices)
         let axisSize = UInt64(tensor.dim == 0 ? 1 : tensor.shape[axis]), allInRange = Atomic<Bool>(true)
-        Parallel.forRanges(count: count / rowLength, grain: op == .gather ? Swift.max(1, 16_384 / rowLength) : count + 1) { range in
+        let rowsAreDisjoint = op == .gather || axis == last
+        Parallel.forRanges(count: count / rowLength, grain: rowsAreDisjoint ? Swift.max(1, 16_384 / rowLength) : count + 1) { range in
             // The first row's coordinates over the leading dimensions, row-major.
             var leading = [Int](repeating: 0, count: last), remaining = range.lowerBound
             for axisIndex in (0..<last).reversed() {

@@ -276,8 +276,9 @@ extension Tensor {
         let original = shape
         let view = makeView(shape: newShape, strides: newStrides, offset: offset + begin * strides[axis])
         return recordView("SliceBackward0", view) { gradient in
-            let full = Tensor.zeros(original, dtype: gradient.dtype, device: gradient.device)
-            return full.sliceScatter(gradient, dim: axis, start: begin, step: step)
+            Tensor.zeros(
+                original, receiving: gradient, write: { $0.sliceWindow(dim: axis, start: begin, step: step, length: gradient.shape[axis]).copyElements(from: gradient) },
+                recorded: { $0.sliceScatter(gradient, dim: axis, start: begin, step: step) })
         }
     }
 
@@ -300,8 +301,10 @@ extension Tensor {
         let original = shape
         let view = makeView(shape: newShape, strides: newStrides, offset: offset + position * strides[axis])
         return recordView("SelectBackward0", view) { gradient in
-            let full = Tensor.zeros(original, dtype: gradient.dtype, device: gradient.device)
-            return full.sliceScatter(gradient.unsqueeze(axis), dim: axis, start: position, step: 1)
+            let slice = gradient.unsqueeze(axis)
+            return Tensor.zeros(
+                original, receiving: slice, write: { $0.sliceWindow(dim: axis, start: position, step: 1, length: 1).copyElements(from: slice) },
+                recorded: { $0.sliceScatter(slice, dim: axis, start: position, step: 1) })
         }
     }
 
@@ -309,11 +312,7 @@ extension Tensor {
     /// differentiable in both (the derivative of slicing).
     func sliceScatter(_ source: Tensor, dim axis: Int, start: Int, step: Int) -> Tensor {
         let output = noGrad { clone() }
-        var newShape = shape, newStrides = output.strides
-        newShape[axis] = source.shape[axis]
-        newStrides[axis] *= step
-        let window = output.makeView(shape: newShape, strides: newStrides, offset: output.offset + start * output.strides[axis])
-        window.copyElements(from: source)
+        output.sliceWindow(dim: axis, start: start, step: step, length: source.shape[axis]).copyElements(from: source)
         if Tensor.isRecording(self, source) {
             Tensor.record("SliceScatterBackward0", inputs: [self, source], outputs: [output]) { gradients in
                 let gradient = gradients[0]
@@ -325,6 +324,15 @@ extension Tensor {
             }
         }
         return output
+    }
+
+    /// The view of `length` elements from `start` by `step` along `dim`, without autograd:
+    /// where `sliceScatter` writes its source.
+    func sliceWindow(dim axis: Int, start: Int, step: Int, length: Int) -> Tensor {
+        var windowShape = shape, windowStrides = strides
+        windowShape[axis] = length
+        windowStrides[axis] *= step
+        return makeView(shape: windowShape, strides: windowStrides, offset: offset + start * strides[axis])
     }
 
     /// This tensor if contiguous, else a contiguous copy (`contiguous()`).

@@ -609,7 +609,11 @@ extension Tensor {
             Tensor.record(largest ? "MaxBackward0" : "MinBackward0", inputs: [self], outputs: [values, indices]) { gradients in
                 let index = keepdim ? savedIndices : savedIndices.unsqueeze(axis)
                 let gradient = keepdim ? gradients[0] : gradients[0].unsqueeze(axis)
-                return [Tensor.zeros(shape, dtype: gradient.dtype, device: gradient.device).scatter(dim: axis, index: index, src: gradient)]
+                return [
+                    Tensor.zeros(
+                        shape, receiving: gradient, write: { _ = $0.scatterGather(.scatter, index: index, axis: axis, other: gradient, src: gradient) },
+                        recorded: { $0.scatter(dim: axis, index: index, src: gradient) })
+                ]
             }
         }
         return (values, indices)

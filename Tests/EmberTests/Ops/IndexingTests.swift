@@ -205,4 +205,27 @@ import Testing
             #expect(error?.message == message)
         }
     }
+
+    /// A scatter along the index's last dimension splits its rows across threads: each writes
+    /// its own row of the target, repeated positions in index order (the last written wins;
+    /// adds in order), over a 2-d target and a 3-d view with a middle dimension.
+    @Test func scattersAlongTheLastDimensionSplitRowsInOrder() {
+        let (rows, columns, picked) = (2000, 50, 16)
+        let picks = (0..<rows * picked).map { ($0 &* 31 &+ $0 / 5) % 9 }  // repeats within each row
+        let sources = (0..<rows * picked).map { Double($0 % 97) * 0.25 }
+        let index = Tensor(picks.map(Int64.init), shape: [rows, picked]), source = Tensor(sources, shape: [rows, picked])
+        var written = [Double](repeating: -1, count: rows * columns), added = [Double](repeating: 0, count: rows * columns)
+        for row in 0..<rows {
+            for slot in 0..<picked {
+                written[row * columns + picks[row * picked + slot]] = sources[row * picked + slot]
+                added[row * columns + picks[row * picked + slot]] += sources[row * picked + slot]
+            }
+        }
+        let target = Tensor.full([rows, columns], -1.0, dtype: .float64)
+        #expect(target.scatter(dim: 1, index: index, src: source).toArray(as: Double.self) == written)
+        #expect(Tensor.zeros([rows, columns], dtype: .float64).scatterAdd(dim: 1, index: index, src: source).toArray(as: Double.self) == added)
+        let batch = Tensor.zeros([columns, rows / 4, 4], dtype: .float64).permute(1, 0, 2).permute(0, 2, 1)  // [500, 4, 50], strided
+        let batchResult = batch.scatterAdd(dim: 2, index: index.view(rows / 4, 4, picked), src: source.view(rows / 4, 4, picked))
+        #expect(batchResult.contiguous().toArray(as: Double.self) == added)
+    }
 }
