@@ -11,7 +11,7 @@ Benchmarks/ember-bench/Suites.swift.
 import argparse, json, resource, statistics, sys, time
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,ops,overhead,memory")
+parser.add_argument("--suites", default="seed,sgemm,elementwise,reduction,indexing,ops,backward,overhead,memory")
 parser.add_argument("--serve", action="store_true")
 arguments = parser.parse_args()
 
@@ -281,6 +281,39 @@ def ops_cases():
     return cases
 
 
+def backward_cases():
+    """Each op forward and backward from a leaf with a given gradient, the leaf's grad reset to
+    None after each, as ember-bench's backward suite."""
+    if torch is None:
+        return {}
+    def leaf(*shape):
+        return torch.randn(*shape, requires_grad=True)
+    million, logits, halves = leaf(1 << 20), leaf(4096, 1000), [leaf(2048, 1000), leaf(2048, 1000)]
+    picks, rows = torch.randint(0, 1000, (4096, 10)), torch.randint(0, 4096, (4096,))
+
+    def case(leaves, forward):
+        with torch.no_grad():
+            gradient = torch.randn(forward().shape)
+
+        def run():
+            forward().backward(gradient)
+            for tensor in leaves:
+                tensor.grad = None
+        return timed(run, 5, 3)
+    return {("pytorch", name): case(leaves, forward) for name, leaves, forward in [
+        ("tanh fwd+bwd 1M", [million], lambda: million.tanh()),
+        ("sigmoid fwd+bwd 1M", [million], lambda: million.sigmoid()),
+        ("sum dim 1 fwd+bwd 4096x1000", [logits], lambda: logits.sum(dim=1)),
+        ("max dim 1 fwd+bwd 4096x1000", [logits], lambda: logits.max(dim=1).values),
+        ("softmax fwd+bwd 4096x1000", [logits], lambda: logits.softmax(dim=1)),
+        ("log_softmax fwd+bwd 4096x1000", [logits], lambda: logits.log_softmax(dim=1)),
+        ("gather fwd+bwd 10 of 1000 per row, 4096 rows", [logits], lambda: logits.gather(1, picks)),
+        ("index_select fwd+bwd 4096 rows of 4096x1000", [logits], lambda: logits.index_select(0, rows)),
+        ("narrow fwd+bwd 500 of 1000 columns", [logits], lambda: logits.narrow(1, 100, 500)),
+        ("cat fwd+bwd 2x2048x1000", halves, lambda: torch.cat(halves, 0)),
+    ]}
+
+
 def overhead_cases():
     if torch is None:
         return {}
@@ -308,7 +341,8 @@ def memory_cases():
 
 
 suites = {"seed": seed_cases, "sgemm": sgemm_cases, "elementwise": elementwise_cases, "reduction": reduction_cases,
-          "indexing": indexing_cases, "ops": ops_cases, "overhead": overhead_cases, "memory": memory_cases}
+          "indexing": indexing_cases, "ops": ops_cases, "backward": backward_cases, "overhead": overhead_cases,
+          "memory": memory_cases}
 versions = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}" if torch is not None else f"NumPy {np.__version__}"
 
 if arguments.serve:

@@ -5,7 +5,7 @@ import Foundation
 enum Suites {
     static let all: [(name: String, run: @Sendable (Bench) -> [Measurement])] = [
         ("seed", seed), ("sgemm", sgemm), (builtinGEMMSuite, builtinGEMM), ("elementwise", elementwise),
-        ("reduction", reduction), ("indexing", indexing), ("ops", ops), ("overhead", overhead), ("memory", memory),
+        ("reduction", reduction), ("indexing", indexing), ("ops", ops), ("backward", backward), ("overhead", overhead), ("memory", memory),
     ]
 
     // MARK: Seed programs
@@ -276,6 +276,38 @@ enum Suites {
             bench.measure("permute 0,2,1 contiguous 64x256x256", work: 2 * 4 * 64 * 256 * 256, unit: "GB/s") {
                 _ = block.permute(0, 2, 1).contiguous()
             },
+        ]
+    }
+
+    // MARK: Backward
+
+    /// Each op forward and backward, from a leaf that requires grad with a given gradient, the
+    /// leaf's `grad` reset to nil after each (so that it takes over its gradient, as a training
+    /// step's `zero_grad(set_to_none=True)` lets it): the derivatives, not just the forwards.
+    static func backward(_ bench: Bench) -> [Measurement] {
+        let generator = Generator(seed: 6)
+        func leaf(_ shape: Int...) -> Tensor { Tensor.randn(shape, requiresGrad: true, generator: generator) }
+        let million = leaf(1 << 20), logits = leaf(4096, 1000), halves = [leaf(2048, 1000), leaf(2048, 1000)]
+        let picks = Tensor.randint(high: 1000, shape: [4096, 10], generator: generator)
+        let rows = Tensor.randint(high: 4096, shape: [4096], generator: generator)
+        func measure(_ name: String, _ leaves: [Tensor], _ forward: @escaping () -> Tensor) -> Measurement {
+            let gradient = noGrad { Tensor.randn(forward().shape, generator: generator) }
+            return bench.measure(name, iterations: 3) {
+                forward().backward(gradient: gradient)
+                for leaf in leaves { leaf.grad = nil }
+            }
+        }
+        return [
+            measure("tanh fwd+bwd 1M", [million]) { million.tanh() },
+            measure("sigmoid fwd+bwd 1M", [million]) { million.sigmoid() },
+            measure("sum dim 1 fwd+bwd 4096x1000", [logits]) { logits.sum(dim: 1) },
+            measure("max dim 1 fwd+bwd 4096x1000", [logits]) { logits.max(dim: 1).values },
+            measure("softmax fwd+bwd 4096x1000", [logits]) { logits.softmax(dim: 1) },
+            measure("log_softmax fwd+bwd 4096x1000", [logits]) { logits.logSoftmax(dim: 1) },
+            measure("gather fwd+bwd 10 of 1000 per row, 4096 rows", [logits]) { logits.gather(dim: 1, index: picks) },
+            measure("index_select fwd+bwd 4096 rows of 4096x1000", [logits]) { logits.indexSelect(dim: 0, index: rows) },
+            measure("narrow fwd+bwd 500 of 1000 columns", [logits]) { logits.narrow(dim: 1, start: 100, length: 500) },
+            measure("cat fwd+bwd 2x2048x1000", halves) { Tensor.cat(halves, dim: 0) },
         ]
     }
 

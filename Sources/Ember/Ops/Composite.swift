@@ -43,8 +43,29 @@ extension Tensor {
             // the one for other dimensions divides; doing the same rounds alike.
             return (alongLastDim ? shifted * sum.reciprocal() : shifted / sum).converted(to: self.dtype)
         } backward: { gradient, _, y in
-            y * (gradient - (gradient * y).sum(dim: axis, keepdim: true))
+            if alongLastDim, let fused = Tensor.fusedSoftmaxBackward(gradient, y) { return fused }
+            return y * (gradient - (gradient * y).sum(dim: axis, keepdim: true))
         }
+    }
+
+    /// softmax's derivative along the last dimension, y·(g − Σ g·y), one pass per row: the
+    /// composite's arithmetic in its order (each product rounded, the row summed as `sum`
+    /// sums it, the difference and the product rounded), without its three tensors of the
+    /// input's size (4096×1000 floats: 3.3 ms of PyTorch's 1.7). For contiguous float32 and
+    /// float64 CPU tensors of several rows (`sum` splits a single long row across threads, in
+    /// another order), when the derivative is not itself recorded; `nil` otherwise.
+    private static func fusedSoftmaxBackward(_ gradient: Tensor, _ y: Tensor) -> Tensor? {
+        guard y.device.kind == .cpu, gradient.device.kind == .cpu, y.isContiguous, gradient.isContiguous, gradient.shape == y.shape,
+            gradient.dtype == y.dtype, y.dtype == .float32 || y.dtype == .float64, y.dim > 0, y.numel > 0,
+            y.numel / y.shape[y.dim - 1] > 1, !Tensor.isRecording(gradient, y)
+        else { return nil }
+        let result = Tensor(uninitializedShape: y.shape, dtype: y.dtype, device: y.device)
+        if y.dtype == .float32 {
+            FusedSoftmax<Float>.backward(gradient, y, into: result)
+        } else {
+            FusedSoftmax<Double>.backward(gradient, y, into: result)
+        }
+        return result
     }
 
     /// log(softmax(x)) along `dim`, computed stably (`torch.log_softmax`); with `dtype`, the
@@ -242,6 +263,22 @@ extension FusedSoftmax {
         var peak = x[0]
         for i in 0..<count where x[i] > peak || x[i].isNaN { peak = x[i] }
         return peak
+    }
+
+    /// y·(g − Σ g·y) for each row of `gradient` and `output` (softmax's), into `result`.
+    static func backward(_ gradient: Tensor, _ output: Tensor, into result: Tensor) {
+        let rowLength = output.shape[output.dim - 1]
+        let g = gradient.elementPointer(as: T.self), y = output.elementPointer(as: T.self), r = result.elementPointer(as: T.self)
+        Parallel.forRanges(count: output.numel / rowLength, grain: Swift.max(1, 16_384 / rowLength)) { range in
+            let products = UnsafeMutablePointer<T>.allocate(capacity: rowLength)
+            defer { products.deallocate() }
+            for row in range {
+                let (gRow, yRow, rRow) = (g + row * rowLength, y + row * rowLength, r + row * rowLength)
+                for i in 0..<rowLength { products[i] = T.multiply(gRow[i], yRow[i]) }
+                let dot = T(SumRowsKernel.sum(products, count: rowLength))
+                for i in 0..<rowLength { rRow[i] = T.multiply(yRow[i], T.subtract(gRow[i], dot)) }
+            }
+        }
     }
 
     /// Each row's peak (`amax`, 0 where infinite) and Σ exp(x - peak), into `sums` and `peaks`.
