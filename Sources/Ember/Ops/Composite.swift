@@ -43,27 +43,28 @@ extension Tensor {
             // the one for other dimensions divides; doing the same rounds alike.
             return (alongLastDim ? shifted * sum.reciprocal() : shifted / sum).converted(to: self.dtype)
         } backward: { gradient, _, y in
-            if alongLastDim, let fused = Tensor.fusedSoftmaxBackward(gradient, y) { return fused }
+            if alongLastDim, let fused = Tensor.fusedSoftmaxBackward(gradient, y, log: false) { return fused }
             return y * (gradient - (gradient * y).sum(dim: axis, keepdim: true))
         }
     }
 
-    /// softmax's derivative along the last dimension, y·(g − Σ g·y), one pass per row: the
-    /// composite's arithmetic in its order (each product rounded, the row summed as `sum`
-    /// sums it, the difference and the product rounded), without its three tensors of the
-    /// input's size (4096×1000 floats: 3.3 ms of PyTorch's 1.7). For contiguous float32 and
-    /// float64 CPU tensors of several rows (`sum` splits a single long row across threads, in
-    /// another order), when the derivative is not itself recorded; `nil` otherwise.
-    private static func fusedSoftmaxBackward(_ gradient: Tensor, _ y: Tensor) -> Tensor? {
+    /// softmax's derivative along the last dimension, y·(g − Σ g·y), or log-softmax's,
+    /// g − exp(y)·Σ g, one pass per row: the composite's arithmetic in its order (each product
+    /// and exp rounded as the ops round them, the row summed as `sum` sums it), without its
+    /// three tensors of the input's size (softmax's over 4096×1000 floats took 3.3 ms, PyTorch's
+    /// 1.7). For contiguous float32 and float64 CPU tensors of several rows (`sum` splits a single
+    /// long row across threads, in another order), when the derivative is not itself recorded;
+    /// `nil` otherwise.
+    private static func fusedSoftmaxBackward(_ gradient: Tensor, _ y: Tensor, log: Bool) -> Tensor? {
         guard y.device.kind == .cpu, gradient.device.kind == .cpu, y.isContiguous, gradient.isContiguous, gradient.shape == y.shape,
             gradient.dtype == y.dtype, y.dtype == .float32 || y.dtype == .float64, y.dim > 0, y.numel > 0,
             y.numel / y.shape[y.dim - 1] > 1, !Tensor.isRecording(gradient, y)
         else { return nil }
         let result = Tensor(uninitializedShape: y.shape, dtype: y.dtype, device: y.device)
         if y.dtype == .float32 {
-            FusedSoftmax<Float>.backward(gradient, y, into: result)
+            FusedSoftmax<Float>.backward(gradient, y, into: result, log: log)
         } else {
-            FusedSoftmax<Double>.backward(gradient, y, into: result)
+            FusedSoftmax<Double>.backward(gradient, y, into: result, log: log)
         }
         return result
     }
@@ -82,7 +83,8 @@ extension Tensor {
             let shifted = x - x.amax(dim: axis, keepdim: true)
             return (shifted - shifted.exp().sum(dim: axis, keepdim: true).log()).converted(to: self.dtype)
         } backward: { gradient, _, y in
-            gradient - y.exp() * gradient.sum(dim: axis, keepdim: true)
+            if alongLastDim, let fused = Tensor.fusedSoftmaxBackward(gradient, y, log: true) { return fused }
+            return gradient - y.exp() * gradient.sum(dim: axis, keepdim: true)
         }
     }
 
@@ -265,18 +267,33 @@ extension FusedSoftmax {
         return peak
     }
 
-    /// y·(g − Σ g·y) for each row of `gradient` and `output` (softmax's), into `result`.
-    static func backward(_ gradient: Tensor, _ output: Tensor, into result: Tensor) {
+    /// y·(g − Σ g·y) for each row of `gradient` and `output` (softmax's), or with `log`
+    /// g − exp(y)·Σ g (log-softmax's), into `result`.
+    static func backward(_ gradient: Tensor, _ output: Tensor, into result: Tensor, log: Bool) {
         let rowLength = output.shape[output.dim - 1]
         let g = gradient.elementPointer(as: T.self), y = output.elementPointer(as: T.self), r = result.elementPointer(as: T.self)
+        // exp as `exp()` computes it: the vector kernel for float32 where there is one.
+        let vectorExp = T.self == Float.self ? VectorMathFunction.exp.float32Kernel() : nil
         Parallel.forRanges(count: output.numel / rowLength, grain: Swift.max(1, 16_384 / rowLength)) { range in
-            let products = UnsafeMutablePointer<T>.allocate(capacity: rowLength)
-            defer { products.deallocate() }
+            let buffer = UnsafeMutablePointer<T>.allocate(capacity: rowLength)
+            defer { buffer.deallocate() }
             for row in range {
                 let (gRow, yRow, rRow) = (g + row * rowLength, y + row * rowLength, r + row * rowLength)
-                for i in 0..<rowLength { products[i] = T.multiply(gRow[i], yRow[i]) }
-                let dot = T(SumRowsKernel.sum(products, count: rowLength))
-                for i in 0..<rowLength { rRow[i] = T.multiply(yRow[i], T.subtract(gRow[i], dot)) }
+                if log {
+                    let sum = T(SumRowsKernel.sum(gRow, count: rowLength))
+                    if let vectorExp {
+                        vectorExp(
+                            UnsafeRawPointer(yRow).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: Float.self), rowLength)
+                    } else {
+                        for i in 0..<rowLength { buffer[i] = Exp.apply(yRow[i]) }
+                    }
+                    for i in 0..<rowLength { rRow[i] = T.subtract(gRow[i], T.multiply(buffer[i], sum)) }
+                } else {
+                    for i in 0..<rowLength { buffer[i] = T.multiply(gRow[i], yRow[i]) }
+                    let dot = T(SumRowsKernel.sum(buffer, count: rowLength))
+                    for i in 0..<rowLength { rRow[i] = T.multiply(yRow[i], T.subtract(gRow[i], dot)) }
+                }
             }
         }
     }

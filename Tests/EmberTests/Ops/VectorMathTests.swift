@@ -256,11 +256,12 @@ import Testing
         #expect(abs(row.logsumexp(dim: 0).item() - expected) < 1e-5 * abs(expected))
     }
 
-    /// softmax's gradient along a contiguous last dimension (one pass per row) rounds as its
-    /// composite form y·(g − Σ g·y) does, for float32 and float64, 3-d inputs, gradients with
-    /// NaN and inf in some rows; a strided input's gradient (the composite) agrees.
-    @Test(arguments: [DType.float32, .float64])
-    func fusedSoftmaxGradientMatchesTheComposite(dtype: DType) {
+    /// softmax's and log-softmax's gradients along a contiguous last dimension (one pass per
+    /// row) round as their composite forms y·(g − Σ g·y) and g − exp(y)·Σ g do, for float32 and
+    /// float64, 3-d inputs, gradients with NaN and inf in some rows; a strided input's gradient
+    /// (the composite) agrees.
+    @Test(arguments: [DType.float32, .float64], [false, true])
+    func fusedSoftmaxGradientMatchesTheComposite(dtype: DType, log: Bool) {
         let rowLength = 1001
         let values = (0..<6 * rowLength).map { Double(($0 * 7919) % 113) * 0.05 - 2.8 }
         var gradients = (0..<6 * rowLength).map { Double(($0 * 104_729) % 97) * 0.3 - 14 }
@@ -268,15 +269,15 @@ import Testing
         gradients[4 * rowLength + 7] = .infinity
         let x = Tensor(values, shape: [2, 3, rowLength]).to(dtype).requiresGrad_()
         let g = Tensor(gradients, shape: [2, 3, rowLength]).to(dtype)
-        let y = x.softmax(dim: -1)
+        let y = log ? x.logSoftmax(dim: -1) : x.softmax(dim: -1)
         y.backward(gradient: g)
-        let composite = noGrad { y * (g - (g * y).sum(dim: -1, keepdim: true)) }
+        let composite = noGrad { log ? g - y.exp() * g.sum(dim: -1, keepdim: true) : y * (g - (g * y).sum(dim: -1, keepdim: true)) }
         let fused = x.grad!.toArray(as: Double.self), expected = composite.toArray(as: Double.self)
         #expect(fused.count == expected.count)
         #expect(zip(fused, expected).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "\(dtype)")
         #expect(fused[rowLength..<2 * rowLength].allSatisfy(\.isNaN) && !fused[0..<rowLength].contains(where: \.isNaN))
         let strided = x.detach().transpose(1, 2).contiguous().transpose(1, 2).requiresGrad_()
-        strided.softmax(dim: 2).backward(gradient: g)
+        (log ? strided.logSoftmax(dim: 2) : strided.softmax(dim: 2)).backward(gradient: g)
         let viaComposite = strided.grad!.toArray(as: Double.self)
         #expect(zip(fused, viaComposite).allSatisfy { $0 == $1 || abs($0 - $1) <= 1e-6 * Swift.max(1, abs($1)) || ($0.isNaN && $1.isNaN) })
     }
