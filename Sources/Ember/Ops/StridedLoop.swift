@@ -201,6 +201,11 @@ func mapElements<F: BinaryElementFunction>(into out: Tensor, _ a: Tensor, _ b: T
         } else if so == 1 && sa == 0 && sb == 1 {
             let scalar = x[0]
             for i in 0..<length { o[i] = f(scalar, y[i]) }
+        } else if so == 1 && sa == 0 && sb == 0 {
+            // One value a row, as the unary loop fills (`mean()`'s gradient, an expanded number
+            // divided by the count).
+            let value = f(x[0], y[0])
+            for i in 0..<length { o[i] = value }
         } else {
             for i in 0..<length { o[i * so] = f(x[i * sa], y[i * sb]) }
         }

@@ -37,7 +37,8 @@ import Testing
     }
 
     /// A column expanded across rows (one value a row, as a sum's gradient over the last
-    /// dimension is), and in a batch, copied and converted: each element is its source's.
+    /// dimension is), and in a batch, copied, converted and multiplied by a number: each element
+    /// is its source's.
     @Test(arguments: [DType.float32, .float64, .int64, .bool, .float16])
     func broadcastColumnsCopyAsRows(dtype: DType) {
         let column = Tensor((0..<300).map { Double($0 % 7) }, shape: [300, 1]).to(dtype)
@@ -48,5 +49,8 @@ import Testing
         #expect(copies(rows), "a column copied as rows")
         #expect(copies(column.expand(300, 129).to(.float64)), "a column converted as it is copied")
         #expect(copies(column.view(3, 100, 1).expand(3, 100, 129).contiguous()), "a batch of columns")
+        // With a number: one value a row, as `mean()`'s gradient divides an expanded number.
+        let doubled = (column.expand(300, 129) * 2).to(.float64).toArray(as: Double.self)
+        #expect(doubled == expected.map { $0 * 2 }, "a column times a number")
     }
 }
