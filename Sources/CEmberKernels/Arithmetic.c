@@ -21,33 +21,33 @@
 // x·(1 − y)·y, in that order, as PyTorch's sigmoid_backward.
 #define SIGMOID_BACKWARD(x, y) ((x) * (1.0f - (y)) * (y))
 
-#define ARITHMETIC(NAME, OPERATION, SUFFIX, TARGET)                                                               \
+#define ARITHMETIC(NAME, OPERATION, SUFFIX, TARGET)                                                              \
     __attribute__((target(TARGET))) static void NAME##_dense_##SUFFIX(                                           \
         const float *a, const float *b, float *output, size_t count) {                                           \
         if (output == a) {                                                                                       \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(output[i], b[i]);                            \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(output[i], b[i]);                           \
         } else if (output == b) {                                                                                \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], output[i]);                            \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], output[i]);                           \
         } else {                                                                                                 \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], b[i]);                                 \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], b[i]);                                \
         }                                                                                                        \
     }                                                                                                            \
     __attribute__((target(TARGET))) static void NAME##_number_second_##SUFFIX(                                   \
         const float *a, const float *b, float *output, size_t count) {                                           \
         const float number = *b;                                                                                 \
         if (output == a) {                                                                                       \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(output[i], number);                          \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(output[i], number);                         \
         } else {                                                                                                 \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], number);                               \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(a[i], number);                              \
         }                                                                                                        \
     }                                                                                                            \
     __attribute__((target(TARGET))) static void NAME##_number_first_##SUFFIX(                                    \
         const float *a, const float *b, float *output, size_t count) {                                           \
         const float number = *a;                                                                                 \
         if (output == b) {                                                                                       \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(number, output[i]);                          \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(number, output[i]);                         \
         } else {                                                                                                 \
-            for (size_t i = 0; i < count; i++) output[i] = OPERATION(number, b[i]);                               \
+            for (size_t i = 0; i < count; i++) output[i] = OPERATION(number, b[i]);                              \
         }                                                                                                        \
     }
 
