@@ -371,6 +371,13 @@ static inline vfloat VM(sqrt_vector)(vfloat x) {
     return __builtin_elementwise_sqrt(x);
 }
 
+/// 1/√x, the quotient and the root each correctly rounded, as PyTorch's vectorized rsqrt and
+/// Swift's `1 / x.squareRoot()` compute it: the Swift loop ran a scalar root and division an
+/// element, 4 times PyTorch's time on a million floats.
+static inline vfloat VM(rsqrt_vector)(vfloat x) {
+    return 1.0f / __builtin_elementwise_sqrt(x);
+}
+
 /// sin x: trig_vector's.
 static inline vfloat VM(sin_vector)(vfloat x) {
     return VM(trig_vector)(x, 0);
@@ -448,6 +455,7 @@ VM_ARRAY_KERNEL(sigmoid, 1)
 VM_ARRAY_KERNEL(sin, 1)
 VM_ARRAY_KERNEL(cos, 1)
 VM_ARRAY_KERNEL(sqrt, 0)  // a subnormal input has a normal root
+VM_ARRAY_KERNEL(rsqrt, 0)
 
 /// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
 /// the result is the array kernel's on the subtracted row, without a pass that writes it.

@@ -26,6 +26,7 @@ enum Sqrt: UnaryFloatOp {
 
 enum Rsqrt: UnaryFloatOp {
     static let name = "rsqrt", cuda = "rsqrt(x)"
+    static let vectorFunction: VectorMathFunction? = .rsqrt
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / x.squareRoot() }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -0.5 * gradient * result!.pow(3) }

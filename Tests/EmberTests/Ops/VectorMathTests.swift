@@ -7,7 +7,7 @@ import Testing
 /// The vectorized float32 kernels against double-precision libm rounded to float, at every
 /// instruction-set level this CPU runs (each level's kernel called directly).
 @Suite struct VectorMathTests {
-    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos, .sqrt]
+    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos, .sqrt, .rsqrt]
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
     /// Every 1531st float bit pattern: about 2.8 million values of both signs and all
@@ -102,6 +102,7 @@ import Testing
         case .sin: (x.sin(), x.clone().sin_())
         case .cos: (x.cos(), x.clone().cos_())
         case .sqrt: (x.sqrt(), x.clone().sqrt_())
+        case .rsqrt: (x.rsqrt(), x.clone().rsqrt_())
         }
         let expected = Self.run(kernel, values)
         for (result, context) in [(outOfPlace, "\(function)"), (inPlace, "\(function)_")] {
@@ -348,7 +349,9 @@ import Testing
 
 extension VectorMathFunction {
     /// The function in double precision, whose rounding to float is the correctly rounded
-    /// result (double rounding aside, which the sweep would show as a 1-ulp difference at most).
+    /// result (double rounding aside, which the sweep would show as a 1-ulp difference at most);
+    /// for rsqrt, PyTorch's 1/√x in float, the root and the quotient each rounded, which the
+    /// kernel must give bit for bit.
     func reference(_ x: Float) -> Double {
         let x = Double(x)
         return switch self {
@@ -359,6 +362,7 @@ extension VectorMathFunction {
         case .sin: Foundation.sin(x)
         case .cos: Foundation.cos(x)
         case .sqrt: x.squareRoot()
+        case .rsqrt: Double(1 / Float(x).squareRoot())
         }
     }
 
@@ -376,7 +380,7 @@ extension VectorMathFunction {
         case .sin, .cos:
             [0, 0x1p-12, -0x1p-12, 0.7853982, -0.7853982, 2.3561945, 1.5707964, -3.1415927, 4.712389, 252.89821,
              -52516.434, 105_032.87, 0x1p20, -0x1p20]
-        case .sqrt: [0, 0x1p-126, 0x1p-149, 1, 4, .greatestFiniteMagnitude]
+        case .sqrt, .rsqrt: [0, 0x1p-126, 0x1p-149, 1, 4, .greatestFiniteMagnitude]
         }
     }
 
@@ -405,6 +409,9 @@ extension VectorMathFunction {
         case .sqrt:
             [(0, 0), (-0.0, -0.0), (-1, .nan), (-.infinity, .nan), (.infinity, .infinity), (.nan, .nan), (4, 2),
              (0x1p-148, 0x1p-74), (.greatestFiniteMagnitude, Float(Double(Float.greatestFiniteMagnitude).squareRoot()))]
+        case .rsqrt:
+            [(0, .infinity), (-0.0, -.infinity), (-1, .nan), (-.infinity, .nan), (.infinity, 0), (.nan, .nan), (4, 0.5),
+             (0x1p-148, 0x1p74), (0x1p-149, 1 / Float(0x1p-149).squareRoot())]
         }
     }
 
