@@ -186,26 +186,30 @@ extension Tensor {
     /// `self · (1 − output²)`: tanh's gradient from `output`, differentiable again
     /// (`TanhBackwardBackward0`, PyTorch's formulas).
     func tanhBackward(_ output: Tensor) -> Tensor {
-        let result = binaryResult(TanhBackward.self, output)
-        if Tensor.isRecording(self, output) {
-            let (gradient, saved) = (SavedTensor(input: self), SavedTensor(input: output))
-            Tensor.record("TanhBackwardBackward0", inputs: [self, output], outputs: [result]) { gradients in
-                let y = saved.unpack()
-                return [gradients[0].tanhBackward(y), gradients[0] * (-2 * y * gradient.unpack())]
-            }
+        outputGradient(TanhBackward.self, output, recordedAs: "TanhBackwardBackward0") { gradient, y, outputGradient in
+            [outputGradient.tanhBackward(y), outputGradient * (-2 * y * gradient)]
         }
-        return result
     }
 
     /// `self · (1 − output) · output`: sigmoid's gradient from `output`, differentiable again
     /// (`SigmoidBackwardBackward0`, PyTorch's formulas).
     func sigmoidBackward(_ output: Tensor) -> Tensor {
-        let result = binaryResult(SigmoidBackward.self, output)
+        outputGradient(SigmoidBackward.self, output, recordedAs: "SigmoidBackwardBackward0") { gradient, y, outputGradient in
+            [outputGradient.sigmoidBackward(y), outputGradient * gradient * (-2 * y + 1)]
+        }
+    }
+
+    /// `Op` of this gradient and a function's `output`, recorded as `name`, whose `derivatives`
+    /// map (this gradient, `output`, the incoming gradient) to those of this gradient and of
+    /// `output`.
+    private func outputGradient<Op: BinaryOp>(
+        _ op: Op.Type, _ output: Tensor, recordedAs name: String, derivatives: @escaping (Tensor, Tensor, Tensor) -> [Tensor]
+    ) -> Tensor {
+        let result = binaryResult(Op.self, output)
         if Tensor.isRecording(self, output) {
             let (gradient, saved) = (SavedTensor(input: self), SavedTensor(input: output))
-            Tensor.record("SigmoidBackwardBackward0", inputs: [self, output], outputs: [result]) { gradients in
-                let y = saved.unpack()
-                return [gradients[0].sigmoidBackward(y), gradients[0] * gradient.unpack() * (-2 * y + 1)]
+            Tensor.record(name, inputs: [self, output], outputs: [result]) { gradients in
+                derivatives(gradient.unpack(), saved.unpack(), gradients[0])
             }
         }
         return result
