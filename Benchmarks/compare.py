@@ -260,6 +260,10 @@ def ops_cases():
     cases[("numpy", "permute 0,2,1 contiguous 64x256x256")] = timed(lambda: np.ascontiguousarray(block_n.transpose(0, 2, 1)))
     cases[("numpy", "var dim 1 4096x1000")] = timed(lambda: logits_n.var(axis=1, ddof=1))
     cases[("numpy", "column + row 1000x1000")] = timed(lambda: column_n + row_n, 5, 5)
+    matrix_n, vector_n = rng.standard_normal((4096, 1024), np.float32), rng.standard_normal(1024, np.float32)
+    factors_n = (logits_n * np.float32(0.01) + np.float32(1)).astype(np.float32)
+    cases[("numpy", "mv 4096x1024")] = timed(lambda: matrix_n @ vector_n, 5, 5)
+    cases[("numpy", "prod dim 1 4096x1000")] = timed(lambda: factors_n.prod(axis=1))
     if torch is not None:
         # PyTorch's own allocations (64-byte aligned, as Ember's are), not views of NumPy's arrays.
         million, left, right = torch.randn(1 << 20), torch.randn(32, 64, 64), torch.randn(32, 64, 64)
@@ -278,6 +282,9 @@ def ops_cases():
         cases[("pytorch", "logsumexp dim 1 4096x1000")] = timed(lambda: logits.logsumexp(dim=1))
         cases[("pytorch", "var dim 1 4096x1000")] = timed(lambda: logits.var(dim=1))
         cases[("pytorch", "column + row 1000x1000")] = timed(lambda: column + row, 5, 5)
+        matrix, vector, factors = torch.randn(4096, 1024), torch.randn(1024), logits * 0.01 + 1
+        cases[("pytorch", "mv 4096x1024")] = timed(lambda: matrix.mv(vector), 5, 5)
+        cases[("pytorch", "prod dim 1 4096x1000")] = timed(lambda: factors.prod(dim=1))
     return cases
 
 

@@ -260,6 +260,8 @@ enum Suites {
         let logits = Tensor.randn([4096, 1000], generator: generator)
         let picks = Tensor.randint(high: 1000, shape: [4096, 10], generator: generator)
         let column = Tensor.randn([1000, 1], generator: generator), row = Tensor.randn([1, 1000], generator: generator)
+        let matrix = Tensor.randn([4096, 1024], generator: generator), vector = Tensor.randn([1024], generator: generator)
+        let factors = logits * 0.01 + 1
         let bytes = Double(1 << 22)
         return [
             bench.measure("randn 1M", work: bytes, unit: "GB/s") { _ = Tensor.randn([1 << 20], generator: generator) },
@@ -273,6 +275,8 @@ enum Suites {
             bench.measure("logsumexp dim 1 4096x1000", work: 4 * 4096 * 1000, unit: "GB/s") { _ = logits.logsumexp(dim: 1) },
             bench.measure("var dim 1 4096x1000", work: 4 * 4096 * 1000, unit: "GB/s") { _ = logits.variance(dim: 1) },
             bench.measure("column + row 1000x1000", work: bytes, unit: "GB/s", iterations: 5) { _ = column + row },
+            bench.measure("mv 4096x1024", work: 4 * 4096 * 1024, unit: "GB/s", iterations: 5) { _ = matrix.mv(vector) },
+            bench.measure("prod dim 1 4096x1000", work: 4 * 4096 * 1000, unit: "GB/s") { _ = factors.prod(dim: 1) },
             bench.measure("permute 0,2,1 contiguous 64x256x256", work: 2 * 4 * 64 * 256 * 256, unit: "GB/s") {
                 _ = block.permute(0, 2, 1).contiguous()
             },

@@ -40,7 +40,7 @@ struct GEMMTests {
         for path in Path.entryPoints {
             // The second shape's last 4 columns are computed as their transpose on AVX-512.
             for transposition in Self.transpositions {
-                for shape in [Shape(19, 23, 29), Shape(40, 36, 29)] {
+                for shape in [Shape(19, 23, 29), Shape(40, 36, 29), Shape(19, 1, 70), Shape(1, 19, 70)] {
                     check(Float.self, path, shape, transposition, alpha: Float(alpha), beta: Float(beta))
                     check(Double.self, path, shape, transposition, alpha: alpha, beta: beta)
                 }
@@ -52,7 +52,8 @@ struct GEMMTests {
     func stridedRows() {
         for path in Path.entryPoints {
             for transposition in Self.transpositions {
-                for shape in [Shape(17, 19, 23), Shape(70, 9, 300), Shape(40, 36, 50)] {
+                // Matrix–vector products too: a strided x, and a y whose elements are rows apart.
+                for shape in [Shape(17, 19, 23), Shape(70, 9, 300), Shape(40, 36, 50), Shape(70, 1, 300), Shape(1, 45, 200)] {
                     check(Float.self, path, shape, transposition, alpha: 1.5, beta: 0.5, padding: 5)
                     check(Double.self, path, shape, transposition, alpha: 1.5, beta: 0.5, padding: 3)
                 }
@@ -168,6 +169,26 @@ struct GEMMTests {
             ] {
                 exactCheck(Float.self, level, shape, transposition)
                 exactCheck(Double.self, level, shape, transposition)
+            }
+        }
+    }
+
+    /// A C of one column (or one row) whose op(A) rows (or op(B) columns) are contiguous is a
+    /// set of dot products along them, each in the lane order of `ember_sgemv_avx2`, whatever the
+    /// threads; at the baseline level the Swift kernel's tiles run it.
+    @Test("takes matrix–vector products as dot products in a fixed lane order, bit for bit")
+    func matrixVectorLanes() {
+        for level in Path.levels where level != .baseline {
+            for path in [Path.builtin(level), .threaded(level)] {
+                for (shape, transposition) in [
+                    (Shape(13, 1, 1000), Transposition(a: false, b: false)),
+                    (Shape(7, 1, 31), Transposition(a: false, b: true)),
+                    (Shape(1, 9, 70), Transposition(a: true, b: true)),
+                    (Shape(1, 21, 64), Transposition(a: false, b: true)),
+                ] {
+                    laneCheck(Float.self, path, shape, transposition)
+                    laneCheck(Double.self, path, shape, transposition)
+                }
             }
         }
     }
@@ -432,6 +453,49 @@ extension GEMMTests {
             b: { p, j in transposition.b ? b[j, p] : b[p, j] })
         let mismatches = zip(c, sums).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(T.self) \(level) \(shape.testDescription)", sourceLocation: sourceLocation)
+    }
+
+    /// Compares a matrix–vector product through `path` with `laneDots`, for exact equality.
+    func laneCheck<T: GEMMTestScalar>(
+        _: T.Type, _ path: Path, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        var seed: UInt64 = 9
+        let (aRows, aColumns) = transposition.a ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposition.b ? (n, k) : (k, n)
+        let a = PaddedMatrix<T>(rows: aRows, columns: aColumns, padding: 0, seed: &seed)
+        let b = PaddedMatrix<T>(rows: bRows, columns: bColumns, padding: 0, seed: &seed)
+        var c = [T](repeating: .nan, count: m * n)
+        T.gemm(
+            path, transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
+            a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
+        let opA = { (i: Int, p: Int) in transposition.a ? a[p, i] : a[i, p] }
+        let opB = { (p: Int, j: Int) in transposition.b ? b[j, p] : b[p, j] }
+        // The matrix's rows dotted with the vector: op(A)'s rows for one column, op(B)'s columns for one row.
+        let dots = n == 1
+            ? laneDots(count: m, k: k, matrix: opA, vector: { opB($0, 0) })
+            : laneDots(count: n, k: k, matrix: { j, p in opB(p, j) }, vector: { opA(0, $0) })
+        let mismatches = zip(c, dots).filter { $0 != $1 }.count
+        #expect(mismatches == 0, "\(T.self) \(path) \(shape.testDescription)", sourceLocation: sourceLocation)
+    }
+
+    /// Each row of `matrix` dotted with `vector` as `ember_sgemv_avx2` documents: 64 bytes' worth
+    /// of lanes twice over, each fused multiply-adding every (2·width)th element of the whole
+    /// groups, folded in half and then halved as a tree, and the rest fused multiply-added in order.
+    func laneDots<T: GEMMTestScalar>(count: Int, k: Int, matrix: (Int, Int) -> T, vector: (Int) -> T) -> [T] {
+        let width = 64 / MemoryLayout<T>.size, whole = k / (2 * width) * (2 * width)
+        return (0..<count).map { i in
+            var lanes = [T](repeating: 0, count: 2 * width)
+            for p in 0..<whole { lanes[p % (2 * width)].addProduct(matrix(i, p), vector(p)) }
+            var half = width
+            while half > 0 {
+                for lane in 0..<half { lanes[lane] += lanes[lane + half] }
+                half /= 2
+            }
+            var total = lanes[0]
+            for p in whole..<k { total.addProduct(matrix(i, p), vector(p)) }
+            return total
+        }
     }
 
     /// The m×n product of `a` (m×k) and `b` (k×n), row-major, each element summed in k order as

@@ -55,6 +55,37 @@ void ember_dgemm_avx512(
     const double *a, ptrdiff_t a_row, ptrdiff_t a_column, const double *b, ptrdiff_t b_row, ptrdiff_t b_column,
     double beta, double *c, ptrdiff_t c_row, ptrdiff_t c_column);
 
+/// y = alpha·A·x + beta·y on the calling thread, for the m×k matrix A whose row i starts at
+/// `a + i * a_row` and is contiguous, the contiguous x of k and the y of m, `y_stride` apart:
+///
+///     ember_sgemv_avx512(m, k, 1, a, k, x, 0, y, 1);   // y = A·x, A row-major
+///
+/// Each element of y is a dot product 2·WIDTH lanes wide (WIDTH = 16 floats or 8 doubles): lane
+/// l takes the fused multiply-adds of the elements p ≡ l (mod 2·WIDTH) of each whole group of
+/// 2·WIDTH, in order, from 0; then lane i + WIDTH is added to lane i, and the halves of the
+/// remaining lanes as a tree (lane i + lane i + WIDTH/2, and so on down to one); the elements
+/// past the last whole group are fused multiply-added onto that in order. Fewer than 2·WIDTH
+/// elements are thus one chain in k order, as in the GEMM kernels. alpha and beta apply as
+/// there; with beta 0, y is only written. The AVX2 and AVX-512 variants give the same bits.
+void ember_sgemv_avx2(
+    ptrdiff_t m, ptrdiff_t k, float alpha, const float *a, ptrdiff_t a_row, const float *x, float beta, float *y,
+    ptrdiff_t y_stride);
+
+/// The AVX-512 counterpart of ember_sgemv_avx2().
+void ember_sgemv_avx512(
+    ptrdiff_t m, ptrdiff_t k, float alpha, const float *a, ptrdiff_t a_row, const float *x, float beta, float *y,
+    ptrdiff_t y_stride);
+
+/// The double-precision counterpart of ember_sgemv_avx2().
+void ember_dgemv_avx2(
+    ptrdiff_t m, ptrdiff_t k, double alpha, const double *a, ptrdiff_t a_row, const double *x, double beta,
+    double *y, ptrdiff_t y_stride);
+
+/// The double-precision counterpart of ember_sgemv_avx512().
+void ember_dgemv_avx512(
+    ptrdiff_t m, ptrdiff_t k, double alpha, const double *a, ptrdiff_t a_row, const double *x, double beta,
+    double *y, ptrdiff_t y_stride);
+
 #endif
 
 #ifdef __cplusplus

@@ -66,12 +66,7 @@ struct SumRowsKernel: ElementVisitor {
         } else if E.dtype.isFloatingPoint {
             let results = rowResults(count: layout.outer, inner: inner) { row -> Double in
                 let start = source + row * inner
-                if product {
-                    var total = 1.0
-                    for i in 0..<inner { total *= start[i].doubleValue }
-                    return total
-                }
-                return Self.sum(start, count: inner)
+                return product ? Self.product(start, count: inner) : Self.sum(start, count: inner)
             }
             output.dtype.dispatch(StoreRows(values: results, output: output))
         } else {
@@ -94,6 +89,53 @@ struct SumRowsKernel: ElementVisitor {
         }
         return loopSum(start, count: count)
     }
+
+    /// A float row's product in Double, 32 lanes wide, each lane multiplying every 32nd element,
+    /// the lanes then multiplied as a tree and the remainder in turn: one chain of dependent
+    /// multiplications took ten times PyTorch's time (4096 rows of 1000).
+    @inline(__always)
+    static func product<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
+        if E.self == Float.self, let kernel = rowProduct {
+            return kernel(UnsafeRawPointer(start).assumingMemoryBound(to: Float.self), count)
+        }
+        return loopProduct(start, count: count)
+    }
+
+    /// `product` as a Swift loop, which the x86-64 baseline and half types run.
+    @inline(__always)
+    static func loopProduct<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
+        var total = 1.0
+        var index = 0
+        if count >= 32 {
+            // Four registers' worth of lanes (a SIMD32 subscripted in a loop went through memory,
+            // 100x slower).
+            @inline(__always) func widened(_ at: Int) -> SIMD8<Double> {
+                let p = start + at
+                return SIMD8(
+                    p[0].doubleValue, p[1].doubleValue, p[2].doubleValue, p[3].doubleValue, p[4].doubleValue,
+                    p[5].doubleValue, p[6].doubleValue, p[7].doubleValue)
+            }
+            var lanes = (SIMD8<Double>(repeating: 1), SIMD8<Double>(repeating: 1), SIMD8<Double>(repeating: 1), SIMD8<Double>(repeating: 1))
+            while index + 32 <= count {
+                lanes.0 *= widened(index)
+                lanes.1 *= widened(index + 8)
+                lanes.2 *= widened(index + 16)
+                lanes.3 *= widened(index + 24)
+                index += 32
+            }
+            let eight = (lanes.0 * lanes.2) * (lanes.1 * lanes.3)
+            let four = eight.lowHalf * eight.highHalf, two = four.lowHalf * four.highHalf
+            total = two[0] * two[1]
+        }
+        while index < count {
+            total *= start[index].doubleValue
+            index += 1
+        }
+        return total
+    }
+
+    /// The C kernel for this CPU's vector unit (the same arithmetic); nil at the baseline level.
+    static let rowProduct = ember_row_product_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
     /// The C kernel for this CPU's vector unit (the same arithmetic); nil at the baseline level.
     static let rowSum = ember_row_sum_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))

@@ -3,13 +3,14 @@ import Testing
 
 @testable import Ember
 
-/// The float32 row-sum kernels (AVX2, AVX-512) give the Swift loop's totals bit for bit, for
-/// rows that end anywhere in a block of 256 or a group of eight.
+/// The float32 row-sum and row-product kernels (AVX2, AVX-512) give the Swift loops' results
+/// bit for bit, for rows that end anywhere in a block or a group.
 @Suite struct RowSumsTests {
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
     @Test func baselineLeavesTheSwiftLoop() {
         #expect(ember_row_sum_f32_kernel_for(EMBER_CPU_BASELINE) == nil)
+        #expect(ember_row_product_f32_kernel_for(EMBER_CPU_BASELINE) == nil)
     }
 
     @Test(arguments: [0, 1, 7, 8, 9, 255, 256, 257, 263, 1000, 4109])
@@ -20,6 +21,23 @@ import Testing
         for level in Self.levels {
             let sum = try #require(ember_row_sum_f32_kernel_for(ember_cpu_level(rawValue: UInt32(level.rawValue))))
             let total = values.withUnsafeBufferPointer { sum($0.baseAddress!, count) }
+            #expect(total.bitPattern == expected.bitPattern, "\(level): \(total) against \(expected)")
+        }
+    }
+
+    @Test(arguments: [0, 1, 31, 32, 33, 63, 64, 100, 1000, 4109])
+    func productsMatchTheSwiftLoop(count: Int) throws {
+        // Factors near 1, and some far from it both ways, so that the product stays finite and
+        // each order rounds differently.
+        var values = Tensor.rand([count], generator: Generator(seed: UInt64(count))).add(0.5).toArray(as: Float.self)
+        for index in stride(from: 0, to: count, by: 29) { values[index] *= 1e3 }
+        for index in stride(from: 3, to: count, by: 31) { values[index] *= 1e-3 }
+        let expected = values.withUnsafeMutableBufferPointer { SumRowsKernel.loopProduct($0.baseAddress!, count: count) }
+        let serial = values.reduce(1.0) { $0 * Double($1) }
+        #expect(abs(expected - serial) <= 1e-12 * abs(serial), "the lanes' product \(expected) against one chain's \(serial)")
+        for level in Self.levels {
+            let product = try #require(ember_row_product_f32_kernel_for(ember_cpu_level(rawValue: UInt32(level.rawValue))))
+            let total = values.withUnsafeBufferPointer { product($0.baseAddress!, count) }
             #expect(total.bitPattern == expected.bitPattern, "\(level): \(total) against \(expected)")
         }
     }

@@ -33,11 +33,11 @@ extension Float: GEMMScalar {
         case .avx2:
             VectorKernel(
                 rows: EMBER_SGEMM_AVX2_ROWS, columns: EMBER_SGEMM_AVX2_COLUMNS, narrowColumns: EMBER_SGEMM_AVX2_NARROW,
-                product: ember_sgemm_avx2)
+                product: ember_sgemm_avx2, matrixVector: ember_sgemv_avx2)
         case .avx512:
             VectorKernel(
                 rows: EMBER_SGEMM_AVX512_ROWS, columns: EMBER_SGEMM_AVX512_COLUMNS, narrowColumns: EMBER_SGEMM_AVX512_NARROW,
-                product: ember_sgemm_avx512)
+                product: ember_sgemm_avx512, matrixVector: ember_sgemv_avx512)
         }
         #else
         nil
@@ -61,11 +61,11 @@ extension Double: GEMMScalar {
         case .avx2:
             VectorKernel(
                 rows: EMBER_DGEMM_AVX2_ROWS, columns: EMBER_DGEMM_AVX2_COLUMNS, narrowColumns: EMBER_DGEMM_AVX2_NARROW,
-                product: ember_dgemm_avx2)
+                product: ember_dgemm_avx2, matrixVector: ember_dgemv_avx2)
         case .avx512:
             VectorKernel(
                 rows: EMBER_DGEMM_AVX512_ROWS, columns: EMBER_DGEMM_AVX512_COLUMNS, narrowColumns: EMBER_DGEMM_AVX512_NARROW,
-                product: ember_dgemm_avx512)
+                product: ember_dgemm_avx512, matrixVector: ember_dgemv_avx512)
         }
         #else
         nil
@@ -101,6 +101,9 @@ struct VectorKernel<T: GEMMScalar> {
     /// tile runs one of at most `columns / 2`).
     let narrowColumns: Int
     let product: Product
+    /// y = alpha·A·x + beta·y with (m, k, alpha, a, aRow, x, beta, y, yStride): A's rows and x
+    /// contiguous, each element of y a dot product 32 floats or 16 doubles wide (`ember_sgemv_avx2`).
+    let matrixVector: (Int, Int, T, UnsafePointer<T>, Int, UnsafePointer<T>, T, UnsafeMutablePointer<T>, Int) -> Void
 }
 
 /// The three matrices of one product as pointers and strides, which hide the transposition flags.
@@ -181,7 +184,10 @@ enum BuiltinGEMM {
     /// C = alpha·op(A)·op(B) + beta·C for the m×n×k product `operands`, split across threads
     /// when each would get at least `workPerThread` multiply-adds (by default the kernel's
     /// minimum; tests lower it), computed by the C kernels for `level` or, at `.baseline`, by the
-    /// Swift one (tests pick each level).
+    /// Swift one (tests pick each level). With alpha 1 and beta 0 each element is the naive loop's
+    /// chain of multiply-adds in k order, except in the C kernels' matrix–vector products (C of one
+    /// column or one row, the matrix side contiguous along k), which are dot products 32 floats or
+    /// 16 doubles wide, as BLAS's gemv computes them.
     static func run<T: GEMMScalar>(
         _ operands: Operands<T>, m: Int, n: Int, k: Int, alpha: T, beta: T,
         workPerThread: Int? = nil, level: CPUFeatures.Level = CPUFeatures.level
@@ -193,6 +199,9 @@ enum BuiltinGEMM {
             return
         }
         let kernel = T.vectorKernel(for: level)
+        if let kernel, let product = n == 1 ? operands : m == 1 ? operands.transposed : nil, product.aColumn == 1 {
+            return matrixVector(kernel, product, m: max(m, n), k: k, alpha: alpha, beta: beta, workPerThread: workPerThread)
+        }
         let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
         let narrowest = kernel?.narrowColumns ?? nr
         let workPerThread = workPerThread ?? minimumWorkPerThread
@@ -231,6 +240,25 @@ enum BuiltinGEMM {
             } else {
                 serial(part, m: rows, n: columns, k: k, alpha: alpha, beta: beta)
             }
+        }
+    }
+
+    /// C = alpha·op(A)·x + beta·C for a C of one column, op(A)'s rows contiguous: dot products
+    /// along them, rows split across threads. The tiles would use one lane of each vector.
+    private static func matrixVector<T: GEMMScalar>(
+        _ kernel: VectorKernel<T>, _ operands: Operands<T>, m: Int, k: Int, alpha: T, beta: T, workPerThread: Int?
+    ) {
+        func run(_ x: UnsafePointer<T>) {
+            Parallel.forRanges(count: m, grain: max(1, (workPerThread ?? minimumWorkPerThread) / k)) { rows in
+                let part = operands.offset(row: rows.lowerBound)
+                kernel.matrixVector(rows.count, k, alpha, part.a, part.aRow, x, beta, part.c, part.cRow)
+            }
+        }
+        guard operands.bRow != 1 && k > 1 else { return run(operands.b) }
+        // x strided (a column of a row-major matrix): a contiguous copy, read by every row.
+        withUnsafeTemporaryAllocation(of: T.self, capacity: k) { copy in
+            for p in 0..<k { copy[p] = operands.b[p * operands.bRow] }
+            run(copy.baseAddress!)
         }
     }
 
