@@ -37,6 +37,7 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_COS: return ember_cos_f32_avx2;
         case EMBER_VECTOR_SQRT: return ember_sqrt_f32_avx2;
         case EMBER_VECTOR_RSQRT: return ember_rsqrt_f32_avx2;
+        case EMBER_VECTOR_RECIPROCAL: return ember_reciprocal_f32_avx2;
         }
         break;
     case EMBER_CPU_AVX512:
@@ -49,6 +50,7 @@ ember_float_array_kernel ember_vector_math_f32(ember_vector_function function, e
         case EMBER_VECTOR_COS: return ember_cos_f32_avx512;
         case EMBER_VECTOR_SQRT: return ember_sqrt_f32_avx512;
         case EMBER_VECTOR_RSQRT: return ember_rsqrt_f32_avx512;
+        case EMBER_VECTOR_RECIPROCAL: return ember_reciprocal_f32_avx512;
         }
         break;
     }

@@ -378,6 +378,12 @@ static inline vfloat VM(rsqrt_vector)(vfloat x) {
     return 1.0f / __builtin_elementwise_sqrt(x);
 }
 
+/// 1/x, correctly rounded (the division instruction's, as PyTorch's and the Swift loop's): the
+/// Swift loop divided 4 floats an instruction, 1.5 times PyTorch's time on a million floats.
+static inline vfloat VM(reciprocal_vector)(vfloat x) {
+    return 1.0f / x;
+}
+
 /// sin x: trig_vector's.
 static inline vfloat VM(sin_vector)(vfloat x) {
     return VM(trig_vector)(x, 0);
@@ -456,6 +462,7 @@ VM_ARRAY_KERNEL(sin, 1)
 VM_ARRAY_KERNEL(cos, 1)
 VM_ARRAY_KERNEL(sqrt, 0)  // a subnormal input has a normal root
 VM_ARRAY_KERNEL(rsqrt, 0)
+VM_ARRAY_KERNEL(reciprocal, 0)  // a subnormal input has a (large) normal reciprocal
 
 /// exp(input[i] - shift), for softmax rows: the difference is rounded to float before exp, so
 /// the result is the array kernel's on the subtracted row, without a pass that writes it.

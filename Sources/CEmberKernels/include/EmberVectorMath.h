@@ -19,6 +19,7 @@ typedef enum {
     EMBER_VECTOR_COS = 5,
     EMBER_VECTOR_SQRT = 6,
     EMBER_VECTOR_RSQRT = 7,
+    EMBER_VECTOR_RECIPROCAL = 8,
 } ember_vector_function;
 
 /// `output[i] = f(input[i])` for `count` float32 elements; any alignment, and `output` may be

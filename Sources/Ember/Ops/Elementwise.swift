@@ -49,7 +49,7 @@ extension UnaryFloatOp {
 /// if let exp = VectorMathFunction.exp.float32Kernel() { exp(input, output, count) }
 /// ```
 enum VectorMathFunction {
-    case exp, log, tanh, sigmoid, sin, cos, sqrt, rsqrt
+    case exp, log, tanh, sigmoid, sin, cos, sqrt, rsqrt, reciprocal
 
     /// `output[i] = f(input[i])` for `count` elements; `output` may be `input`.
     typealias Float32ArrayKernel = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
@@ -65,6 +65,7 @@ enum VectorMathFunction {
         case .cos: EMBER_VECTOR_COS
         case .sqrt: EMBER_VECTOR_SQRT
         case .rsqrt: EMBER_VECTOR_RSQRT
+        case .reciprocal: EMBER_VECTOR_RECIPROCAL
         }
         return ember_vector_math_f32(function, ember_cpu_level(rawValue: UInt32(level.rawValue)))
     }
@@ -76,11 +77,11 @@ enum VectorMathFunction {
     /// 9.8–10.2, and their exp in 3.1–3.2 against 4.2–4.6 (PyTorch, splitting from 32K: 5.6, 4.6).
     /// sin and cos cost about what tanh does: 64K floats in L2 on one AVX-512 core took 33–35 µs
     /// against its 39–43.
-    /// sqrt and rsqrt cost about an add, and keep PyTorch's grain.
+    /// sqrt, rsqrt and reciprocal cost about an add, and keep PyTorch's grain.
     var grain: Int {
         switch self {
         case .exp, .log: 8_192
-        case .sqrt, .rsqrt: Parallel.defaultGrain
+        case .sqrt, .rsqrt, .reciprocal: Parallel.defaultGrain
         case .tanh, .sigmoid, .sin, .cos: 4_096
         }
     }

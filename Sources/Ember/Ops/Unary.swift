@@ -34,6 +34,7 @@ enum Rsqrt: UnaryFloatOp {
 
 enum Reciprocal: UnaryFloatOp {
     static let name = "reciprocal", cuda = "1.0f / x"
+    static let vectorFunction: VectorMathFunction? = .reciprocal
     static let saves: SavedOperands = .result
     @inline(__always) static func apply<T: FloatCompute>(_ x: T) -> T { 1 / x }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { -gradient * (result! * result!) }

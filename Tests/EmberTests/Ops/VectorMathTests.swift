@@ -7,7 +7,7 @@ import Testing
 /// The vectorized float32 kernels against double-precision libm rounded to float, at every
 /// instruction-set level this CPU runs (each level's kernel called directly).
 @Suite struct VectorMathTests {
-    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos, .sqrt, .rsqrt]
+    static let functions: [VectorMathFunction] = [.exp, .log, .tanh, .sigmoid, .sin, .cos, .sqrt, .rsqrt, .reciprocal]
     static let levels = [CPUFeatures.Level.avx2, .avx512].filter { $0 <= CPUFeatures.detected }
 
     /// Every 1531st float bit pattern: about 2.8 million values of both signs and all
@@ -38,6 +38,8 @@ import Testing
             // 1 + e⁻ˣ was rounded before dividing missed 3%, a tanh with exp's polynomial for
             // expm1's 0.3%).
             #expect(misses * 500 <= inputs.count, "\(function) at \(level): \(misses) of \(inputs.count) not correctly rounded")
+            // The instructions' own roundings: PyTorch's results and the Swift loop's, bit for bit.
+            if [.sqrt, .rsqrt, .reciprocal].contains(function) { #expect(misses == 0, "\(function) at \(level)") }
             // One source compiled per instruction set: the levels must agree bit for bit.
             let bits = outputs.map(\.bitPattern)
             if let firstLevelOutputs { #expect(bits == firstLevelOutputs, "\(function) at \(level)") }
@@ -103,6 +105,7 @@ import Testing
         case .cos: (x.cos(), x.clone().cos_())
         case .sqrt: (x.sqrt(), x.clone().sqrt_())
         case .rsqrt: (x.rsqrt(), x.clone().rsqrt_())
+        case .reciprocal: (x.reciprocal(), x.clone().reciprocal_())
         }
         let expected = Self.run(kernel, values)
         for (result, context) in [(outOfPlace, "\(function)"), (inPlace, "\(function)_")] {
@@ -351,7 +354,7 @@ extension VectorMathFunction {
     /// The function in double precision, whose rounding to float is the correctly rounded
     /// result (double rounding aside, which the sweep would show as a 1-ulp difference at most);
     /// for rsqrt, PyTorch's 1/√x in float, the root and the quotient each rounded, which the
-    /// kernel must give bit for bit.
+    /// kernel must give bit for bit, as it must reciprocal's correctly rounded quotient.
     func reference(_ x: Float) -> Double {
         let x = Double(x)
         return switch self {
@@ -363,6 +366,7 @@ extension VectorMathFunction {
         case .cos: Foundation.cos(x)
         case .sqrt: x.squareRoot()
         case .rsqrt: Double(1 / Float(x).squareRoot())
+        case .reciprocal: Double(1 / Float(x))
         }
     }
 
@@ -380,7 +384,7 @@ extension VectorMathFunction {
         case .sin, .cos:
             [0, 0x1p-12, -0x1p-12, 0.7853982, -0.7853982, 2.3561945, 1.5707964, -3.1415927, 4.712389, 252.89821,
              -52516.434, 105_032.87, 0x1p20, -0x1p20]
-        case .sqrt, .rsqrt: [0, 0x1p-126, 0x1p-149, 1, 4, .greatestFiniteMagnitude]
+        case .sqrt, .rsqrt, .reciprocal: [0, 0x1p-126, 0x1p-149, 1, 4, .greatestFiniteMagnitude]
         }
     }
 
@@ -412,6 +416,9 @@ extension VectorMathFunction {
         case .rsqrt:
             [(0, .infinity), (-0.0, -.infinity), (-1, .nan), (-.infinity, .nan), (.infinity, 0), (.nan, .nan), (4, 0.5),
              (0x1p-148, 0x1p74), (0x1p-149, 1 / Float(0x1p-149).squareRoot())]
+        case .reciprocal:
+            [(0, .infinity), (-0.0, -.infinity), (.infinity, 0), (-.infinity, -0.0), (.nan, .nan), (4, 0.25), (-3, -1 / Float(3)),
+             (0x1p-127, 0x1p127), (0x1p-149, .infinity), (.greatestFiniteMagnitude, 1 / Float.greatestFiniteMagnitude)]
         }
     }
 
