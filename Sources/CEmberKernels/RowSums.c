@@ -4,7 +4,9 @@
 // A row of a thousand floats is bound by the latency of its dependent additions more than by
 // loads: hence four accumulators wherever there are 32 floats, and tree-shaped lane totals.
 // Row products (`prod(dim: -1)`) multiply in double for the same reason, 32 lanes wide: one
-// chain of dependent multiplications a row had taken ten times PyTorch's time.
+// chain of dependent multiplications a row had taken ten times PyTorch's time. They read 4 KB
+// ahead, where the hardware prefetcher stops at each page (4096 rows of 1000 on two threads:
+// 0.23–0.27 ms without, 0.14–0.18 with; PyTorch 0.19–0.25).
 
 #include <string.h>
 
@@ -56,6 +58,8 @@ typedef double ember_v8d __attribute__((vector_size(64)));
             ember_v8d lanes[4] = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1},                            \
                                   {1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1}};                           \
             for (; index + 32 <= count; index += 32) {                                                           \
+                __builtin_prefetch(values + index + 1024);                                                       \
+                __builtin_prefetch(values + index + 1040);                                                       \
                 for (int k = 0; k < 4; k++) {                                                                    \
                     ember_v8f x;                                                                                 \
                     memcpy(&x, values + index + 8 * k, sizeof x);                                                \
