@@ -199,7 +199,7 @@ enum BuiltinGEMM {
             return
         }
         let kernel = T.vectorKernel(for: level)
-        if let kernel, let product = n == 1 ? operands : m == 1 ? operands.transposed : nil, product.aColumn == 1 {
+        if let kernel, let product = matrixVectorOperands(operands, m: m, n: n) {
             return matrixVector(kernel, product, m: max(m, n), k: k, alpha: alpha, beta: beta, workPerThread: workPerThread)
         }
         let (mr, nr) = kernel.map { ($0.rows, $0.columns) } ?? (rowsPerTile, columnsPerTile(T.self))
@@ -241,6 +241,13 @@ enum BuiltinGEMM {
                 serial(part, m: rows, n: columns, k: k, alpha: alpha, beta: beta)
             }
         }
+    }
+
+    /// The product as one whose C is a column and whose op(A) has contiguous rows (itself, or
+    /// its transpose for a C of one row), or nil when it is no such matrix–vector product.
+    static func matrixVectorOperands<T: GEMMScalar>(_ operands: Operands<T>, m: Int, n: Int) -> Operands<T>? {
+        let product = n == 1 ? operands : m == 1 ? operands.transposed : nil
+        return product?.aColumn == 1 ? product : nil
     }
 
     /// C = alpha·op(A)·x + beta·C for a C of one column, op(A)'s rows contiguous: dot products
