@@ -438,6 +438,29 @@ extension GEMMTests {
         _: T.Type, _ level: CPUFeatures.Level, _ shape: Shape, _ transposition: Transposition,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
+        exactProduct(T.self, .builtin(level), shape, transposition, sourceLocation: sourceLocation) { a, b in
+            naiveSums(m: shape.m, n: shape.n, k: shape.k, level: level, a: a, b: b)
+        }
+    }
+
+    /// Compares a matrix–vector product through `path` with `laneDots`, for exact equality: the
+    /// matrix's rows are op(A)'s for a C of one column, op(B)'s columns for a C of one row.
+    func laneCheck<T: GEMMTestScalar>(
+        _: T.Type, _ path: Path, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        exactProduct(T.self, path, shape, transposition, sourceLocation: sourceLocation) { opA, opB in
+            shape.n == 1
+                ? laneDots(count: shape.m, k: shape.k, matrix: opA, vector: { opB($0, 0) })
+                : laneDots(count: shape.n, k: shape.k, matrix: { j, p in opB(p, j) }, vector: { opA(0, $0) })
+        }
+    }
+
+    /// Runs a product with alpha 1 and beta 0 through `path` and compares C, element for element,
+    /// with `expected` of op(A) and op(B).
+    func exactProduct<T: GEMMTestScalar>(
+        _: T.Type, _ path: Path, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation,
+        expected: (_ opA: (Int, Int) -> T, _ opB: (Int, Int) -> T) -> [T]
+    ) {
         let (m, n, k) = (shape.m, shape.n, shape.k)
         var seed: UInt64 = 7
         let (aRows, aColumns) = transposition.a ? (k, m) : (m, k)
@@ -446,36 +469,10 @@ extension GEMMTests {
         let b = PaddedMatrix<T>(rows: bRows, columns: bColumns, padding: 0, seed: &seed)
         var c = [T](repeating: .nan, count: m * n)
         T.gemm(
-            .builtin(level), transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
-            a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
-        let sums = naiveSums(
-            m: m, n: n, k: k, level: level, a: { i, p in transposition.a ? a[p, i] : a[i, p] },
-            b: { p, j in transposition.b ? b[j, p] : b[p, j] })
-        let mismatches = zip(c, sums).filter { $0 != $1 }.count
-        #expect(mismatches == 0, "\(T.self) \(level) \(shape.testDescription)", sourceLocation: sourceLocation)
-    }
-
-    /// Compares a matrix–vector product through `path` with `laneDots`, for exact equality.
-    func laneCheck<T: GEMMTestScalar>(
-        _: T.Type, _ path: Path, _ shape: Shape, _ transposition: Transposition, sourceLocation: SourceLocation = #_sourceLocation
-    ) {
-        let (m, n, k) = (shape.m, shape.n, shape.k)
-        var seed: UInt64 = 9
-        let (aRows, aColumns) = transposition.a ? (k, m) : (m, k)
-        let (bRows, bColumns) = transposition.b ? (n, k) : (k, n)
-        let a = PaddedMatrix<T>(rows: aRows, columns: aColumns, padding: 0, seed: &seed)
-        let b = PaddedMatrix<T>(rows: bRows, columns: bColumns, padding: 0, seed: &seed)
-        var c = [T](repeating: .nan, count: m * n)
-        T.gemm(
             path, transA: transposition.a, transB: transposition.b, m: m, n: n, k: k, alpha: 1,
             a: a.storage, lda: a.stride, b: b.storage, ldb: b.stride, beta: 0, c: &c, ldc: n)
-        let opA = { (i: Int, p: Int) in transposition.a ? a[p, i] : a[i, p] }
-        let opB = { (p: Int, j: Int) in transposition.b ? b[j, p] : b[p, j] }
-        // The matrix's rows dotted with the vector: op(A)'s rows for one column, op(B)'s columns for one row.
-        let dots = n == 1
-            ? laneDots(count: m, k: k, matrix: opA, vector: { opB($0, 0) })
-            : laneDots(count: n, k: k, matrix: { j, p in opB(p, j) }, vector: { opA(0, $0) })
-        let mismatches = zip(c, dots).filter { $0 != $1 }.count
+        let values = expected({ i, p in transposition.a ? a[p, i] : a[i, p] }, { p, j in transposition.b ? b[j, p] : b[p, j] })
+        let mismatches = zip(c, values).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(T.self) \(path) \(shape.testDescription)", sourceLocation: sourceLocation)
     }
 
