@@ -44,11 +44,10 @@ enum GEMM {
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         let operands = Operands(transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-        if blasGemm != nil, T.vectorKernel(for: CPUFeatures.level) != nil,
-            BuiltinGEMM.matrixVectorOperands(operands, m: m, n: n) != nil
-        {
-            // A BLAS gemm runs a matrix–vector product as a GEMM, one lane of each vector used:
-            // `mv` of 4096×1024 took 1.9× PyTorch's time through OpenBLAS 0.3.21's Zen kernels.
+        if T.vectorKernel(for: CPUFeatures.level) != nil, BuiltinGEMM.matrixVectorOperands(operands, m: m, n: n) != nil {
+            // Matrix–vector products take the built-in dot products, whole, before a BLAS or the
+            // depth split: a BLAS gemm runs them as GEMMs, one lane of each vector used (`mv` of
+            // 4096×1024 took 1.9× PyTorch's time through OpenBLAS 0.3.21's Zen kernels).
             BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
