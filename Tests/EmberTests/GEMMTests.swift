@@ -193,6 +193,23 @@ struct GEMMTests {
         }
     }
 
+    /// `mv` and its gradients through the dot products (rows of 32 floats and more), against a
+    /// double reference and float64 gradcheck.
+    @Test func mvRunsTheDotProducts() throws {
+        let generator = Generator(seed: 8)
+        let matrix = Tensor.randn([37, 100], generator: generator), vector = Tensor.randn([100], generator: generator)
+        let (a, x) = (matrix.toArray(as: Float.self), vector.toArray(as: Float.self))
+        let product = matrix.mv(vector).toArray(as: Float.self)
+        for row in 0..<37 {
+            let terms = (0..<100).map { Double(a[row * 100 + $0]) * Double(x[$0]) }
+            let bound = Double(Float.ulpOfOne) * 102 * terms.reduce(0) { $0 + Swift.abs($1) }
+            #expect(Swift.abs(Double(product[row]) - terms.reduce(0, +)) <= bound, "row \(row)")
+        }
+        let m = Tensor.randn([5, 40], dtype: .float64, requiresGrad: true, generator: generator)
+        let v = Tensor.randn([40], dtype: .float64, requiresGrad: true, generator: generator)
+        try gradcheck([m, v]) { $0[0].mv($0[1]) }
+    }
+
     /// Strides may be anything, zero included (an expanded tensor): A read in place, B's packing
     /// and the transposed narrow edge then read one row of A, or of B, again and again.
     @Test("reads a leading dimension of 0 as one row repeated, bit for bit", arguments: [false, true])

@@ -41,4 +41,20 @@ import Testing
             #expect(total.bitPattern == expected.bitPattern, "\(level): \(total) against \(expected)")
         }
     }
+
+    /// `prod` along rows of 32 or more runs the lanes: the tensor op gives their product (in
+    /// float64, whose bits show the order; one chain of multiplications failed this), and its
+    /// float64 gradients pass gradcheck there.
+    @Test func prodAlongLongRowsRunsTheLanes() throws {
+        let x = Tensor.rand([8, 70], dtype: .float64, generator: Generator(seed: 3)).add(0.5)
+        let rows = x.toArray(as: Double.self)
+        let expected = (0..<8).map { row in
+            var values = Array(rows[row * 70..<(row + 1) * 70])
+            return values.withUnsafeMutableBufferPointer { SumRowsKernel.product($0.baseAddress!, count: 70) }
+        }
+        #expect(x.prod(dim: 1).toArray(as: Double.self).map(\.bitPattern) == expected.map(\.bitPattern))
+        let y = Tensor.rand([2, 40], dtype: .float64, generator: Generator(seed: 4)).add(0.5)
+        y.requiresGrad_()
+        try gradcheck([y]) { $0[0].prod(dim: 1) }
+    }
 }
