@@ -76,14 +76,15 @@ struct GEMMTests {
         }
     }
 
-    /// Products of up to 2M multiply-adds (128³, a `bmm`'s 64×64 matrices) run the built-in
-    /// kernel even where a BLAS is loaded; the seed's 6.4M keep the BLAS.
+    /// Products of up to 1M multiply-adds (96³, a `bmm`'s 64×64 matrices) run the built-in
+    /// kernel even where a BLAS is loaded; 128³ and the seed's products keep the BLAS.
     @Test("small products are the built-in kernel's")
     func smallProducts() {
         #expect(GEMM.isSmall(m: 64, n: 64, k: 64))
-        #expect(GEMM.isSmall(m: 128, n: 128, k: 128))
-        #expect(GEMM.isSmall(m: 1, n: 1 << 21, k: 1))
-        #expect(!GEMM.isSmall(m: 1, n: 1 << 21, k: 2))
+        #expect(GEMM.isSmall(m: 96, n: 96, k: 96))
+        #expect(!GEMM.isSmall(m: 128, n: 128, k: 128))
+        #expect(GEMM.isSmall(m: 1, n: 1 << 20, k: 1))
+        #expect(!GEMM.isSmall(m: 1, n: 1 << 20, k: 2))
         #expect(!GEMM.isSmall(m: 64, n: 100, k: 1000))
         #expect(!GEMM.isSmall(m: 1 << 40, n: 1 << 40, k: 1))  // overflows Int: not small
     }

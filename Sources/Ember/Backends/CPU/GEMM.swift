@@ -87,14 +87,14 @@ enum GEMM {
     }
 
     /// Multiply-adds up to which a product runs the built-in kernel even where a BLAS is loaded.
-    static let smallProductLimit = 1 << 21
+    static let smallProductLimit = 1 << 20
 
     /// Whether a product is small enough for the built-in kernel to outrun a BLAS call, which
     /// packs both operands and (OpenBLAS) first scales C by beta in a pass of its own. Against
     /// OpenBLAS 0.3.21's Zen kernels, on one thread: 32³ 1.4 µs against 2.0, 64³ 6.4 against
-    /// 8.4, 128³ 49 against 54; even from 192³ (7M multiply-adds), and the seed's 64×1000 ·
-    /// 1000×100 was even on one thread and 8% slower on two. A `bmm` of 32 64×64 products
-    /// took 203 µs against 270.
+    /// 8.4, 96³ 20 against 26; a `bmm` of 32 64×64 products 203 µs against 270. From 128³ (2M
+    /// multiply-adds) the two were even on two threads, and so was the seed's 64×1000 · 1000×100
+    /// on one.
     static func isSmall(m: Int, n: Int, k: Int) -> Bool {
         let (rowsByColumns, overflow) = m.multipliedReportingOverflow(by: n)
         let (work, overflowAgain) = rowsByColumns.multipliedReportingOverflow(by: k)
