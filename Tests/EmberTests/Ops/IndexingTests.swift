@@ -184,6 +184,39 @@ import Testing
         #expect(view.gather(dim: dim, index: index).toArray(as: Double.self) == expected)
     }
 
+    /// Rows whose leading dimensions merge into one stride step by it: a 3-d tensor, one with a
+    /// dimension of 1 from a slice, and an index shorter than the input along a leading
+    /// dimension (whose rows do not merge), gathered and scattered along the last dimension.
+    @Test(arguments: [([4, 5, 6], [4, 5, 3]), ([4, 5, 6], [4, 3, 2]), ([3, 1, 7], [3, 1, 4]), ([2, 3, 4, 5], [2, 2, 4, 3])])
+    func gatherAndScatterStepRowsThatMerge(inputShape: [Int], indexShape: [Int]) {
+        let count = inputShape.reduce(1, *), picked = indexShape.reduce(1, *), last = inputShape.count - 1
+        // A dimension of 1 is a slice of a wider tensor, so that its stride is not the next one's span.
+        let sliced = inputShape.firstIndex(of: 1) ?? 0
+        var wide = inputShape
+        wide[sliced] = inputShape[sliced] == 1 ? 3 : inputShape[sliced]
+        let input = Tensor.arange(0, Double(wide.reduce(1, *))).reshape(wide).narrow(dim: sliced, start: 0, length: inputShape[sliced])
+        let values = input.contiguous().toArray(as: Double.self)
+        let picks = (0..<picked).map { ($0 &* 7 &+ $0 / 3) % inputShape[last] }
+        let index = Tensor(picks.map(Int64.init), shape: indexShape)
+        func inputOffset(_ flat: Int, column: Int) -> Int {  // the input's flat offset of an index element's row, at `column`
+            var (remaining, offset, span) = (flat / indexShape[last], column, inputShape[last])
+            for axis in (0..<last).reversed() {
+                offset += remaining % indexShape[axis] * span
+                remaining /= indexShape[axis]
+                span *= inputShape[axis]
+            }
+            return offset
+        }
+        let gathered = (0..<picked).map { values[inputOffset($0, column: picks[$0])] }
+        let gatheredRight = input.gather(dim: last, index: index).toArray(as: Double.self) == gathered
+        #expect(gatheredRight)
+        var scattered = [Double](repeating: 0, count: count)
+        for flat in 0..<picked { scattered[inputOffset(flat, column: picks[flat])] += Double(flat) }
+        let sources = Tensor.arange(0, Double(picked)).reshape(indexShape)
+        let scatteredRight = Tensor.zeros(inputShape, dtype: .float64).scatterAdd(dim: last, index: index, src: sources).toArray(as: Double.self) == scattered
+        #expect(scatteredRight)
+    }
+
     /// A gather along a dense last dimension (its own loop) with an index that is a transposed
     /// view, read through a dense copy; a value out of range anywhere in it, negative or too
     /// large, is reported as PyTorch reports the first.
