@@ -80,6 +80,23 @@ struct GEMMTests {
     /// kernel even where a BLAS is loaded; 128³ and the seed's products keep the BLAS.
     @Test("small products are the built-in kernel's")
     func smallProducts() {
+        // A BLAS that fills C with NaN: a product that reaches it comes back NaN.
+        let fake = BLASLibrary(
+            name: "NaN BLAS",
+            sgemm: { _, _, _, m, n, _, _, _, _, _, _, _, c, ldc in
+                for row in 0..<Int(m) { for column in 0..<Int(n) { c![row * Int(ldc) + column] = .nan } }
+            },
+            dgemm: { _, _, _, m, n, _, _, _, _, _, _, _, c, ldc in
+                for row in 0..<Int(m) { for column in 0..<Int(n) { c![row * Int(ldc) + column] = .nan } }
+            })
+        let builtinRunsSmall = Float.vectorKernel(for: CPUFeatures.level) != nil
+        for size in [64, 128] {
+            let a = [Float](repeating: 1, count: size * size), b = a
+            var c = [Float](repeating: 0, count: size * size)
+            GEMM.sgemm(transA: false, transB: false, m: size, n: size, k: size, alpha: 1, a: a, lda: size, b: b, ldb: size, beta: 0, c: &c, ldc: size, library: fake)
+            let reachedBLAS = c.allSatisfy(\.isNaN), computed = c.allSatisfy { $0 == Float(size) }
+            #expect(size == 64 && builtinRunsSmall ? computed : reachedBLAS, "\(size)³")
+        }
         #expect(GEMM.isSmall(m: 64, n: 64, k: 64))
         #expect(GEMM.isSmall(m: 96, n: 96, k: 96))
         #expect(!GEMM.isSmall(m: 128, n: 128, k: 128))

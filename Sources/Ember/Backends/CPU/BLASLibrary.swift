@@ -114,6 +114,11 @@ struct BLASLibrary: Sendable {
     ]
     #endif
 
+    /// A library of the given functions: a test's stand-in, which tells which products reach it.
+    init(name: String, sgemm: SGEMM, dgemm: DGEMM) {
+        (self.name, path, self.sgemm, self.dgemm, runsOnEmberThreads, isOutrunByBuiltin) = (name, name, sgemm, dgemm, false, false)
+    }
+
     /// Loads the library at `path` (a file path or a name for the dynamic loader's search),
     /// or returns `nil` when it does not load or lacks `cblas_sgemm` / `cblas_dgemm`.
     init?(path: String) {
