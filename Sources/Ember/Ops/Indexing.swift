@@ -879,15 +879,16 @@ extension Tensor {
 /// The CPU loop of gather and scatter: a row of the index's last dimension at a time, the
 /// offsets of both tensors stepping by their strides along it, and from row to row by one
 /// stride where the leading dimensions merge (`uniformRowStride`), else by the leading
-/// coordinates carried along. A gather writes each output element once, so its rows are split across
-/// threads (40,960 elements picked from a 4096×1000 float matrix had taken 313–440 µs on one
-/// thread, PyTorch 59–71 on two). A scatter writes in index order: along the index's last
-/// dimension each of its rows writes a row of its own, so they are split too (gather's gradient
-/// over 4096×1000 took 0.3 ms of CPU on one thread); along another, it runs on one. The offsets wrap
-/// rather than trap on overflow (the shapes were checked): the loop with overflow checks took
-/// 2.2x as long, and a gather along a dense last dimension into a dense row has a loop of its own.
-/// A gather checks each index before it reads there, and returns false if one was outside the
-/// dimension (its thread stops there); a scatter's were checked before it ran.
+/// coordinates carried along. A gather writes each output element once, so its rows are split
+/// across threads (40,960 elements picked from a 4096×1000 float matrix had taken 313–440 µs
+/// on one thread, PyTorch 59–71 on two). A scatter writes in index order: along the index's
+/// last dimension each of its rows writes a row of its own, so they are split too (gather's
+/// gradient over 4096×1000 took 0.3 ms of CPU on one thread); along another, it runs on one.
+/// The offsets wrap rather than trap on overflow (the shapes were checked): the loop with
+/// overflow checks took 2.2x as long, and a gather along a dense last dimension into a dense
+/// row has a loop of its own. A gather checks each index before it reads there, and returns
+/// false if one was outside the dimension (its thread stops there); a scatter's were checked
+/// before it ran.
 private struct ScatterGatherKernel: ElementVisitor {
     let tensor: Tensor, other: Tensor, indexShape: [Int], indices: UnsafePointer<Int64>, axis: Int, op: IndexingOp
     func visit<E: Element>(_ type: E.Type) -> Bool {

@@ -116,7 +116,12 @@ struct BLASLibrary: Sendable {
 
     /// A library of the given functions: a test's stand-in, which tells which products reach it.
     init(name: String, sgemm: SGEMM, dgemm: DGEMM) {
-        (self.name, path, self.sgemm, self.dgemm, runsOnEmberThreads, isOutrunByBuiltin) = (name, name, sgemm, dgemm, false, false)
+        self.name = name
+        self.path = name
+        self.sgemm = sgemm
+        self.dgemm = dgemm
+        runsOnEmberThreads = false
+        isOutrunByBuiltin = false
     }
 
     /// Loads the library at `path` (a file path or a name for the dynamic loader's search),
