@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Dense matrix multiply on row-major buffers: a run-time-loaded BLAS when one is found,
-/// else Ember's built-in kernel (see `GEMM+Builtin.swift`).
+/// else Ember's built-in kernel (see `GEMM+Builtin.swift`), which on x86 also takes the
+/// matrix–vector and small products a BLAS call would run slower.
 ///
 /// ```swift
 /// // c (2×2) = a (2×3) · b (3×2)
