@@ -203,6 +203,24 @@ struct GEMMTests {
         }
     }
 
+    /// A share of C whose rows are 1–3 more than a whole number of tiles ends in two shorter
+    /// tiles (`tile_height` in GEMMKernel.h), whether A is read in place or packed into panels
+    /// of those heights: 300 columns are too many to read A in place, 100 few enough.
+    @Test("runs the last 7–9 rows of a share as two shorter tiles")
+    func shortTiles() {
+        for level in Path.levels where level != .baseline {
+            for m in [7, 8, 9, 10, 11, 15, 17] {
+                for (n, transposition) in [(300, Transposition(a: false, b: false)), (300, Transposition(a: true, b: true)), (100, Transposition(a: false, b: false))] {
+                    exactCheck(Float.self, level, Shape(m, n, 40), transposition)
+                    exactCheck(Double.self, level, Shape(m, n, 40), transposition)
+                }
+            }
+            // Shared out by rows: 64 rows as 32 and 32, each six tiles of 6, 6, 6, 6, 4 and 4 rows.
+            check(Float.self, .threaded(level), Shape(64, 100, 70), Transposition(a: false, b: false), alpha: 1, beta: 1)
+            check(Double.self, .threaded(level), Shape(64, 300, 70), Transposition(a: false, b: true), alpha: 1, beta: 1)
+        }
+    }
+
     /// A C of one column (or one row) whose op(A) rows (or op(B) columns) are contiguous is a
     /// set of dot products along them, each in the lane order of `ember_sgemv_avx2`, whatever the
     /// threads; at the baseline level the Swift kernel's tiles run it.

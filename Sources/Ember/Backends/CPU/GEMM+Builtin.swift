@@ -216,21 +216,25 @@ enum BuiltinGEMM {
             && 4 * cost(rows: n, columns: m, tile: (mr, nr), narrowest: narrowest)
                 < 3 * cost(rows: m, columns: n, tile: (mr, nr), narrowest: narrowest)
         let (operands, m, n) = flip ? (operands.transposed, n, m) : (operands, m, n)
-        let rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr
+        // Rows are shared out one by one, as the C kernels run a share's rows in tiles of 4 to
+        // `mr` (the seed's 64 rows as 32 and 32, not 36 and 28); columns a whole panel at a time,
+        // as a ragged panel costs a whole one.
+        let rowUnit = kernel == nil ? mr : 1
+        let rowUnits = (m + rowUnit - 1) / rowUnit, columnPanels = (n + nr - 1) / nr
         // Each thread packs all of the operand whose side of C it does not split, so the split
         // that gives the cheaper share, packing included, wins.
         let threads = Parallel.threadCount
-        let rowShare = (rowPanels + threads - 1) / threads * mr
+        let rowShare = (rowUnits + threads - 1) / threads * rowUnit
         let columnShare = (columnPanels + threads - 1) / threads * nr
         let splitRows = rowShare * (roundUp(n, to: nr) + packingCost) + n * packingCost
             <= columnShare * (roundUp(m, to: mr) + packingCost) + m * packingCost
-        let tile = splitRows ? mr : nr
-        let workPerPanel = tile * (splitRows ? n : m) * k
+        let unit = splitRows ? rowUnit : nr
+        let workPerUnit = unit * (splitRows ? n : m) * k
         Parallel.forRanges(
-            count: splitRows ? rowPanels : columnPanels, grain: max(1, workPerThread / workPerPanel)
-        ) { panels in
-            let start = panels.lowerBound * tile
-            let size = min(splitRows ? m : n, panels.upperBound * tile) - start
+            count: splitRows ? rowUnits : columnPanels, grain: max(1, workPerThread / workPerUnit)
+        ) { units in
+            let start = units.lowerBound * unit
+            let size = min(splitRows ? m : n, units.upperBound * unit) - start
             let part = splitRows ? operands.offset(row: start) : operands.offset(column: start)
             let (rows, columns) = splitRows ? (size, n) : (m, size)
             if let kernel {
