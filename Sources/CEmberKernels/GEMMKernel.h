@@ -31,9 +31,9 @@
 /// The height of the next tile of C, or of A's packed micro-panel, when `left` rows remain of
 /// tiles `height` high: a whole tile, or the rest, except that 1–3 rows more than a tile are
 /// shared by two tiles of 4–6 rows. A tile under 4 rows has too few accumulators to cover the
-/// multiply-add's latency, and half of a product split between two threads often leaves such a
-/// rest: half of the seed's 64×1000 · 1000×100, 32 rows, took 87 µs as tiles of 6,6,6,6,6,2 rows
-/// and 83 as 6,6,6,6,4,4 (AVX2, one thread of the EPYC, alternating three times).
+/// multiply-add's latency, and a product's rows split between threads often leave such a rest:
+/// 32×1000 · 1000×100 took 87 µs as tiles of 6,6,6,6,6,2 rows and 83 as 6,6,6,6,4,4 (AVX2, one
+/// thread of the EPYC, alternating three times).
 static inline ptrdiff_t GEMM_STATIC(tile_height)(ptrdiff_t left, ptrdiff_t height) {
     if (left <= height) return left;
     return left < height + 4 ? (left + 1) / 2 : height;
