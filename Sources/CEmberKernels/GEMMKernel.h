@@ -8,10 +8,11 @@
 //   GEMM_TARGET                   the __attribute__((target(...))) string
 //   GEMM_LOAD, GEMM_STORE, GEMM_BROADCAST, GEMM_FMA (x·y + z), GEMM_MULTIPLY, GEMM_ZERO
 //   GEMM_PREFIX                   token pasted onto the static helpers' names
-//   GEMM_NARROW_COLUMNS, GEMM_NARROW_ROWS, GEMM_NARROW_TILES, GEMM_NARROW_TALL_TILE   optional: a
-//                                 narrower instantiation's tile height, tiles table and tall
-//                                 half-width tile, which run last panels of at most that many
-//                                 columns against an A read in place
+//   GEMM_TALL_ROWS                the height of the tall half-width tile (at most 2·GEMM_ROWS)
+//   GEMM_NARROW_COLUMNS, GEMM_NARROW_ROWS, GEMM_NARROW_TILES, GEMM_NARROW_TALL_TILE,
+//   GEMM_NARROW_TALL_ROWS         optional: a narrower instantiation's tile height, tiles table,
+//                                 and tall half-width tile and its height, which run last panels
+//                                 of at most that many columns against an A read in place
 //   GEMM_PACK_COLUMNS             optional: packs a panel of B stored transposed, or of a
 //                                 row-major A, as ember_pack_columns_f32 does (else one element
 //                                 at a time)
@@ -231,14 +232,17 @@ GEMM_DEFINE_TILE(8, GEMM_VECTORS, tile_8_full)
 #elif GEMM_ROWS != 6
 #error "micro-kernels are defined for tiles 6 or 8 rows high"
 #endif
-// Two tiles' rows of a half-width tile: the six accumulators of a 6-row half tile wait on the
-// multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), and an
+// A half-width tile taller than the others: the six accumulators of a 6-row half tile wait on
+// the multiply-add's latency (4 cycles for 6 multiply-adds where 2 a cycle could issue), and an
 // 8-row one's eight only just cover it; twice as many keep both pipes busy. It runs a half-width
 // last panel of B against an A read in place, whose rows are all `a_row` apart. Measured with
 // six-row tiles, on one thread, alternating five times: a classifier head's 64×1000 · 1000×10
 // took 15.0–19.5 µs against 19.7–21.4, and the seed's 64×1000 · 1000×100 (whose last 4 columns
-// AVX-512 now computes transposed instead) 79.5–90.1 µs against 86.8–90.8.
-GEMM_DEFINE_TILE(2 * GEMM_ROWS, GEMM_VECTORS / 2, tile_tall_half)
+// AVX-512 now computes transposed instead) 79.5–90.1 µs against 86.8–90.8. AVX2's is 8 rows, not
+// 12: with 16 general registers, 12 rows' offsets spilled, and the reloads made 12 rows slower
+// than 8 (see GEMM.c).
+_Static_assert(GEMM_TALL_ROWS > GEMM_ROWS && GEMM_TALL_ROWS <= 2 * GEMM_ROWS, "the tall tile is taller than a tile");
+GEMM_DEFINE_TILE(GEMM_TALL_ROWS, GEMM_VECTORS / 2, tile_tall_half)
 
 /// The micro-kernels by height − 1, then by width: half or full.
 static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
@@ -252,7 +256,7 @@ static void (*const GEMM_STATIC(tiles)[GEMM_ROWS][2])(GEMM_TILE_PARAMETERS) = {
 
 /// The micro-kernel for a `rows`×`columns` tile of C: a `narrow` edge of B runs on the narrower
 /// instruction set's half-width kernel, whose vectors are half as wide and on Zen 4 twice as
-/// fast; more rows than a tile's (two tiles') run the tall half-width tile.
+/// fast; more rows than a tile's run the tall half-width tile.
 static inline void (*GEMM_STATIC(tile_for)(ptrdiff_t rows, ptrdiff_t columns, int narrow))(
     GEMM_TILE_PARAMETERS) {
 #ifdef GEMM_NARROW_COLUMNS
@@ -330,14 +334,17 @@ void GEMM_ENTRY(
                     int narrow = GEMM_STATIC(is_narrow)(columns, a_in_place);
 #ifdef GEMM_NARROW_COLUMNS
                     ptrdiff_t height = narrow ? GEMM_NARROW_ROWS : GEMM_ROWS;
+                    ptrdiff_t tall_height = narrow ? GEMM_NARROW_TALL_ROWS : GEMM_TALL_ROWS;
 #else
-                    ptrdiff_t height = GEMM_ROWS;
+                    ptrdiff_t height = GEMM_ROWS, tall_height = GEMM_TALL_ROWS;
 #endif
                     // A half-width panel (this instantiation's or the narrower one's) of an A read
-                    // in place runs two tiles' rows at a time.
+                    // in place runs tall tiles, but for a rest too short for one and 4 more rows.
                     int tall = a_in_place && columns <= GEMM_COLUMNS / 2;
                     for (ptrdiff_t ir = 0, rows; ir < mc; ir += rows) {
-                        rows = tall && mc - ir >= 2 * height ? 2 * height : GEMM_STATIC(tile_height)(mc - ir, height);
+                        ptrdiff_t left = mc - ir;
+                        rows = tall && (left == tall_height || left >= tall_height + 4)
+                            ? tall_height : GEMM_STATIC(tile_height)(left, height);
                         // The next tile's C, whose rows are far apart and, in a large product,
                         // out of L2: the resumed sums' loads would stall the tile's start. On
                         // one thread, alternating: 1024² 5%, 2048² 10–20% faster.
@@ -385,6 +392,8 @@ void GEMM_ENTRY(
 #undef GEMM_ENTRY
 #undef GEMM_NARROW_COLUMNS
 #undef GEMM_NARROW_ROWS
+#undef GEMM_NARROW_TALL_ROWS
+#undef GEMM_TALL_ROWS
 #undef GEMM_NARROW_TILES
 #undef GEMM_NARROW_TALL_TILE
 #undef GEMM_PACK_COLUMNS
