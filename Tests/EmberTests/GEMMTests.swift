@@ -76,9 +76,10 @@ struct GEMMTests {
         }
     }
 
-    /// Products of up to 1M multiply-adds (96³, a `bmm`'s 64×64 matrices) run the built-in
-    /// kernel even where a BLAS is loaded; 128³ and the seed's products keep the BLAS.
-    @Test("small products are the built-in kernel's")
+    /// Products of up to 1M multiply-adds (96³, a `bmm`'s 64×64 matrices), and thin ones (C of
+    /// at most 128 columns, such as the seed's) of up to 64M, run the built-in kernel even where
+    /// a BLAS is loaded; 160³ and 1000×1000 · 1000×100 keep the BLAS.
+    @Test("small and thin products are the built-in kernel's")
     func smallProducts() {
         // A BLAS that fills C with NaN: a product that reaches it comes back NaN.
         let fake = BLASLibrary(
@@ -90,20 +91,24 @@ struct GEMMTests {
                 for row in 0..<Int(m) { for column in 0..<Int(n) { c![row * Int(ldc) + column] = .nan } }
             })
         let builtinRunsSmall = Float.vectorKernel(for: CPUFeatures.level) != nil
-        for size in [64, 128] {
-            let a = [Float](repeating: 1, count: size * size), b = a
-            var c = [Float](repeating: 0, count: size * size)
-            GEMM.sgemm(transA: false, transB: false, m: size, n: size, k: size, alpha: 1, a: a, lda: size, b: b, ldb: size, beta: 0, c: &c, ldc: size, library: fake)
-            let reachedBLAS = c.allSatisfy(\.isNaN), computed = c.allSatisfy { $0 == Float(size) }
-            #expect(size == 64 && builtinRunsSmall ? computed : reachedBLAS, "\(size)³")
+        for (m, n, k, builtin) in [(64, 64, 64, true), (160, 160, 160, false), (64, 100, 1000, true), (1000, 100, 1000, false)] {
+            let a = [Float](repeating: 1, count: m * k), b = [Float](repeating: 1, count: k * n)
+            var c = [Float](repeating: 0, count: m * n)
+            GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &c, ldc: n, library: fake)
+            let reachedBLAS = c.allSatisfy(\.isNaN), computed = c.allSatisfy { $0 == Float(k) }
+            #expect(builtin && builtinRunsSmall ? computed : reachedBLAS, "\(m)×\(n)×\(k)")
         }
-        #expect(GEMM.isSmall(m: 64, n: 64, k: 64))
-        #expect(GEMM.isSmall(m: 96, n: 96, k: 96))
-        #expect(!GEMM.isSmall(m: 128, n: 128, k: 128))
-        #expect(GEMM.isSmall(m: 1, n: 1 << 20, k: 1))
-        #expect(!GEMM.isSmall(m: 1, n: 1 << 20, k: 2))
-        #expect(!GEMM.isSmall(m: 64, n: 100, k: 1000))
-        #expect(!GEMM.isSmall(m: 1 << 40, n: 1 << 40, k: 1))  // overflows Int: not small
+        #expect(GEMM.prefersBuiltin(m: 64, n: 64, k: 64))
+        #expect(GEMM.prefersBuiltin(m: 96, n: 96, k: 96))
+        #expect(!GEMM.prefersBuiltin(m: 160, n: 160, k: 160))
+        #expect(GEMM.prefersBuiltin(m: 1, n: 1 << 20, k: 1))
+        #expect(!GEMM.prefersBuiltin(m: 1, n: 1 << 20, k: 2))
+        #expect(GEMM.prefersBuiltin(m: 64, n: 100, k: 1000))  // the seed's x·w1
+        #expect(GEMM.prefersBuiltin(m: 1000, n: 100, k: 64))  // and xᵀ·g
+        #expect(GEMM.prefersBuiltin(m: 4096, n: 128, k: 128))
+        #expect(!GEMM.prefersBuiltin(m: 4096, n: 129, k: 128))
+        #expect(!GEMM.prefersBuiltin(m: 1000, n: 100, k: 1000))
+        #expect(!GEMM.prefersBuiltin(m: 1 << 40, n: 1 << 40, k: 1))  // overflows Int: not small
     }
 
     /// A long depth and a small C (the seed's x·w1) split the depth across threads and add

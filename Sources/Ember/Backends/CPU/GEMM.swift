@@ -39,7 +39,7 @@ enum GEMM {
 
     /// Runs a product through the loaded CBLAS `gemm` (in one call, or one per block of C when
     /// the library runs on Ember's threads), or through the built-in kernel when there is none
-    /// or CBLAS cannot take the sizes, or the product is small (`isSmall`).
+    /// or CBLAS cannot take the sizes, or the product is small or thin (`prefersBuiltin`).
     private static func product<T: GEMMScalar>(
         _ blasGemm: BLASLibrary.GEMM<T>?, onEmberThreads: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
@@ -53,7 +53,7 @@ enum GEMM {
             BuiltinGEMM.run(operands, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
-        let blasGemm = hasVectorKernel && isSmall(m: m, n: n, k: k) ? nil : blasGemm
+        let blasGemm = hasVectorKernel && prefersBuiltin(m: m, n: n, k: k) ? nil : blasGemm
         if beta == 0, let parts = depthSplitParts(m: m, n: n, k: k) {
             splitDepth(parts: parts, m: m, n: n, k: k, c: c, ldc: ldc) { depth, target, targetStride in
                 var slice = operands.offset(depth: depth.lowerBound)
@@ -87,19 +87,27 @@ enum GEMM {
         }
     }
 
-    /// Multiply-adds up to which a product runs the built-in kernel even where a BLAS is loaded.
+    /// Multiply-adds up to which any product runs the built-in kernel even where a BLAS is loaded.
     static let smallProductLimit = 1 << 20
+    /// Columns of C, and multiply-adds, up to which a thin product does.
+    static let thinProductColumns = 128, thinProductLimit = 1 << 26
 
-    /// Whether a product is small enough for the built-in kernel to outrun a BLAS call, which
-    /// packs both operands and (OpenBLAS) first scales C by beta in a pass of its own. Against
-    /// OpenBLAS 0.3.21's Zen kernels, on one thread: 32³ 1.4 µs against 2.0, 64³ 6.4 against
-    /// 8.4, 96³ 20 against 26; a `bmm` of 32 64×64 products 203 µs against 270. From 128³ (2M
-    /// multiply-adds) the two were even on two threads, and so was the seed's 64×1000 · 1000×100
-    /// on one.
-    static func isSmall(m: Int, n: Int, k: Int) -> Bool {
+    /// Whether the built-in kernel outruns a BLAS call on a product, which packs both operands
+    /// and (OpenBLAS) first scales C by beta in a pass of its own.
+    ///
+    /// - Small products. Against OpenBLAS 0.3.21's Zen kernels, on one thread: 32³ 1.4 µs
+    ///   against 2.0, 64³ 6.4 against 8.4, 96³ 20 against 26; a `bmm` of 32 64×64 products 203
+    ///   µs against 270.
+    /// - Thin ones, C of at most 128 columns, whose A the built-in kernel reads in place, up to
+    ///   64M multiply-adds. On the 2-vCPU EPYC, alternating processes: the seed's manual and
+    ///   autograd steps 233–242 and 261–270 µs against 243–249 and 276–286; 256×256 · 256×128
+    ///   94 µs against 103; 64×1000 · (100×1000)ᵀ (nn.Linear) 88 against 93. Larger ones were
+    ///   even (1000×1000 · 1000×100) or slower (2048×2048 · 2048×100, 5.5 ms against 5.3).
+    static func prefersBuiltin(m: Int, n: Int, k: Int) -> Bool {
         let (rowsByColumns, overflow) = m.multipliedReportingOverflow(by: n)
         let (work, overflowAgain) = rowsByColumns.multipliedReportingOverflow(by: k)
-        return !overflow && !overflowAgain && work <= smallProductLimit
+        guard !overflow && !overflowAgain else { return false }
+        return work <= smallProductLimit || (n <= thinProductColumns && work <= thinProductLimit)
     }
 
     /// Threads to split a product's depth across, or nil to split C instead. Splitting C makes
