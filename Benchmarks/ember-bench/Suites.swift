@@ -267,6 +267,7 @@ enum Suites {
             bench.measure("randn 1M", work: bytes, unit: "GB/s") { _ = Tensor.randn([1 << 20], generator: generator) },
             bench.measure("bmm 32x64x64", work: 2 * 32 * 64 * 64 * 64, unit: "GFLOP/s", iterations: 20) { _ = left.bmm(right) },
             bench.measure("sum dim 1 of 64x128x128", work: bytes, unit: "GB/s", iterations: 5) { _ = cube.sum(dim: 1) },
+            bench.measure("sum dim 2 of 64x128x128", work: bytes, unit: "GB/s", iterations: 5) { _ = cube.sum(dim: 2) },
             bench.measure("to float16 1M", work: 1.5 * bytes, unit: "GB/s", iterations: 5) { _ = million.to(.float16) },
             bench.measure("gather 10 of 1000 per row, 4096 rows", iterations: 5) { _ = logits.gather(dim: 1, index: picks) },
             bench.measure("sqrt 1M", work: 2 * bytes, unit: "GB/s", iterations: 5) { _ = positive.sqrt() },

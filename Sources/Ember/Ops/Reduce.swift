@@ -81,7 +81,8 @@ struct SumRowsKernel: ElementVisitor {
     }
 
     /// A float row sum: blocks of 256 summed in the element type's precision eight lanes wide,
-    /// the blocks added in Double, accurate and fast; rows under 256 add in Double throughout.
+    /// the blocks added in Double, accurate and fast; rows under 256 add in Double throughout,
+    /// sixteen lanes wide.
     @inline(__always)
     static func sum<E: Element>(_ start: UnsafeMutablePointer<E>, count: Int) -> Double {
         if E.self == Float.self, let kernel = rowSum {
@@ -156,6 +157,24 @@ struct SumRowsKernel: ElementVisitor {
         var index = 0
         if E.self == Float.self {
             let floats = UnsafeRawPointer(start)
+            @inline(__always) func widened(_ at: Int) -> SIMD8<Double> {
+                SIMD8<Double>(floats.loadUnaligned(fromByteOffset: at * 4, as: SIMD8<Float>.self))
+            }
+            if count < 256 {
+                // A short row in Double, as the C kernels add it: two accumulators of eight lanes.
+                var lanes = (SIMD8<Double>(), SIMD8<Double>())
+                while index + 16 <= count {
+                    lanes.0 += widened(index)
+                    lanes.1 += widened(index + 8)
+                    index += 16
+                }
+                while index + 8 <= count {
+                    lanes.0 += widened(index)
+                    index += 8
+                }
+                let sums = lanes.0 + lanes.1
+                total = ((sums[0] + sums[4]) + (sums[2] + sums[6])) + ((sums[1] + sums[5]) + (sums[3] + sums[7]))
+            }
             while index + 256 <= count {
                 // Four independent accumulators, so additions overlap instead of waiting on
                 // each other's latency.
