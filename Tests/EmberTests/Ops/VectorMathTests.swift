@@ -114,6 +114,26 @@ import Testing
         }
     }
 
+    /// `pow(0.5)` and `pow(-0.5)` are `sqrt` and `rsqrt`, as in PyTorch: the vector roots' bits,
+    /// and PyTorch's results at -0, ±inf and negatives (recorded from PyTorch 2.15).
+    @Test func halfPowersRunTheRoots() throws {
+        let values = stride(from: 0, to: Self.sweep.count, by: 37).map { Self.sweep[$0] }
+        let x = Tensor(values, shape: [values.count])
+        for (exponent, function) in [(0.5, VectorMathFunction.sqrt), (-0.5, .rsqrt)] {
+            guard let kernel = function.float32Kernel() else { continue }
+            let expected = Self.run(kernel, values)
+            let matches = zip(x.pow(exponent).toArray(as: Float.self), expected).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            #expect(matches, "pow(\(exponent)) of \(values.count) floats")
+        }
+        let specials = Tensor([-0.0, 0.0, -1.0, -.infinity, .infinity, 4.0, 2.0, .nan] as [Float])
+        let roots: [Float] = [-0.0, 0.0, .nan, .nan, .infinity, 2.0, 1.4142135381698608, .nan]
+        let reciprocalRoots: [Float] = [-.infinity, .infinity, .nan, .nan, 0.0, 0.5, 0.7071067690849304, .nan]
+        for (exponent, expected) in [(0.5, roots), (-0.5, reciprocalRoots)] {
+            let result = specials.pow(exponent).toArray(as: Float.self)
+            #expect(zip(result, expected).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "pow(\(exponent)): \(result)")
+        }
+    }
+
     /// Lanes that take a kernel's rare branch (exp's results that may be subnormal or overflow,
     /// and its infinite and NaN inputs; sigmoid's inputs below -80; tanh's below 2^-12; sin's and
     /// cos's beyond 2^20) mixed in one vector with ordinary, infinite and NaN lanes each get the
