@@ -358,13 +358,17 @@ private struct MomentRowsKernel: FloatElementVisitor {
         }
     }
 
-    /// The sums of `rows` (up to four) consecutive rows of `length` Doubles, each added from
-    /// its first element on, as `SumRowsKernel` adds Doubles: four chains of dependent
-    /// additions side by side (lanes past `rows` repeat the last row).
+    /// The sums of `rows` (up to four) consecutive rows of `length` Doubles, each added as
+    /// `SumRowsKernel` adds a row of Doubles: rows under 64 as four chains of dependent additions
+    /// side by side (lanes past `rows` repeat the last row), longer ones in sixteen lanes each.
     @inline(__always)
-    static func sums(_ values: UnsafePointer<Double>, rows: Int, length: Int) -> SIMD4<Double> {
-        let (a, b, c, d) = (values, values + Swift.min(1, rows - 1) * length, values + Swift.min(2, rows - 1) * length, values + Swift.min(3, rows - 1) * length)
+    static func sums(_ values: UnsafeMutablePointer<Double>, rows: Int, length: Int) -> SIMD4<Double> {
         var totals = SIMD4<Double>()
+        if length >= 64 {
+            for row in 0..<rows { totals[row] = SumRowsKernel.loopSum(values + row * length, count: length) }
+            return totals
+        }
+        let (a, b, c, d) = (values, values + Swift.min(1, rows - 1) * length, values + Swift.min(2, rows - 1) * length, values + Swift.min(3, rows - 1) * length)
         for i in 0..<length { totals += SIMD4(a[i], b[i], c[i], d[i]) }
         return totals
     }

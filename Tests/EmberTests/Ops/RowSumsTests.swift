@@ -31,6 +31,26 @@ import Testing
         }
     }
 
+    /// Rows of 64 doubles or more add in sixteen lanes (one chain of additions took 6× PyTorch's
+    /// time): `sum(dim: 1)` of float64 gives the lanes' sum, which is not one chain's here (the
+    /// elements 10¹² times the rest make Double round) but within Double rounding of it.
+    @Test(arguments: [64, 100, 1000])
+    func doubleRowsAddInLanes(count: Int) {
+        var values = Tensor.randn([2, count], dtype: .float64, generator: Generator(seed: UInt64(count))).toArray(as: Double.self)
+        for index in stride(from: 0, to: values.count, by: 97) { values[index] *= 1e12 }
+        let sums = Tensor(values, shape: [2, count]).sum(dim: 1).toArray(as: Double.self)
+        var differs = false
+        for row in 0..<2 {
+            var rowValues = Array(values[row * count..<(row + 1) * count])
+            let lanes = rowValues.withUnsafeMutableBufferPointer { SumRowsKernel.loopSum($0.baseAddress!, count: count) }
+            let serial = rowValues.reduce(0, +)
+            differs = differs || lanes.bitPattern != serial.bitPattern
+            #expect(sums[row].bitPattern == lanes.bitPattern, "row \(row): \(sums[row]) against the lanes' \(lanes)")
+            #expect(Swift.abs(lanes - serial) <= 1e-13 * rowValues.reduce(0) { $0 + Swift.abs($1) })
+        }
+        #expect(differs, "the lanes add in an order of their own")
+    }
+
     @Test(arguments: [0, 1, 31, 32, 33, 63, 64, 100, 1000, 4109])
     func productsMatchTheSwiftLoop(count: Int) throws {
         // Factors near 1, and some far from it both ways, so that the product stays finite and
