@@ -217,7 +217,7 @@ enum BuiltinGEMM {
                 < 3 * cost(rows: m, columns: n, tile: (mr, nr), narrowest: narrowest)
         let (operands, m, n) = flip ? (operands.transposed, n, m) : (operands, m, n)
         // Rows are shared out one by one, as the C kernels run a share's rows in tiles of 4 to
-        // `mr` (the seed's 64 rows as 32 and 32, not 36 and 28); columns a whole panel at a time,
+        // `mr` (64 rows as 32 and 32 on two threads, not 36 and 28); columns a whole panel at a time,
         // as a ragged panel costs a whole one.
         let rowUnit = kernel == nil ? mr : 1
         let rowUnits = (m + rowUnit - 1) / rowUnit, columnPanels = (n + nr - 1) / nr
