@@ -628,13 +628,13 @@ private struct PowScalarKernel: ElementVisitor {
     }
 }
 
-/// Floating powers with PyTorch's exact special cases: x·x for 2, x·x·x for 3, sqrt for 0.5,
-/// 1/sqrt for -0.5, 1/x for -1 and 1/(x·x) for -2, which round differently from `pow` (and keep
-/// the sign of -0.0 under sqrt). Half types compute in float and round once.
+/// Floating powers with PyTorch's exact special cases: x·x for 2, x·x·x for 3, 1/x for -1 and
+/// 1/(x·x) for -2, which round differently from `pow` (0.5 and -0.5 never get here: `pow`
+/// runs `sqrt` and `rsqrt` for them, which keep the sign of -0.0). Half types compute in float
+/// and round once.
 private struct FloatPowScalarKernel: FloatElementVisitor {
     let source: Tensor, output: Tensor, exponent: Double
-    /// PyTorch's special cases (x·x for 2, x·x·x for 3, sqrt for 0.5, 1/sqrt for -0.5, 1/x for
-    /// -1, 1/(x·x) for -2), each a loop of its own: with the choice inside the loop it did not
+    /// PyTorch's special cases, each a loop of its own: with the choice inside the loop it did not
     /// vectorize, and `pow(3)` of a million floats took 4 times PyTorch's 0.2 ms. (One struct
     /// holding a closure instead took 8 times as long again: the closure was not inlined.)
     func visit<E: Element>(_ type: E.Type) where E.Compute: FloatCompute {
@@ -642,8 +642,6 @@ private struct FloatPowScalarKernel: FloatElementVisitor {
         case 1: mapElements(into: output, source, Identity<E>())
         case 2: mapElements(into: output, source, Square<E>())
         case 3: mapElements(into: output, source, Cube<E>())
-        case 0.5: mapElements(into: output, source, SquareRoot<E>())
-        case -0.5: mapElements(into: output, source, ReciprocalSquareRoot<E>())
         case -1: mapElements(into: output, source, Reciprocal<E>())
         case -2: mapElements(into: output, source, ReciprocalSquare<E>())
         default: mapElements(into: output, source, Power<E>(p: E.Compute(exponent)))
@@ -658,12 +656,6 @@ private struct FloatPowScalarKernel: FloatElementVisitor {
     }
     struct Cube<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
         @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: x.compute * x.compute * x.compute) }
-    }
-    struct SquareRoot<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
-        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: x.compute.squareRoot()) }
-    }
-    struct ReciprocalSquareRoot<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
-        @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: 1 / x.compute.squareRoot()) }
     }
     struct Reciprocal<E: Element>: UnaryElementFunction where E.Compute: FloatCompute {
         @inline(__always) func callAsFunction(_ x: E) -> E { E(compute: 1 / x.compute) }
