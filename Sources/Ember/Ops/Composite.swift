@@ -364,7 +364,7 @@ private struct MomentRowsKernel: FloatElementVisitor {
     @inline(__always)
     static func sums(_ values: UnsafeMutablePointer<Double>, rows: Int, length: Int) -> SIMD4<Double> {
         var totals = SIMD4<Double>()
-        if length >= 64 {
+        if length >= SumRowsKernel.doubleLaneMinimum {
             for row in 0..<rows { totals[row] = SumRowsKernel.loopSum(values + row * length, count: length) }
             return totals
         }

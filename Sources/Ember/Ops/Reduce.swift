@@ -139,6 +139,9 @@ struct SumRowsKernel: ElementVisitor {
     /// The C kernel for this CPU's vector unit (the same arithmetic); nil at the baseline level.
     static let rowProduct = ember_row_product_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
+    /// Doubles a row needs to add in sixteen lanes rather than in one chain.
+    static let doubleLaneMinimum = 64
+
     /// The C kernel for this CPU's vector unit (the same arithmetic); nil at the baseline level.
     static let rowSum = ember_row_sum_f32_kernel_for(ember_cpu_level(rawValue: UInt32(CPUFeatures.level.rawValue)))
 
@@ -206,7 +209,7 @@ struct SumRowsKernel: ElementVisitor {
                 total += Double(Self.laneSum((lanes.0 + lanes.1) + (lanes.2 + lanes.3)))
             }
         }
-        if E.self == Double.self && count >= 64 {
+        if E.self == Double.self && count >= doubleLaneMinimum {
             // Sixteen lanes in four accumulators: one chain of dependent additions took 6× PyTorch's
             // time over rows of 1000 doubles. Shorter rows keep the one chain, which the column
             // sums of a transposed layout also add (`PropertyTests.layoutsDoNotChangeResults`).
