@@ -15,7 +15,8 @@ torch.backends.cuda.matmul.allow_tf32 = False  # Ember's default too
 torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
 
 
-def timed(iterations, body):
+def timed(iterations, body, host_only=False):
+    """host_only stops each sample's clock before waiting for the GPU: the host's time to issue."""
     body()
     torch.cuda.synchronize()
     samples = []
@@ -23,8 +24,10 @@ def timed(iterations, body):
         start = time.perf_counter()
         for _ in range(iterations):
             body()
-        torch.cuda.synchronize()
+        if not host_only:
+            torch.cuda.synchronize()
         samples.append((time.perf_counter() - start) / iterations)
+        torch.cuda.synchronize()
     return statistics.median(samples)
 
 
@@ -37,8 +40,8 @@ def seed_step():
     loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
     loss.backward()
     with torch.no_grad():
-        w1 -= 1e-6 * w1.grad
-        w2 -= 1e-6 * w2.grad
+        w1.sub_(1e-6 * w1.grad)
+        w2.sub_(1e-6 * w2.grad)
         w1.grad.zero_()
         w2.grad.zero_()
 
@@ -48,8 +51,12 @@ half_a, half_b = a.half(), b.half()
 batch, batch_other = torch.randn(64, 256, 256, device=gpu), torch.randn(64, 256, 256, device=gpu)
 logits = torch.randn(4096, 1000, device=gpu)
 big, other = torch.randn(1 << 28, device=gpu), torch.randn(1 << 28, device=gpu)
+tiny = torch.randn(10, device=gpu)
 pytorch = {
     "seed autograd step": timed(50, seed_step),
+    "seed autograd step, host": timed(20, seed_step, host_only=True),
+    "add of 10 elements": timed(200, lambda: tiny + tiny),
+    "add of 10 elements, host": timed(200, lambda: tiny + tiny, host_only=True),
     "sgemm 4096": timed(10, lambda: a.mm(b)),
     "hgemm 4096": timed(20, lambda: half_a.mm(half_b)),
     "bmm 64x256x256": timed(20, lambda: batch.bmm(batch_other)),
