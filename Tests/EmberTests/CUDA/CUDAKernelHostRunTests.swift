@@ -51,14 +51,14 @@ struct CUDAKernelHostRunTests {
         return tensor
     }
 
-    static func pointer(_ tensor: Tensor) -> CUDAKernelArgument { .pointer(UnsafeMutableRawPointer(tensor.elementPointer(as: UInt8.self))) }
+    static func pointer(_ tensor: Tensor) -> CUDAKernelArgument { .pointer(tensor.elementBytes) }
 
     // MARK: Comparison
 
     /// Raw element bits of a contiguous copy, widened to UInt64.
     static func bits(_ tensor: Tensor) -> [UInt64] {
         let contiguous = tensor.contiguous(), size = tensor.dtype.itemSize
-        let bytes = UnsafeRawPointer(contiguous.elementPointer(as: UInt8.self))
+        let bytes = UnsafeRawPointer(contiguous.elementBytes)
         return (0..<tensor.numel).map { index in
             switch size {
             case 1: UInt64(bytes.load(fromByteOffset: index, as: UInt8.self))
@@ -157,6 +157,27 @@ struct CUDAKernelHostRunTests {
         #expect(checked > 0 || dtype == .bool, "no \(family) kernel of \(dtype) was checked")
     }
 
+    /// A contiguous kernel takes consecutive elements as one aligned vector only where every
+    /// operand's address allows it; an operand at an odd offset (a view) sends the whole launch
+    /// through elements a grid apart. Either way, and for the elements after the last group,
+    /// the results are the CPU's.
+    @Test(arguments: [DType.float32, .float64, .float16, .int8])
+    func contiguousKernelsTakeOperandsAtAnyOffset(dtype: DType) throws {
+        let module = try HostKernelModule(CUDAKernelSource.module(.binary, dtype))
+        let add = CUDAElementwiseOp.registry.first { $0.name == "add" }!
+        let count = Self.shape[0] * Self.shape[1]
+        for (outputOffset, aOffset, bOffset) in [(0, 0, 0), (1, 1, 1), (0, 1, 0), (1, 0, 0)] {
+            let a = Self.values(dtype, count: count + 1, seed: 8)[aOffset..<(aOffset + count)]
+            let b = Self.values(dtype, count: count + 1, seed: 9)[bOffset..<(bOffset + count)]
+            let output = Self.poisoned([count + 1], dtype)[outputOffset..<(outputOffset + count)]
+            module.launch(
+                CUDAKernelSource.elementwiseKernelName(add, dtype, .contiguous), blocks: Self.blocks,
+                [.value(Int64(count)), Self.pointer(output), Self.pointer(a), Self.pointer(b)])
+            let wrong = Self.mismatches(output, a + b)
+            #expect(wrong.isEmpty, "offsets \((outputOffset, aOffset, bOffset)): \(wrong.joined(separator: "; "))")
+        }
+    }
+
     @Test(arguments: DType.allCases)
     func whereSelectsLikeTheCPU(dtype: DType) throws {
         let module = try HostKernelModule(CUDAKernelSource.module(.where, dtype))
@@ -247,14 +268,15 @@ struct CUDAKernelHostRunTests {
     }
 
     /// Softmax and log-softmax rows, a block or a warp each, against the CPU's: rows shorter
-    /// and longer than the threads that share them, NaN and infinities among the values. The
+    /// and longer than the threads that share them, rows kept in registers (up to 1000) and
+    /// rows too long for that (2100), NaN and infinities among the values. The
     /// exponentials come from different math libraries, and the sums add in other orders (a
     /// float64 log-softmax near 0 cancels: an ulp of log(sum) is dozens of ulps of the result).
     @Test(arguments: DType.allCases.filter(\.isFloatingPoint))
     func softmaxRowsMatchTheCPU(dtype: DType) throws {
         let module = try HostKernelModule.shared(CUDAKernelSource.module(.reduce, dtype))
         let outer = 5
-        for inner in [1, 37, 100] {
+        for inner in [1, 37, 100, 1000, 2100] {
             let input = Self.values(dtype, count: outer * inner, seed: UInt64(inner) + 7).reshape([outer, inner])
             for log in [false, true] {
                 for shape in CUDAReductionShape.allCases {

@@ -337,11 +337,15 @@ enum CUDAKernelSource {
     /// A grid-stride elementwise kernel. `operands` are the pointer parameters, output first;
     /// `body` gets each operand's element index expression and writes the output.
     ///
-    /// A contiguous kernel takes its elements `elementsPerThread` at a time (each a grid apart,
-    /// so every load stays coalesced): it loads all inputs into registers, runs `body` on them
-    /// with the operand names shadowed by those registers, then stores; the last partial group
-    /// runs one element at a time. Inputs are read before the output is written, which an
-    /// in-place op (output and input the same memory, element for element) allows.
+    /// A contiguous kernel takes its elements `elementsPerThread` at a time: it loads all inputs
+    /// into registers, runs `body` on them with the operand names shadowed by those registers,
+    /// then stores; the elements left after the last whole group run one at a time. Where every
+    /// operand is aligned to a group's size (fresh allocations are), a group is consecutive
+    /// elements, loaded and stored as one vector (16 bytes for float, as PyTorch's vectorized
+    /// kernels): on an H200 that took a 256M-element add from 3.87 to 4.4 TB/s. Otherwise
+    /// (views at odd offsets) a group's elements lie a grid apart, each load still coalesced.
+    /// Inputs are read before the output is written, which an in-place op (output and input the
+    /// same memory, element for element) allows.
     static func gridStrideKernel(
         name: String, indexing: CUDAIndexing, operands: [String], extra: [String] = [],
         body: (_ at: (Int) -> String) -> String
@@ -362,24 +366,43 @@ enum CUDAKernelSource {
                 return (String(operand[..<star]), operand[operand.index(after: star)...].trimmingCharacters(in: .whitespaces))
             }
             let element = { (operand: Int) in declarations[operand].element.replacingOccurrences(of: "const ", with: "") }
+            let pack = { (operand: Int) in "ember_pack<\(element(operand)), \(group)>" }
             let nth = { (k: Int) in k == 0 ? "ember_base" : "ember_base + \(k) * ember_stride" }
+            let aligned = declarations.map { "ember_aligned<\(group)>(\($0.name))" }.joined(separator: " && ")
+            // The body on registers: the operand names shadowed by the k-th element of each.
+            let registerBody = body { _ in "ember_k" }
+            let compute = { (registers: (Int) -> String) -> [String] in
+                ["      #pragma unroll", "      for (int ember_k = 0; ember_k < \(group); ember_k++) {"]
+                    + declarations.enumerated().map { "        \($1.element)* \($1.name) = \(registers($0));" }
+                    + [registerBody, "      }"]
+            }
             lines += [
                 "  const long long ember_stride = (long long)gridDim.x * blockDim.x;",
                 "  long long ember_base = (long long)blockIdx.x * blockDim.x + threadIdx.x;",
-                "  for (; ember_base + \(group - 1) * ember_stride < ember_n; ember_base += \(group) * ember_stride) {",
-                "    \(element(0)) ember_v0[\(group)];",
+                "  if (\(aligned)) {",
+                "    for (; ember_base < ember_n / \(group); ember_base += ember_stride) {",
+                "      \(pack(0)) ember_v0;",
+            ]
+            for operand in 1..<operands.count {
+                let name = declarations[operand].name
+                lines.append("      const \(pack(operand)) ember_v\(operand) = *(const \(pack(operand))*)(\(name) + \(group) * ember_base);")
+            }
+            lines += compute { "ember_v\($0).v" }
+            lines += [
+                "      *(\(pack(0))*)(\(declarations[0].name) + \(group) * ember_base) = ember_v0;",
+                "    }",
+                "    ember_base = ember_n / \(group) * \(group) + (long long)blockIdx.x * blockDim.x + threadIdx.x;",
+                "  } else {",
+                "    for (; ember_base + \(group - 1) * ember_stride < ember_n; ember_base += \(group) * ember_stride) {",
+                "      \(element(0)) ember_v0[\(group)];",
             ]
             for operand in 1..<operands.count {
                 let loads = (0..<group).map { "\(declarations[operand].name)[\(nth($0))]" }.joined(separator: ", ")
-                lines.append("    const \(element(operand)) ember_v\(operand)[\(group)] = {\(loads)};")
+                lines.append("      const \(element(operand)) ember_v\(operand)[\(group)] = {\(loads)};")
             }
-            lines += ["    #pragma unroll", "    for (int ember_k = 0; ember_k < \(group); ember_k++) {"]
-            for (operand, declaration) in declarations.enumerated() {
-                lines.append("      \(declaration.element)* \(declaration.name) = ember_v\(operand);")
-            }
-            lines += [body { _ in "ember_k" }, "    }"]
-            lines += (0..<group).map { "    \(declarations[0].name)[\(nth($0))] = ember_v0[\($0)];" }
-            lines += ["  }", "  for (long long ember_i = ember_base; ember_i < ember_n; ember_i += ember_stride) {", body { _ in "ember_i" }]
+            lines += compute { "ember_v\($0)" }
+            lines += (0..<group).map { "      \(declarations[0].name)[\(nth($0))] = ember_v0[\($0)];" }
+            lines += ["    }", "  }", "  for (long long ember_i = ember_base; ember_i < ember_n; ember_i += ember_stride) {", body { _ in "ember_i" }]
         case .strided:
             lines += [
                 "  EMBER_FOR_EACH(ember_i, ember_n) {",
@@ -551,10 +574,16 @@ enum CUDAKernelSource {
     /// each element as the CPU's composite computes it (exp(x - max) · (1 / sum), or
     /// x - max - log(sum)), half types in float. A block or a warp per row, as the reductions;
     /// every thread of the row gets the maximum and the sum.
+    ///
+    /// A row of at most `softmaxCachedElements` per thread is read once into registers, and its
+    /// exponentials are taken once (PyTorch's persistent softmax does the same); a longer row is
+    /// read three times. Both give the same bits: the values and the order of the additions are
+    /// the same.
     static func softmaxKernel(log: Bool, _ dtype: DType, _ shape: CUDAReductionShape) -> (name: String, source: String) {
         let name = softmaxKernelName(log: log, dtype, shape)
         let (storage, compute) = (dtype.cudaStorageType, dtype.cudaComputeType)
         let (rowLoop, laneStart, laneStep) = rowLoop(shape)
+        let cached = softmaxCachedElements(shape)
         // The block's spare lanes take the identity: 0 for the sum, an element of the row for
         // the maximum.
         let allReduce = { (value: String, op: String, identity: String) in
@@ -563,31 +592,58 @@ enum CUDAKernelSource {
                 : "\(value) = ember_warp_all_reduce(\(value), \(op)());"
         }
         let load = "ember_compute(row_in[j])"
-        let write = log
-            ? ["    const \(compute) ember_log_total = (\(compute))log((\(compute))total);",
-               "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) row_out[j] = \(dtype.cudaStore("(\(load) - peak) - ember_log_total"));"]
-            : ["    const \(compute) ember_scale = (\(compute))1 / (\(compute))total;",
-               "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) row_out[j] = \(dtype.cudaStore("(\(compute))exp(\(load) - peak) * ember_scale"));"]
+        let eachLane = "for (long long j = \(laneStart); j < inner; j += \(laneStep))"
+        // The cached loops: the k-th element of this thread's share, if the row has one.
+        let eachCached = "#pragma unroll\n      for (int k = 0; k < \(cached); k++) if (\(laneStart) + k * \(laneStep) < inner)"
+        let at = "row_out[\(laneStart) + k * \(laneStep)]"
+        let (prepare, write, writeCached) = log
+            ? ("const \(compute) ember_log_total = (\(compute))log((\(compute))total);",
+               "row_out[j] = \(dtype.cudaStore("(\(load) - peak) - ember_log_total"));",
+               "\(at) = \(dtype.cudaStore("(ember_x[k] - peak) - ember_log_total"));")
+            : ("const \(compute) ember_scale = (\(compute))1 / (\(compute))total;",
+               "row_out[j] = \(dtype.cudaStore("(\(compute))exp(\(load) - peak) * ember_scale"));",
+               "\(at) = \(dtype.cudaStore("ember_x[k] * ember_scale"));")
+        // Softmax keeps each exponential in place of its input; log-softmax needs the inputs.
+        let exponential = log ? "(double)(\(compute))exp(ember_x[k] - peak)" : "(double)(ember_x[k] = (\(compute))exp(ember_x[k] - peak))"
         var lines = [
             "extern \"C\" __global__ void __launch_bounds__(EMBER_BLOCK)",
             "\(name)(long long outer, long long inner, const \(storage)* in, \(storage)* out) {",
         ]
         if shape == .block { lines.append("  __shared__ double ember_shared[32]; __shared__ double ember_broadcast;") }
         lines += [
+            "  const bool ember_fits = inner <= \(cached) * (long long)\(laneStep);",
             "  \(rowLoop) {",
             "    const \(storage)* row_in = in + row * inner;",
             "    \(storage)* row_out = out + row * inner;",
             "    // Every thread starts from the row's first element, so no identity (-inf) is needed.",
             "    double widest = (double)ember_compute(row_in[0]);",
-            "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) widest = ember_max_op()(widest, (double)\(load));",
-            "    \(allReduce("widest", "ember_max_op", "(double)ember_compute(row_in[0])"))",
-            "    const \(compute) peak = (\(compute))widest;",
             "    double total = 0;",
-            "    for (long long j = \(laneStart); j < inner; j += \(laneStep)) total += (double)(\(compute))exp(\(load) - peak);",
-            "    \(allReduce("total", "ember_sum_op", "0.0"))",
-        ] + write + ["  }", "}", ""]
+            "    if (ember_fits) {",
+            "      \(compute) ember_x[\(cached)];",
+            "      \(eachCached) { const long long j = \(laneStart) + k * \(laneStep); ember_x[k] = \(load); widest = ember_max_op()(widest, (double)ember_x[k]); }",
+            "      \(allReduce("widest", "ember_max_op", "(double)ember_compute(row_in[0])"))",
+            "      const \(compute) peak = (\(compute))widest;",
+            "      \(eachCached) total += \(exponential);",
+            "      \(allReduce("total", "ember_sum_op", "0.0"))",
+            "      \(prepare)",
+            "      \(eachCached) \(writeCached)",
+            "    } else {",
+            "      \(eachLane) widest = ember_max_op()(widest, (double)\(load));",
+            "      \(allReduce("widest", "ember_max_op", "(double)ember_compute(row_in[0])"))",
+            "      const \(compute) peak = (\(compute))widest;",
+            "      \(eachLane) total += (double)(\(compute))exp(\(load) - peak);",
+            "      \(allReduce("total", "ember_sum_op", "0.0"))",
+            "      \(prepare)",
+            "      \(eachLane) \(write)",
+            "    }",
+            "  }", "}", "",
+        ]
         return (name, lines.joined(separator: "\n"))
     }
+
+    /// The elements per thread a softmax row keeps in registers: a warp's row of up to 1024,
+    /// a block's of up to 2048.
+    static func softmaxCachedElements(_ shape: CUDAReductionShape) -> Int { shape == .warp ? 32 : 8 }
 
     /// The loop over rows of a reduction-shaped kernel and each thread's first element and step
     /// within a row: a block or a warp per row, grid-striding over rows; either way every thread
@@ -612,6 +668,12 @@ enum CUDAKernelSource {
         #define EMBER_MAX_DIMS \(maxDims)
         #define EMBER_MAX_OPERANDS \(maxOperands)
         #define EMBER_FOR_EACH(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+        // N consecutive elements, loaded and stored as one vector where the address allows.
+        template <typename T, int N> struct alignas(sizeof(T) * N) ember_pack { T v[N]; };
+        template <int N, typename T> __device__ __forceinline__ bool ember_aligned(const T* p) {
+          return (unsigned long long)p % (sizeof(T) * N) == 0;
+        }
 
         // Sizes and per-operand strides (in elements) of a strided launch, output first. Packed
         // by the host as 1 + 16 + 4 * 16 int64 words; passed as a __grid_constant__ parameter so
