@@ -49,7 +49,7 @@ def seed_step():
 a, b = torch.randn(4096, 4096, device=gpu), torch.randn(4096, 4096, device=gpu)
 half_a, half_b = a.half(), b.half()
 batch, batch_other = torch.randn(64, 256, 256, device=gpu), torch.randn(64, 256, 256, device=gpu)
-logits = torch.randn(4096, 1000, device=gpu)
+logits, long_logits = torch.randn(4096, 1000, device=gpu), torch.randn(4096, 1030, device=gpu)
 big, other = torch.randn(1 << 28, device=gpu), torch.randn(1 << 28, device=gpu)
 tiny = torch.randn(10, device=gpu)
 pytorch = {
@@ -61,12 +61,17 @@ pytorch = {
     "hgemm 4096": timed(20, lambda: half_a.mm(half_b)),
     "bmm 64x256x256": timed(20, lambda: batch.bmm(batch_other)),
     "softmax 4096x1000": timed(20, lambda: logits.softmax(dim=1)),
+    "softmax 4096x1030": timed(20, lambda: long_logits.softmax(dim=1)),
     "add 256M": timed(5, lambda: big + other),
     "copy_ 256M": timed(5, lambda: big.copy_(other)),
+    "exp 256M": timed(5, lambda: big.exp()),
+    "sum 256M": timed(5, lambda: big.sum()),
 }
 work = {"sgemm 4096": (2 * 4096**3, "TFLOP/s", 1e12), "hgemm 4096": (2 * 4096**3, "TFLOP/s", 1e12),
         "bmm 64x256x256": (2 * 64 * 256**3, "TFLOP/s", 1e12), "softmax 4096x1000": (8 * 4096 * 1000, "GB/s", 1e9),
-        "add 256M": (12 * (1 << 28), "GB/s", 1e9), "copy_ 256M": (8 * (1 << 28), "GB/s", 1e9)}
+        "softmax 4096x1030": (8 * 4096 * 1030, "GB/s", 1e9),
+        "add 256M": (12 * (1 << 28), "GB/s", 1e9), "copy_ 256M": (8 * (1 << 28), "GB/s", 1e9),
+        "exp 256M": (8 * (1 << 28), "GB/s", 1e9), "sum 256M": (4 * (1 << 28), "GB/s", 1e9)}
 
 print(f"GPU: {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}, CUDA {torch.version.cuda}\n")
 print("| case | Ember | PyTorch | Ember/PyTorch time |")

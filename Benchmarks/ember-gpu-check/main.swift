@@ -1,7 +1,7 @@
 // ember-gpu-check: Ember's CUDA backend against its CPU backend on a real GPU.
 //
 //   Scripts/gpu-check            (builds this as a static binary, runs both modes and PyTorch's timings)
-//   ember-gpu-check [--timings] [--json PATH]
+//   ember-gpu-check [--timings [--filter TEXT]] [--json PATH]
 //
 // Checks (the default), into poisoned memory (EMBER_CUDA_POISON):
 // 1. Every op family on cuda:0 against the CPU on fresh random inputs: odd sizes, transposed
@@ -10,8 +10,8 @@
 // An op that fails is reported as a failure and the run goes on, so one run shows everything.
 //
 // --timings, in memory left as the allocator gives it (poisoning would add a fill to every new
-// tensor): seed autograd step, a tiny add, sgemm and hgemm 4096, bmm, softmax, add and copy on
-// 256M elements, printed and written as JSON for Benchmarks/gpu_compare.py to set beside
+// tensor): seed autograd step, a tiny add, sgemm and hgemm 4096, bmm, softmax, add, copy, exp
+// and sum on 256M elements, printed and written as JSON for Benchmarks/gpu_compare.py to set beside
 // PyTorch's.
 import Ember
 import Foundation
@@ -306,8 +306,11 @@ if !timingsOnly {
 }
 
 var timings: [String: Double] = [:]
+/// `--filter TEXT`: only the timings whose names contain it (to profile one kernel).
+let filter = CommandLine.arguments.firstIndex(of: "--filter").flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
 /// Times `body` as `name`; an op that fails is recorded, and the other timings go on.
 @MainActor func timing(_ name: String, iterations: Int, hostOnly: Bool = false, _ body: () -> Void) {
+    if let filter, !name.contains(filter) { return }
     do {
         timings[name] = try withErrorChecking { time(iterations: iterations, hostOnly: hostOnly, body) }
     } catch {
@@ -338,17 +341,22 @@ if timingsOnly {
     timing("bmm 64x256x256", iterations: 20) { _ = batch.bmm(batchOther) }
     let logits = Tensor.randn([4096, 1000], device: gpu)
     timing("softmax 4096x1000", iterations: 20) { _ = logits.softmax(dim: 1) }
+    let longLogits = Tensor.randn([4096, 1030], device: gpu)
+    timing("softmax 4096x1030", iterations: 20) { _ = longLogits.softmax(dim: 1) }
     let big = Tensor.randn([1 << 28], device: gpu), other = Tensor.randn([1 << 28], device: gpu)
     timing("add 256M", iterations: 5) { _ = big + other }
     timing("copy_ 256M", iterations: 5) { big.copy_(other) }
+    timing("exp 256M", iterations: 5) { _ = big.exp() }
+    timing("sum 256M", iterations: 5) { _ = big.sum() }
 }
 // Each case's work per run, to print throughput: (amount, unit, scale).
 let work: [(String, Double, String, Double)] = [
     ("seed autograd step", 0, "", 1), ("seed autograd step, host", 0, "", 1),
     ("add of 10 elements", 0, "", 1), ("add of 10 elements, host", 0, "", 1), ("sgemm 4096", 2 * pow(4096.0, 3), "TFLOP/s", 1e12),
     ("hgemm 4096", 2 * pow(4096.0, 3), "TFLOP/s", 1e12), ("bmm 64x256x256", 2 * 64 * pow(256.0, 3), "TFLOP/s", 1e12),
-    ("softmax 4096x1000", 2 * 4 * 4096 * 1000, "GB/s", 1e9), ("add 256M", 3 * 4 * Double(1 << 28), "GB/s", 1e9),
-    ("copy_ 256M", 2 * 4 * Double(1 << 28), "GB/s", 1e9),
+    ("softmax 4096x1000", 2 * 4 * 4096 * 1000, "GB/s", 1e9), ("softmax 4096x1030", 2 * 4 * 4096 * 1030, "GB/s", 1e9), ("add 256M", 3 * 4 * Double(1 << 28), "GB/s", 1e9),
+    ("copy_ 256M", 2 * 4 * Double(1 << 28), "GB/s", 1e9), ("exp 256M", 2 * 4 * Double(1 << 28), "GB/s", 1e9),
+    ("sum 256M", 4 * Double(1 << 28), "GB/s", 1e9),
 ]
 if timingsOnly {
     for (name, amount, unit, scale) in work {
