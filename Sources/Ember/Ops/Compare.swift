@@ -381,6 +381,7 @@ extension Tensor {
     /// launch per bound.
     private static func runClamp(_ source: Tensor, into output: Tensor, lower: Double?, upper: Double?) {
         guard source.device.kind == .cuda else {
+            let source = output === source ? source : source.readableByRows
             return source.dtype.dispatch(ClampKernel(source: source, output: output, lower: lower, upper: upper))
         }
         var input = source
