@@ -31,10 +31,15 @@ extension Tensor {
 
     /// Moves the reduced dimensions last and makes the input contiguous so every output
     /// element reduces one contiguous row.
+    ///
+    /// The reduced dimensions go in the order they lie in memory (the largest stride first):
+    /// all of a row's elements reduce into one value, whatever their order, and a permuted
+    /// tensor then reads its memory as it is instead of through a copy (`x.t().sum()` is
+    /// `x.sum()`, as in PyTorch, whose TensorIterator orders dimensions the same way).
     func reductionLayout(_ dims: [Int]) -> ReductionLayout {
         let reduced = Set(dims)
         let kept = (0..<dim).filter { !reduced.contains($0) }
-        let order = kept + dims
+        let order = kept + dims.sorted { strides[$0] != strides[$1] ? strides[$0] > strides[$1] : $0 < $1 }
         let arranged = order == Array(0..<dim) ? self : permuteView(order)
         let contiguousInput = arranged.isContiguous ? arranged : arranged.cloneContiguous()
         let keptShape = shape.indices.map { reduced.contains($0) ? 1 : shape[$0] }

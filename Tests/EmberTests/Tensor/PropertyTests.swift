@@ -53,6 +53,39 @@ struct PropertyTests {
         #expect(permuted.sum(dim: 0).toArray(as: Double.self) == copy.sum(dim: 0).toArray(as: Double.self))
     }
 
+    /// Elementwise ops read an operand stored by columns (a transposed view, large enough for
+    /// the tiled copy) through a contiguous copy: bit for bit the contiguous operand's results,
+    /// vector kernels included, on either side of a binary op, and gradients reach the base.
+    @Test(arguments: [DType.float32, .float64])
+    func transposedOperandsGiveTheContiguousResults(dtype: DType) {
+        let x = Tensor.randn([67, 131], dtype: dtype, generator: Generator(seed: 12)), y = Tensor.randn([131, 67], dtype: dtype)
+        let (xt, copy) = (x.t(), x.t().contiguous())
+        #expect(xt.isStoredByColumns && !copy.isStoredByColumns)
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("exp", { $0.exp() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }), ("relu", { $0.relu() }),
+            ("clamp", { $0.clamp(min: -0.5, max: 0.5) }), ("abs", { $0.abs() }), ("x * y", { $0 * y }), ("y - x", { y - $0 }),
+            ("x / x", { $0 / $0 }),
+        ]
+        for (name, op) in ops {
+            #expect(op(xt).toArray(as: Double.self) == op(copy).toArray(as: Double.self), "\(name) \(dtype)")
+        }
+        let base = x.clone().requiresGrad_()
+        (base.t().exp() * y).sum().backward()
+        #expect(base.grad!.toArray(as: Double.self) == (x.exp() * y.t()).toArray(as: Double.self))
+    }
+
+    /// A reduction over all of a permuted tensor's dimensions (or a set of them) reads its
+    /// memory in place, in memory order: bit for bit the base tensor's result, as in PyTorch.
+    @Test func permutedReductionsReadMemoryInPlace() {
+        let x = Tensor.randn([3, 40, 50], generator: Generator(seed: 13)) * 1e6 + Tensor.randn([3, 40, 50])
+        let permuted = x.permute(2, 0, 1)
+        #expect(permuted.sum().item() == x.sum().item())
+        #expect(permuted.sum(dims: [0, 2]).toArray(as: Float.self) == x.sum(dims: [1, 2]).toArray(as: Float.self))
+        #expect(x.sum(dims: [1, 0]).toArray(as: Float.self) == x.sum(dims: [0, 1]).toArray(as: Float.self))
+        #expect(permuted.mean().item() == x.mean().item())
+        #expect(permuted.max().item() == x.max().item() && permuted.amin(dims: [0, 2]).toArray(as: Float.self) == x.amin(dims: [1, 2]).toArray(as: Float.self))
+    }
+
     @Test func viewsShareMemoryAndInPlaceChangesShowThroughAll() {
         let base = Tensor.arange(0.0, 12.0).reshape(3, 4)
         let views = [base.t(), base.view(12), base[1], base[0..<2, 1..<3], base.unsqueeze(0), base.narrow(dim: 1, start: 1, length: 2)]
