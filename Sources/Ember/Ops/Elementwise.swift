@@ -617,9 +617,9 @@ extension Tensor {
     /// operand is read a cache line per element, and a float op misses its vector kernel (whose
     /// last bits may differ from the scalar function's, so results depended on the layout).
     /// The tiled copy and the contiguous kernel take a fraction of that, on a transposed
-    /// 1000×1000 float tensor: `relu` 505 → 158 µs, `exp` 1952 → 320, `clamp` 445 → 131,
-    /// `x.t() + y` 807 → 162 (PyTorch 60, 521, 59, 452: it gives the output the operand's
-    /// layout instead, which pays where the op is cheaper than the copy).
+    /// 1000×1000 float tensor: `relu` 390 → 122–133 µs, `exp` 1714–1963 → 306–338, `clamp`
+    /// 451–465 → 122–126, `x.t() + y` 570 → 153–161 (PyTorch 60, 521, 59, 452: it gives the
+    /// output the operand's layout instead, which pays where the op is cheaper than the copy).
     var readableByRows: Tensor { isStoredByColumns ? cloneContiguous() : self }
 
     /// A contiguous copy outside autograd.
