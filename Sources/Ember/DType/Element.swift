@@ -20,6 +20,9 @@ protocol ComputeScalar: Equatable, Sendable {
     static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self
     /// `-a`; for floats this flips the sign of zero too, as PyTorch's `neg` does.
     static func negate(_ a: Self) -> Self
+    /// `|a|`; for floats the sign bit cleared (`fabs`), so -0 and a NaN come out positive, as
+    /// PyTorch's `abs` gives them; integers wrap (`|Int.min|` is `Int.min`).
+    static func absolute(_ a: Self) -> Self
     /// Division; integer division truncates (true division promotes before it gets here).
     static func divide(_ a: Self, _ b: Self) -> Self
     static func lessThan(_ a: Self, _ b: Self) -> Bool
@@ -68,6 +71,7 @@ extension FloatCompute {
     @inline(__always) static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self { a.addingProduct(b, c) }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { a / b }
     @inline(__always) static func negate(_ a: Self) -> Self { -a }
+    @inline(__always) static func absolute(_ a: Self) -> Self { a.magnitude }
     @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN ? a : (b.isNaN ? b : (a < b ? b : a)) }
     @inline(__always) static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN ? a : (b.isNaN ? b : (b < a ? b : a)) }
     @inline(__always) static func power(_ a: Self, _ b: Self) -> Self { .pow(a, b) }
@@ -95,6 +99,7 @@ extension IntegerCompute {
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> Self { a &* b }
     @inline(__always) static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self { a &+ b &* c }
     @inline(__always) static func negate(_ a: Self) -> Self { 0 &- a }
+    @inline(__always) static func absolute(_ a: Self) -> Self { a < 0 ? 0 &- a : a }
     @inline(__always) static func divide(_ a: Self, _ b: Self) -> Self { b == 0 ? 0 : a.dividedReportingOverflow(by: b).partialValue }
     @inline(__always) static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
     @inline(__always) static func minimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
@@ -161,6 +166,7 @@ extension Bool: ComputeScalar {
     static func multiply(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func multiplyAdd(_ a: Bool, _ b: Bool, _ c: Bool) -> Bool { a || (b && c) }
     static func negate(_ a: Bool) -> Bool { a }
+    static func absolute(_ a: Bool) -> Bool { a }
     static func divide(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func truncatingDivide(_ a: Bool, _ b: Bool) -> Bool { a && b }
     static func flooringDivide(_ a: Bool, _ b: Bool) -> Bool { a && b }

@@ -106,11 +106,10 @@ enum Neg: UnaryNumericOp {
 }
 
 enum Abs: UnaryNumericOp {
-    static let name = "abs", cuda = "(x < 0 ? -x : (x == 0 ? 0 : x))"
+    static let name = "abs", cuda = "ember_abs(x)"
     static let boolError: String? = "\"abs_cpu\" not implemented for 'Bool'"
     static let saves: SavedOperands = .input
-    // Zero maps to +0: |-0.0| is 0.0.
-    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { T.lessThan(x, .zero) ? .negate(x) : (x == .zero ? .zero : x) }
+    @inline(__always) static func apply<T: ComputeScalar>(_ x: T) -> T { .absolute(x) }
     static func derivative(_ gradient: Tensor, input: Tensor?, result: Tensor?) -> Tensor { gradient * input!.sign() }
 }
 

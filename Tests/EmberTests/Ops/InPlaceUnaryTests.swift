@@ -63,6 +63,19 @@ import Testing
         #expect(integers.clone().neg_().toArray(as: Int32.self) == [3, 0, -5])
     }
 
+    /// `abs` clears the sign bit, as PyTorch's does (`fabs`, or its vectors' and-not): a NaN
+    /// comes out positive, as do -0 and -inf; integers wrap at their minimum.
+    @Test(arguments: [DType.float32, .float64, .float16, .bfloat16])
+    func absClearsTheSignBit(dtype: DType) {
+        let x = Tensor([-Double.nan, .nan, -0.0, -.infinity, -2.5, 3], shape: [6]).to(dtype)
+        for result in [x.abs(), x.clone().abs_(), x.t().abs()] {
+            let values = result.toArray(as: Double.self)
+            #expect(values.allSatisfy { $0.sign == .plus }, "\(dtype): \(values)")
+            #expect(values[0].isNaN && values[1].isNaN && values[2...] == [0, .infinity, 2.5, 3])
+        }
+        #expect(Tensor([-128, -5, 7] as [Int8], shape: [3]).abs().toArray(as: Int8.self) == [-128, 5, 7])
+    }
+
     @Test func aChangedSliceSendsItsGradientThroughTheBase() {
         // y = x * 1; y[1:].exp_(): dy/dx is 1 on the first row, exp(x) on the rest.
         let x = Tensor.randn(3, 4, dtype: .float64, requiresGrad: true, generator: Generator(seed: 5))

@@ -670,6 +670,12 @@ enum CUDAKernelSource {
         #define EMBER_MAX_OPERANDS \(maxOperands)
         #define EMBER_FOR_EACH(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
 
+        // abs as the CPU's: floats with the sign bit cleared (a NaN comes out positive), integers
+        // negated below zero.
+        template <typename T> __device__ __forceinline__ T ember_abs(T x) { return x < 0 ? (T)-x : x; }
+        __device__ __forceinline__ float ember_abs(float x) { return fabsf(x); }
+        __device__ __forceinline__ double ember_abs(double x) { return fabs(x); }
+
         // N consecutive elements, loaded and stored as one vector where the address allows.
         template <typename T, int N> struct alignas(sizeof(T) * N) ember_pack { T v[N]; };
         template <int N, typename T> __device__ __forceinline__ bool ember_aligned(const T* p) {
