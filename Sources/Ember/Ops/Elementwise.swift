@@ -622,6 +622,14 @@ extension Tensor {
     /// output the operand's layout instead, which pays where the op is cheaper than the copy).
     var readableByRows: Tensor { isStoredByColumns ? cloneContiguous() : self }
 
+    /// A view with the last two dimensions swapped, outside autograd.
+    func swappingLastTwoDimensions() -> Tensor {
+        var (shape, strides) = (self.shape, self.strides)
+        shape.swapAt(dim - 2, dim - 1)
+        strides.swapAt(dim - 2, dim - 1)
+        return makeView(shape: shape, strides: strides)
+    }
+
     /// A contiguous copy outside autograd.
     func cloneContiguous() -> Tensor {
         let copy = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
@@ -643,10 +651,24 @@ extension Tensor {
     private static func runBinary<Op: BinaryOp>(_ op: Op.Type, dtype: DType, a: Tensor, b: Tensor, output: Tensor) {
         if output.device.kind == .cuda {
             launchRegistered(Op.name, dtype: dtype, [output, a, b.broadcastView(to: output.shape)])
+        } else if output.isContiguous, let (a, b) = transposedAlike(a, b, shape: output.shape) {
+            // Both operands stored by columns: the op in their memory order, then one tiled copy
+            // instead of one for each (`x.t() * y.t()` of 1000×1000 floats: 356–392 µs → 175–176).
+            let result = Tensor(uninitializedShape: a.shape, dtype: output.dtype, device: .cpu)
+            dtype.dispatch(BinaryKernel<Op>(a: a, b: b, output: result))
+            cast(result.swappingLastTwoDimensions(), into: output)
         } else {
             let contiguous = output.isContiguous
             dtype.dispatch(BinaryKernel<Op>(a: contiguous ? a.readableByRows : a, b: contiguous ? b.readableByRows : b, output: output))
         }
+    }
+
+    /// The views of `a` and `b` with their last two dimensions swapped, when both are of
+    /// `shape`, stored by columns, and contiguous once swapped; nil otherwise.
+    private static func transposedAlike(_ a: Tensor, _ b: Tensor, shape: [Int]) -> (Tensor, Tensor)? {
+        guard a.shape == shape, b.shape == shape, a.isStoredByColumns, b.isStoredByColumns else { return nil }
+        let (a, b) = (a.swappingLastTwoDimensions(), b.swappingLastTwoDimensions())
+        return a.isContiguous && b.isContiguous ? (a, b) : nil
     }
 
     /// This second operand of a CPU kernel, broadcast to `shape`: as it is when it is 0-dim and

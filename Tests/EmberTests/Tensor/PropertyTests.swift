@@ -55,16 +55,18 @@ struct PropertyTests {
 
     /// Elementwise ops read an operand stored by columns (a transposed view, large enough for
     /// the tiled copy) through a contiguous copy: bit for bit the contiguous operand's results,
-    /// vector kernels included, on either side of a binary op, and gradients reach the base.
+    /// vector kernels included, on either side of a binary op (both sides transposed alike:
+    /// computed in memory order, then copied), and gradients reach the base.
     @Test(arguments: [DType.float32, .float64])
     func transposedOperandsGiveTheContiguousResults(dtype: DType) {
         let x = Tensor.randn([67, 131], dtype: dtype, generator: Generator(seed: 12)), y = Tensor.randn([131, 67], dtype: dtype)
+        let zt = Tensor.randn([67, 131], dtype: dtype).t()
         let (xt, copy) = (x.t(), x.t().contiguous())
         #expect(xt.isStoredByColumns && !copy.isStoredByColumns)
         let ops: [(String, (Tensor) -> Tensor)] = [
             ("exp", { $0.exp() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }), ("relu", { $0.relu() }),
             ("clamp", { $0.clamp(min: -0.5, max: 0.5) }), ("abs", { $0.abs() }), ("x * y", { $0 * y }), ("y - x", { y - $0 }),
-            ("x / x", { $0 / $0 }),
+            ("x / x", { $0 / $0 }), ("x * z.t()", { $0 * zt }), ("z.t() - x", { zt - $0 }),
         ]
         for (name, op) in ops {
             #expect(op(xt).toArray(as: Double.self) == op(copy).toArray(as: Double.self), "\(name) \(dtype)")
