@@ -57,7 +57,8 @@ _Static_assert(EMBER_SGEMM_AVX2_ROWS == 6 && EMBER_DGEMM_AVX2_ROWS == 6 && EMBER
 // AVX2's tall half-width tile: 8 rows, where 12 spilled their rows' offsets from the 16 general
 // registers and reloaded five of them each step of k. On one thread of the EPYC (Zen 3),
 // alternating: 64×500 · 500×8 (A and B in place, as in half of the seed's x·w1) 7.4 µs against
-// 9.4, and the 4-column edge of 500×64 · 64×100 (A transposed, as in xᵀ·g) 9.1 against 10.5.
+// 9.4, and the 4-column edge of 500×64 · 64×100 (A transposed, as in xᵀ·g, whose edge is now
+// computed transposed: GEMMKernel.h) 9.1 against 10.5.
 #define EMBER_AVX2_TALL_ROWS 8
 
 #define GEMM_ROW_BLOCK 144
@@ -166,6 +167,8 @@ __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) static vo
 #define GEMM_ZERO _mm256_setzero_ps
 #define GEMM_PREFIX sgemm_avx2
 #define GEMM_PACK_COLUMNS ember_pack_columns_f32
+#define GEMM_TRANSPOSED_EDGE 6
+#define GEMM_TRANSPOSED_EDGE_PACKS 0
 #define GEMM_ENTRY ember_sgemm_avx2
 #include "GEMMKernel.h"
 
@@ -209,6 +212,8 @@ __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) static vo
 #define GEMM_ZERO _mm512_setzero_ps
 #define GEMM_PREFIX sgemm_avx512
 #define GEMM_NARROW_COLUMNS EMBER_SGEMM_AVX512_NARROW
+#define GEMM_TRANSPOSED_EDGE EMBER_SGEMM_AVX512_NARROW
+#define GEMM_TRANSPOSED_EDGE_PACKS 1
 #define GEMM_NARROW_ROWS EMBER_SGEMM_AVX2_ROWS
 #define GEMM_NARROW_TILES sgemm_avx2_tiles
 #define GEMM_NARROW_TALL_TILE sgemm_avx2_tile_tall_half
@@ -231,6 +236,8 @@ __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) static vo
 #define GEMM_ZERO _mm512_setzero_pd
 #define GEMM_PREFIX dgemm_avx512
 #define GEMM_NARROW_COLUMNS EMBER_DGEMM_AVX512_NARROW
+#define GEMM_TRANSPOSED_EDGE EMBER_DGEMM_AVX512_NARROW
+#define GEMM_TRANSPOSED_EDGE_PACKS 1
 #define GEMM_NARROW_ROWS EMBER_DGEMM_AVX2_ROWS
 #define GEMM_NARROW_TILES dgemm_avx2_tiles
 #define GEMM_NARROW_TALL_TILE dgemm_avx2_tile_tall_half

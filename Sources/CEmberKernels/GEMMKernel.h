@@ -13,6 +13,8 @@
 //   GEMM_NARROW_TALL_ROWS         optional: a narrower instantiation's tile height, tiles table,
 //                                 and tall half-width tile and its height, which run last panels
 //                                 of at most that many columns against an A read in place
+//   GEMM_TRANSPOSED_EDGE, GEMM_TRANSPOSED_EDGE_PACKS   optional: the widest last panel that is
+//                                 computed as its transpose, and whether it is where A is row-major
 //   GEMM_PACK_COLUMNS             optional: packs a panel of B stored transposed, or of a
 //                                 row-major A, as ember_pack_columns_f32 does (else one element
 //                                 at a time)
@@ -271,19 +273,22 @@ void GEMM_ENTRY(
     ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, GEMM_SCALAR alpha,
     const GEMM_SCALAR *a, ptrdiff_t a_row, ptrdiff_t a_column, const GEMM_SCALAR *b, ptrdiff_t b_row,
     ptrdiff_t b_column, GEMM_SCALAR beta, GEMM_SCALAR *c, ptrdiff_t c_row, ptrdiff_t c_column) {
-#ifdef GEMM_NARROW_COLUMNS
+#ifdef GEMM_TRANSPOSED_EDGE
     // A narrow last panel (n = 100 leaves 4 columns) is computed as its transpose, whose rows are
     // those few columns and whose full-width tiles run along A's rows: 4 rows × 32 columns of it
     // cost 8 multiply-adds a step of k where the narrow tiles spent 32. With A stored transposed
     // (the seed's xᵀ·g) that transpose reads A's columns in place; with A row-major (x·w1) it
-    // packs them, through register transposes, and still gains. On one thread, alternating
-    // six to eight times in one process: 1000×64 · 64×100 (A transposed) 64.9–66.8 µs against
-    // 68.9–71.5, 64×1000 · 1000×100 64.2 against 67.9, 256×256 · 256×100 65.2 against 68.0.
-    // Each element is still one chain in k order. Not worth it on AVX2, whose half-width panels
-    // ran the same.
+    // packs them, through register transposes. On one thread, alternating six to eight times in
+    // one process: 1000×64 · 64×100 (A transposed) 64.9–66.8 µs against 68.9–71.5, 64×1000 ·
+    // 1000×100 64.2 against 67.9, 256×256 · 256×100 65.2 against 68.0. Each element is still
+    // one chain in k order. On AVX2 (GEMM_TRANSPOSED_EDGE_PACKS 0) only A stored transposed
+    // gains: Zen 3 loads about one broadcast a cycle, so a half-width tile runs at half speed,
+    // and 1000×64 · 64×100 took 162–166 µs against 175–185; packing a row-major A's columns
+    // cost what the tiles saved (64×1000 · 1000×100 154–157 µs against 157–161, with 6 columns
+    // left 163–164 against a half-width panel's 151).
     ptrdiff_t edge = n % GEMM_COLUMNS;
-    int a_has_contiguous_side = (a_row == 1) != (a_column == 1);
-    if (a_has_contiguous_side && m > GEMM_COLUMNS && n > edge && edge && edge <= GEMM_NARROW_COLUMNS) {
+    int a_fits = a_row == 1 ? a_column != 1 : GEMM_TRANSPOSED_EDGE_PACKS && a_column == 1;
+    if (a_fits && m > GEMM_COLUMNS && n > edge && edge && edge <= GEMM_TRANSPOSED_EDGE) {
         n -= edge;
         GEMM_ENTRY(
             edge, m, k, alpha, b + n * b_column, b_column, b_row, a, a_column, a_row, beta, c + n * c_column,
@@ -304,10 +309,15 @@ void GEMM_ENTRY(
         ptrdiff_t nc = n - jc < GEMM_COLUMN_BLOCK ? n - jc : GEMM_COLUMN_BLOCK;
         // An A feeding few B micro-panels is read in place: the kernel's broadcasts load from a
         // tile's rows, or from a column of an A stored transposed, as cheaply as from one packed
-        // column. Packing cost about a fifth of the time of a 64×1000 · 1000×100 product, and a
-        // tenth of 1000×64 · 64×100's with A transposed (the seed's xᵀ·g). Wider products pack,
-        // as reading a 1024- or 2048-column row-major A in place was 10–20% slower.
-        int a_in_place = (a_column == 1 || a_row == 1) && nc <= 8 * GEMM_COLUMNS;
+        // column. Packing cost about a fifth of the time of a 64×1000 · 1000×100 product. Wider
+        // products pack, as reading a 1024- or 2048-column row-major A in place was 10–20% slower.
+        // So does an A stored transposed whose depth block spans more than 128 KiB: each step of
+        // k then loads from another page, more pages than the L1 TLB's 64 entries hold. On one
+        // thread of the EPYC (Zen 3), alternating: 1000×64 · 64×100 (the seed's xᵀ·g, rows 4000
+        // bytes apart) 159–160 µs packed against 163–168 in place, 1000×512 · 512×100 1.19 ms
+        // against 1.34; at 512×64 · 64×100 (128 KiB) in place still won, 81 against 91.
+        int a_in_place = (a_column == 1 || (a_row == 1 && depth * a_column * (ptrdiff_t)sizeof(GEMM_SCALAR) <= 128 * 1024))
+            && nc <= 8 * GEMM_COLUMNS;
         // The full micro-panels of a row-major B that one A block reads are read in place: packed,
         // each would be used once. On one thread, packing them cost ~6% of a 64×1000 · 1000×100
         // product, 7–12% of 64×256 · 256×1000, 64×256 · 256×2000 and 100×300 · 300×1000, and
@@ -397,3 +407,5 @@ void GEMM_ENTRY(
 #undef GEMM_NARROW_TILES
 #undef GEMM_NARROW_TALL_TILE
 #undef GEMM_PACK_COLUMNS
+#undef GEMM_TRANSPOSED_EDGE
+#undef GEMM_TRANSPOSED_EDGE_PACKS

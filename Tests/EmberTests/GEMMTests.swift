@@ -201,6 +201,9 @@ struct GEMMTests {
                 (Shape(37, 90, 700), Transposition(a: false, b: true)),
                 (Shape(37, 100, 600), Transposition(a: false, b: false)),
                 (Shape(100, 100, 300), Transposition(a: true, b: false)),
+                // As the seed's xᵀ·g (1000×64 · 64×100): A's columns 2400 bytes apart are packed,
+                // and C's last 4 columns are computed as their transpose.
+                (Shape(600, 100, 64), Transposition(a: true, b: false)),
             ] {
                 exactCheck(Float.self, level, shape, transposition)
                 exactCheck(Double.self, level, shape, transposition)

@@ -12,8 +12,9 @@ extern "C" {
 /// Register-tile sizes of the C micro-kernels: each keeps a ROWS×COLUMNS block of C in
 /// registers, so callers splitting work across threads cut C along multiples of these. A last
 /// panel of at most NARROW columns costs about a panel that narrow: it runs a tile that narrow
-/// (AVX-512: the AVX2 kernel's half width) against an A read in place, or, in the AVX-512
-/// kernels when m > COLUMNS, is computed transposed. One of at most COLUMNS / 2 columns runs a
+/// (AVX-512: the AVX2 kernel's half width) against an A read in place, or, when m > COLUMNS,
+/// is computed transposed (in the AVX-512 kernels; in the AVX2 float kernel, for a last panel of
+/// at most 6 columns of an A stored transposed). One of at most COLUMNS / 2 columns runs a
 /// half-width tile.
 enum {
     EMBER_SGEMM_AVX2_ROWS = 6, EMBER_SGEMM_AVX2_COLUMNS = 16, EMBER_SGEMM_AVX2_NARROW = 8,
