@@ -356,7 +356,7 @@ versions = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads), Nu
 
 if arguments.serve:
     # One suite's tensors at a time, as in a whole run, so that peak memory compares.
-    print(json.dumps({"versions": versions}), flush=True)
+    print(json.dumps({"versions": versions, "pytorch": torch is not None}), flush=True)
     current, cases = None, {}
     for line in sys.stdin:
         suite, library, name = line.rstrip("\n").split("|")

@@ -68,9 +68,29 @@ final class Reference {
     private let answers: FileHandle
     /// The libraries' versions, as compare.py reports them.
     let versions: String
+    /// Whether that Python has PyTorch (else only NumPy's cases have times).
+    let hasPyTorch: Bool
+    /// The Python that runs compare.py.
+    let python: String
 
-    private init(process: Process, requests: FileHandle, answers: FileHandle, versions: String) {
-        (self.process, self.requests, self.answers, self.versions) = (process, requests, answers, versions)
+    private init(process: Process, requests: FileHandle, answers: FileHandle, versions: String, hasPyTorch: Bool, python: String) {
+        (self.process, self.requests, self.answers) = (process, requests, answers)
+        (self.versions, self.hasPyTorch, self.python) = (versions, hasPyTorch, python)
+    }
+
+    /// What a table says of the comparison: which Python and libraries ran it, or why none did.
+    static func summary(_ reference: Reference?, python: String?) -> String {
+        let tried = candidates(python)
+        guard let reference else {
+            return "No Python with NumPy ran compare.py (tried \(tried.joined(separator: ", "))): the PyTorch and NumPy columns are empty."
+        }
+        var summary = reference.hasPyTorch
+            ? "Compared with \(reference.versions), PyTorch's cases timed right after Ember's."
+            : "Compared with \(reference.versions) (\(reference.python)), which has no PyTorch: its columns are empty."
+        if let python, python != reference.python {
+            summary += " --python \(python) did not run compare.py."
+        }
+        return summary
     }
 
     /// The Pythons to try, in order: `--python`, `EMBER_PYTHON`, `.venv/bin/python`, `python3`.
@@ -97,7 +117,9 @@ final class Reference {
                 process.terminate()
                 continue
             }
-            return Reference(process: process, requests: input.fileHandleForWriting, answers: answers, versions: versions)
+            return Reference(
+                process: process, requests: input.fileHandleForWriting, answers: answers, versions: versions,
+                hasPyTorch: json["pytorch"] as? Bool ?? false, python: candidate)
         }
         return nil
     }

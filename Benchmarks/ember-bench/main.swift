@@ -52,9 +52,7 @@ for suite in Suites.all where filters.map({ $0.contains(suite.name) }) ?? true {
     measurements += MachinePeak.measure(suite.name, "after")
 }
 if compare && !wantsJSON {
-    print(
-        reference.map { "Compared with \($0.versions), PyTorch's cases timed right after Ember's." }
-            ?? "No Python with torch found (tried \(Reference.candidates(options["--python"]).joined(separator: ", "))): PyTorch and NumPy columns are empty.")
+    print(Reference.summary(reference, python: options["--python"]))
 }
 
 if wantsJSON {
