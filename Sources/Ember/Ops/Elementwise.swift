@@ -623,12 +623,7 @@ extension Tensor {
     var readableByRows: Tensor { isStoredByColumns ? cloneContiguous() : self }
 
     /// A view with the last two dimensions swapped, outside autograd.
-    func swappingLastTwoDimensions() -> Tensor {
-        var (shape, strides) = (self.shape, self.strides)
-        shape.swapAt(dim - 2, dim - 1)
-        strides.swapAt(dim - 2, dim - 1)
-        return makeView(shape: shape, strides: strides)
-    }
+    func swappingLastTwoDimensions() -> Tensor { permuteView(Array(0..<dim - 2) + [dim - 1, dim - 2]) }
 
     /// A contiguous copy outside autograd.
     func cloneContiguous() -> Tensor {
